@@ -1,0 +1,65 @@
+"""Binds PynamoDB models to Django settings, and hands out the connection transactions use."""
+
+import os
+from functools import lru_cache
+
+from django.conf import settings
+from pynamodb.connection import Connection
+from pynamodb.transactions import TransactWrite
+
+# Any key works against the embedded store or DynamoDB Local; botocore only insists on having one.
+LOCAL_CREDENTIALS = ("local", "local")
+
+
+def _credentials():
+    """Return explicit credentials for local endpoints; None lets botocore find real ones."""
+    if settings.DYNAMODB_HOST is None:
+        return (None, None)
+    if os.environ.get("AWS_ACCESS_KEY_ID"):
+        return (None, None)
+    return LOCAL_CREDENTIALS
+
+
+def connection_options() -> dict:
+    """Keyword arguments shared by every PynamoDB connection the app opens."""
+    key, secret = _credentials()
+    return {
+        "host": settings.DYNAMODB_HOST,
+        "region": settings.AWS_REGION,
+        "connect_timeout_seconds": settings.DYNAMODB_CONNECT_TIMEOUT,
+        "read_timeout_seconds": settings.DYNAMODB_READ_TIMEOUT,
+        "max_retry_attempts": settings.DYNAMODB_MAX_RETRIES,
+        "aws_access_key_id": key,
+        "aws_secret_access_key": secret,
+    }
+
+
+def configure() -> None:
+    """Set table name, endpoint, region, timeouts and retries on every model from settings."""
+    from .models import ALL_MODELS
+
+    options = connection_options()
+    for model in ALL_MODELS:
+        meta = model.Meta
+        meta.table_name = settings.DYNAMODB_TABLE_PREFIX + model.base_table_name
+        meta.host = options["host"]
+        meta.region = options["region"]
+        meta.connect_timeout_seconds = options["connect_timeout_seconds"]
+        meta.read_timeout_seconds = options["read_timeout_seconds"]
+        meta.max_retry_attempts = options["max_retry_attempts"]
+        meta.aws_access_key_id = options["aws_access_key_id"]
+        meta.aws_secret_access_key = options["aws_secret_access_key"]
+        # Drop any cached client so the next call uses the new settings.
+        model._connection = None
+    shared_connection.cache_clear()
+
+
+@lru_cache(maxsize=1)
+def shared_connection() -> Connection:
+    """One connection (and botocore client) for multi-table transactions."""
+    return Connection(**connection_options())
+
+
+def transaction() -> TransactWrite:
+    """Start a TransactWrite on the configured endpoint: all of its writes commit, or none."""
+    return TransactWrite(connection=shared_connection())

@@ -1,0 +1,168 @@
+"""Django settings for Leads, read from the environment (and `.env`) through django-environ."""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+if (BASE_DIR / ".env").is_file():
+    environ.Env.read_env(BASE_DIR / ".env")
+
+DEBUG = env.bool("DEBUG", default=False)
+
+
+def _secret_key() -> str:
+    """Return SECRET_KEY; in DEBUG, a per-checkout key kept under var/ so none lives in the repo."""
+    key = env.str("SECRET_KEY", default="")
+    if key:
+        return key
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+    from django.core.management.utils import get_random_secret_key
+
+    key_file = VAR_DIR / "dev-secret-key"
+    if not key_file.is_file():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(get_random_secret_key())
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
+
+INSTALLED_APPS = [
+    "corsheaders",
+    "django.contrib.staticfiles",
+    "django.contrib.messages",
+    "leads",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "leads.middleware.StorageUnavailableMiddleware",
+]
+
+ROOT_URLCONF = "leadsite.urls"
+WSGI_APPLICATION = "leadsite.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# No relational database: every piece of state lives in DynamoDB.
+DATABASES = {}
+MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# A 500 KB message must reach the form (and its length error); anything far bigger is refused early.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 100
+
+# --- DynamoDB -------------------------------------------------------------------------------
+AWS_REGION = env.str("AWS_REGION", default="us-east-1")
+DYNAMODB_TABLE_PREFIX = env.str("DYNAMODB_TABLE_PREFIX", default="leads-")
+DYNAMODB_EMBEDDED_PORT = env.int("DYNAMODB_EMBEDDED_PORT", default=8765)
+DYNAMODB_EMBEDDED_DIR = Path(env.str("DYNAMODB_EMBEDDED_DIR", default=str(VAR_DIR / "dynamodb")))
+DYNAMODB_CONNECT_TIMEOUT = env.float("DYNAMODB_CONNECT_TIMEOUT", default=2.0)
+DYNAMODB_READ_TIMEOUT = env.float("DYNAMODB_READ_TIMEOUT", default=5.0)
+# botocore "standard" retry mode with exponential backoff; this many retries after the first try.
+DYNAMODB_MAX_RETRIES = env.int("DYNAMODB_MAX_RETRIES", default=3)
+
+
+def _dynamodb_host(endpoint: str) -> str | None:
+    """Resolve DYNAMODB_ENDPOINT to a URL, or None for AWS's own endpoint for AWS_REGION."""
+    if endpoint in ("", "embedded"):
+        if not endpoint and not DEBUG:
+            raise ImproperlyConfigured(
+                "DYNAMODB_ENDPOINT is not set. With DEBUG off, set it to 'aws', to a URL, "
+                "or ask for the embedded store explicitly with 'embedded'."
+            )
+        return f"http://127.0.0.1:{DYNAMODB_EMBEDDED_PORT}"
+    if endpoint == "aws":
+        return None
+    if endpoint.startswith(("http://", "https://")):
+        return endpoint
+    raise ImproperlyConfigured(f"DYNAMODB_ENDPOINT must be 'embedded', 'aws' or a URL, not {endpoint!r}.")
+
+
+DYNAMODB_ENDPOINT = env.str("DYNAMODB_ENDPOINT", default="").strip()
+DYNAMODB_HOST = _dynamodb_host(DYNAMODB_ENDPOINT)
+DYNAMODB_EMBEDDED = DYNAMODB_ENDPOINT in ("", "embedded")
+
+# --- Leads ----------------------------------------------------------------------------------
+LEADS_NOTIFY_EMAILS = env.list("LEADS_NOTIFY_EMAILS", default=[])
+LEADS_RATELIMIT_DISABLED = env.bool("LEADS_RATELIMIT_DISABLED", default=False)
+LEADS_RATELIMIT_COUNT = env.int("LEADS_RATELIMIT_COUNT", default=5)
+LEADS_RATELIMIT_WINDOW = env.int("LEADS_RATELIMIT_WINDOW", default=600)
+# How long a rendered contact form stays valid (its one-time token is signed with a timestamp).
+LEADS_FORM_MAX_AGE = env.int("LEADS_FORM_MAX_AGE", default=2 * 24 * 3600)
+
+# Static sites may post the contact form (JSON mode) from these origins, and only these.
+LEADS_CORS_ORIGINS = env.list("LEADS_CORS_ORIGINS", default=[])
+CORS_ALLOWED_ORIGINS = LEADS_CORS_ORIGINS
+CORS_URLS_REGEX = r"^/$"
+CORS_ALLOW_METHODS = ["OPTIONS", "POST"]
+CORS_ALLOW_HEADERS = ["accept", "content-type", "idempotency-key"]
+
+# --- Email ----------------------------------------------------------------------------------
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="leads@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+
+# --- Security -------------------------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_HTTPONLY = True
+if not DEBUG:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # Django's default config gives "django" its own handler; one handler (root) is enough.
+        "django": {"level": "INFO", "propagate": True, "handlers": []},
+        **{name: {"level": "WARNING"} for name in ("werkzeug", "botocore", "pynamodb")},
+    },
+}

@@ -1,0 +1,25 @@
+"""Shared fixtures: every unit and view test runs against moto's in-memory DynamoDB."""
+import pytest
+from moto import mock_aws
+
+from leads import dynamodb, tables
+
+
+@pytest.fixture
+def aws():
+    """A fresh, empty mocked AWS account with every table created."""
+    with mock_aws():
+        dynamodb.configure()  # new clients, created inside the mock
+        tables.create_all()
+        yield
+    dynamodb.configure()
+
+
+@pytest.fixture(autouse=True)
+def _mocked_dynamodb(request):
+    """Use moto unless the test drives real servers."""
+    if request.node.get_closest_marker("integration") or request.node.get_closest_marker("browser"):
+        yield
+        return
+    request.getfixturevalue("aws")
+    yield

@@ -1,0 +1,24 @@
+"""Settings for the test suite: production-like (DEBUG off), AWS endpoint mocked by moto."""
+import os
+
+os.environ.update(
+    {
+        "DEBUG": "0",
+        "SECRET_KEY": "tests-only-not-a-secret",
+        "DYNAMODB_ENDPOINT": "aws",
+        "DYNAMODB_TABLE_PREFIX": "test-",
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "LEADS_NOTIFY_EMAILS": "sales@example.com",
+        "LEADS_CORS_ORIGINS": "https://static.example.com",
+        "SECURE_SSL_REDIRECT": "0",
+    }
+)
+os.environ.pop("LEADS_RATELIMIT_DISABLED", None)
+
+from leadsite.settings import *  # noqa: E402,F403
+
+# Retries back off for real; keep fault tests quick without changing the retry mode.
+DYNAMODB_MAX_RETRIES = 1
