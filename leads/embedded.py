@@ -126,8 +126,11 @@ class JournaledApp:
 
 def build_app(data_dir: Path) -> JournaledApp:
     """moto's DynamoDB service with its journal replayed: ready to serve."""
+    from moto.dynamodb.models import dynamodb_backends
     from moto.moto_server.werkzeug_app import create_backend_app
 
+    # moto's state is process-wide: start from empty so the journal alone decides what exists.
+    dynamodb_backends.reset()
     app = JournaledApp(create_backend_app("dynamodb"), Journal(data_dir / "journal.jsonl"))
     replayed = app.replay()
     logger.info("Embedded DynamoDB: replayed %d writes from %s", replayed, app.journal.path)
