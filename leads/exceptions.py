@@ -27,3 +27,7 @@ class RateLimited(LeadsError):
 
 class StorageUnavailable(LeadsError):
     """DynamoDB could not be reached, or throttled past every retry."""
+
+
+class StaffExists(LeadsError):
+    """A staff account with that email already exists."""

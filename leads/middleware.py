@@ -1,10 +1,12 @@
-"""Turns DynamoDB outages that escape a view into a friendly 503 page instead of a 500."""
+"""Request plumbing: who is signed in, and a friendly 503 for DynamoDB outages no view handled."""
 
 import logging
 
 from django.shortcuts import render
+from django.utils.functional import SimpleLazyObject
 from pynamodb.exceptions import PynamoDBException
 
+from .auth import current_staff
 from .exceptions import StorageUnavailable
 
 logger = logging.getLogger(__name__)
@@ -26,3 +28,14 @@ class StorageUnavailableMiddleware:
             response["Retry-After"] = "30"
             return response
         return None
+
+
+class CurrentStaffMiddleware:
+    """Attach ``request.staff`` (or None), read from the session only when a view asks for it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.staff = SimpleLazyObject(lambda: current_staff(request))
+        return self.get_response(request)

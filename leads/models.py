@@ -15,7 +15,15 @@ Key layout (table names get DYNAMODB_TABLE_PREFIX in front; endpoint and region 
     ``status#<status>``  leads per status; ``day#<YYYY-MM-DD>``  leads created that day (UTC);
     ``rate#<scope>#<client hash>#<window>``  rate-limit hits in one fixed window (expires by TTL).
 
-``history`` — hash key ``lead_id``, range key ``event_id`` (``<created_at>#<random>``): who did what, when.
+``history`` — hash key ``lead_id``, range key ``event_id`` (``<at>#<random>``): who did what, when.
+
+``trash`` — deleted leads, restorable for 30 days: hash key ``lead_id``, the lead's attributes as JSON,
+    TTL ``expires_at``. deleted-index  feed ("trash") + deleted_at   recently deleted, newest first.
+
+``staff`` — hash key ``email``; roster-index  roster ("staff") + email   everyone, alphabetically.
+
+``sessions`` — hash key ``session_key``, TTL ``expires_at``;
+    staff-index  staff_email + session_key   every session of one person (to end them all).
 
 All timestamps are UTC ISO-8601 strings (``2026-11-21T17:42:59.123456Z``), which sort as they read.
 """
@@ -24,13 +32,14 @@ from datetime import UTC, datetime
 
 from pynamodb.attributes import (
     Attribute,
+    BooleanAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
     VersionAttribute,
 )
 from pynamodb.constants import STRING
-from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
 STATUSES = ("new", "contacted", "qualified", "converted", "lost")
@@ -196,6 +205,110 @@ class HistoryEvent(Model):
     action = UnicodeAttribute()
     # JSON object {field: [before, after]}; a string keeps the shape explicit and the item small.
     changes = UnicodeAttribute(default="{}")
+    # The lead's version after this event: a conflict shows exactly the events the editor missed.
+    version = NumberAttribute(null=True)
 
 
-ALL_MODELS = [Lead, Counter, HistoryEvent]
+class DeletedIndex(GlobalSecondaryIndex):
+    """Recently deleted leads, newest deletion first."""
+
+    class Meta:
+        index_name = "deleted-index"
+        projection = AllProjection()
+
+    feed = UnicodeAttribute(hash_key=True)
+    deleted_at = IsoDateTimeAttribute(range_key=True)
+
+
+class TrashedLead(Model):
+    """A deleted lead, kept whole for 30 days so it can be restored; DynamoDB's TTL removes it after."""
+
+    base_table_name = "trash"
+
+    class Meta:
+        billing_mode = "PAY_PER_REQUEST"
+
+    lead_id = UnicodeAttribute(hash_key=True)
+    feed = UnicodeAttribute(default="trash")
+    deleted_at = IsoDateTimeAttribute()
+    deleted_by = UnicodeAttribute()
+    name = UnicodeAttribute()
+    email = UnicodeAttribute()
+    subject = UnicodeAttribute()
+    status = UnicodeAttribute()
+    # Every attribute of the lead as it was, as DynamoDB JSON, so a restore brings back all of it.
+    item = UnicodeAttribute()
+    expires_at = TTLAttribute()
+
+    deleted_index = DeletedIndex()
+
+
+class RosterIndex(GlobalSecondaryIndex):
+    """Every staff member, by email."""
+
+    class Meta:
+        index_name = "roster-index"
+        projection = AllProjection()
+
+    roster = UnicodeAttribute(hash_key=True)
+    email = UnicodeAttribute(range_key=True)
+
+
+ROLES = ("sales", "admin")
+
+
+class Staff(Model):
+    """A person who can sign in to the admin. Roles: sales (work the leads) and admin (also delete, manage staff)."""
+
+    base_table_name = "staff"
+
+    class Meta:
+        billing_mode = "PAY_PER_REQUEST"
+
+    email = UnicodeAttribute(hash_key=True)
+    roster = UnicodeAttribute(default="staff")
+    name = UnicodeAttribute(default="")
+    password = UnicodeAttribute()  # a django.contrib.auth.hashers hash, never the password
+    role = UnicodeAttribute(default="sales")
+    active = BooleanAttribute(default=True)
+    created_at = IsoDateTimeAttribute()
+
+    roster_index = RosterIndex()
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email
+
+
+class SessionsByStaffIndex(GlobalSecondaryIndex):
+    """Every session of one staff member, so a role or password change can end them all."""
+
+    class Meta:
+        index_name = "staff-index"
+        projection = KeysOnlyProjection()
+
+    staff_email = UnicodeAttribute(hash_key=True)
+    session_key = UnicodeAttribute(range_key=True)
+
+
+class StaffSession(Model):
+    """A server-side Django session; expired ones are refused on read and removed by DynamoDB's TTL."""
+
+    base_table_name = "sessions"
+
+    class Meta:
+        billing_mode = "PAY_PER_REQUEST"
+
+    session_key = UnicodeAttribute(hash_key=True)
+    data = UnicodeAttribute()
+    expires_at = TTLAttribute()
+    staff_email = UnicodeAttribute(null=True)
+
+    by_staff = SessionsByStaffIndex()
+
+
+ALL_MODELS = [Lead, Counter, HistoryEvent, TrashedLead, Staff, StaffSession]

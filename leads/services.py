@@ -4,16 +4,18 @@ import json
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from django.contrib.auth.hashers import make_password
+from pynamodb.exceptions import PutError, PynamoDBException, TransactWriteError
 
 from . import counters, ratelimit
 from .dynamodb import transaction
-from .exceptions import RateLimited, StorageUnavailable
-from .models import HistoryEvent, Lead, utcnow
+from .exceptions import LeadConflict, LeadNotFound, RateLimited, StaffExists, StorageUnavailable
+from .models import HistoryEvent, Lead, Staff, StaffSession, TrashedLead, utcnow
 from .notifications import notify_new_lead
+from .selectors import lead_get, leads_get_many
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +28,9 @@ class Submission:
     created: bool
 
 
-def history_event(*, lead_id: str, actor: str, action: str, changes: dict, at: datetime) -> HistoryEvent:
+def history_event(
+    *, lead_id: str, actor: str, action: str, changes: dict, at: datetime, version: int | None = None
+) -> HistoryEvent:
     """Build a timeline entry; its id sorts by time and never collides."""
     return HistoryEvent(
         lead_id=lead_id,
@@ -35,6 +39,7 @@ def history_event(*, lead_id: str, actor: str, action: str, changes: dict, at: d
         actor=actor,
         action=action,
         changes=json.dumps(changes, ensure_ascii=False),
+        version=version,
     )
 
 
@@ -92,7 +97,7 @@ def lead_submit(
         with transaction() as tx:
             # Item 0: the lead itself, only if this id was never stored.
             tx.save(lead, condition=Lead.lead_id.does_not_exist())
-            tx.save(history_event(lead_id=lead_id, actor="visitor", action="created", changes={}, at=now))
+            tx.save(history_event(lead_id=lead_id, actor="visitor", action="created", changes={}, at=now, version=1))
             counters.add_in(tx, counters.status_key("new"), 1)
             counters.add_in(tx, counters.day_key(now.date()), 1)
             if window:
@@ -108,3 +113,234 @@ def lead_submit(
         raise StorageUnavailable(str(error)) from error
     notify_new_lead(lead)
     return Submission(lead_id=lead_id, created=True)
+
+
+# --- Staff edits ---------------------------------------------------------------------------------
+
+EDITABLE_FIELDS = ("status", "notes", "owner")
+TRASH_DAYS = 30
+
+
+def _wrap_storage_errors(error: PynamoDBException) -> StorageUnavailable:
+    return StorageUnavailable(str(error))
+
+
+def _apply_update(lead: Lead, changes: dict[str, tuple], *, actor: str, now: datetime) -> Lead:
+    """Commit changes to a loaded lead, guarded by its version; LeadConflict if it moved on."""
+    old_status = lead.status
+    for name, (_, after) in changes.items():
+        setattr(lead, name, after)
+    lead.updated_at = now
+    lead.refresh_index_keys()
+    actions = [getattr(Lead, name).set(getattr(lead, name)) for name in changes]
+    actions += [
+        Lead.updated_at.set(now),
+        Lead.status_email.set(lead.status_email),
+        Lead.status_domain.set(lead.status_domain),
+    ]
+    try:
+        with transaction() as tx:
+            # The version condition is added by PynamoDB: another save in between cancels everything.
+            tx.update(lead, actions=actions, condition=Lead.lead_id.exists())
+            tx.save(history_event(lead_id=lead.lead_id, actor=actor, action="changed", at=now,
+                                  changes={k: list(v) for k, v in changes.items()}, version=lead.version + 1))
+            if "status" in changes:
+                counters.add_in(tx, counters.status_key(old_status), -1)
+                counters.add_in(tx, counters.status_key(lead.status), 1)
+    except TransactWriteError as error:
+        if _failed_items(error):
+            raise LeadConflict() from error
+        raise _wrap_storage_errors(error) from error
+    except PynamoDBException as error:
+        raise _wrap_storage_errors(error) from error
+    return lead
+
+
+def _changes(lead: Lead, wanted: dict) -> dict[str, tuple]:
+    """{field: (before, after)} for the editable fields whose value really changes."""
+    changes = {}
+    for name in EDITABLE_FIELDS:
+        if name not in wanted:
+            continue
+        before, after = getattr(lead, name), wanted[name] or None  # blank notes/owner are stored as absent
+        if before != after:
+            changes[name] = (before, after)
+    return changes
+
+
+def lead_update(*, lead_id: str, expected_version: int, actor: str, **wanted) -> tuple[Lead, dict]:
+    """Save status / notes / owner if nobody else saved since `expected_version`.
+
+    Returns the lead and the changes made ({} when nothing differed). Raises LeadNotFound, or
+    LeadConflict carrying the current lead when someone else saved in between — nothing is written then.
+    """
+    now = utcnow()
+    try:
+        lead = lead_get(lead_id=lead_id)
+    except PynamoDBException as error:
+        raise _wrap_storage_errors(error) from error
+    if lead.version != expected_version:
+        raise LeadConflict(current=lead)
+    changes = _changes(lead, wanted)
+    if not changes:
+        return lead, {}
+    try:
+        return _apply_update(lead, changes, actor=actor, now=now), changes
+    except LeadConflict:
+        raise LeadConflict(current=lead_get(lead_id=lead_id)) from None
+
+
+def lead_delete(*, lead_id: str, actor: str, expected_version: int | None = None) -> Lead:
+    """Move a lead to the trash (restorable for 30 days), with its history entry and counters."""
+    now = utcnow()
+    lead = lead_get(lead_id=lead_id)
+    if expected_version is not None and lead.version != expected_version:
+        raise LeadConflict(current=lead)
+    trashed = TrashedLead(
+        lead_id=lead.lead_id,
+        deleted_at=now,
+        deleted_by=actor,
+        name=lead.name,
+        email=lead.email,
+        subject=lead.subject,
+        status=lead.status,
+        item=json.dumps(lead.serialize()),
+        expires_at=now + timedelta(days=TRASH_DAYS),
+    )
+    try:
+        with transaction() as tx:
+            tx.delete(lead)  # PynamoDB adds the version condition
+            tx.save(trashed)
+            tx.save(history_event(lead_id=lead.lead_id, actor=actor, action="deleted", at=now, changes={}))
+            counters.add_in(tx, counters.status_key(lead.status), -1)
+            counters.add_in(tx, counters.day_key(lead.created_at.date()), -1)
+    except TransactWriteError as error:
+        if _failed_items(error):
+            raise LeadConflict(current=None) from error
+        raise _wrap_storage_errors(error) from error
+    except PynamoDBException as error:
+        raise _wrap_storage_errors(error) from error
+    return lead
+
+
+def lead_restore(*, lead_id: str, actor: str) -> Lead:
+    """Bring a lead back from the trash exactly as it was; LeadNotFound if it is not (or no longer) there."""
+    now = utcnow()
+    try:
+        trashed = TrashedLead.get(lead_id, consistent_read=True)
+    except TrashedLead.DoesNotExist:
+        raise LeadNotFound(lead_id) from None
+    except PynamoDBException as error:
+        raise _wrap_storage_errors(error) from error
+    if trashed.expires_at <= now:
+        raise LeadNotFound(lead_id)
+    item = json.loads(trashed.item)
+    item.pop("version", None)  # stored afresh: PynamoDB writes version 1, on condition the item is new
+    lead = Lead.from_raw_data(item)
+    lead.updated_at = now
+    try:
+        with transaction() as tx:
+            tx.save(lead, condition=Lead.lead_id.does_not_exist())
+            tx.delete(trashed, condition=TrashedLead.lead_id.exists())
+            tx.save(history_event(lead_id=lead_id, actor=actor, action="restored", at=now, changes={}, version=1))
+            counters.add_in(tx, counters.status_key(lead.status), 1)
+            counters.add_in(tx, counters.day_key(lead.created_at.date()), 1)
+    except TransactWriteError as error:
+        if _failed_items(error):
+            raise LeadNotFound(lead_id) from error  # restored (or purged) by someone else meanwhile
+        raise _wrap_storage_errors(error) from error
+    except PynamoDBException as error:
+        raise _wrap_storage_errors(error) from error
+    return lead
+
+
+@dataclass
+class BulkResult:
+    """What a bulk action did, lead by lead."""
+
+    done: list[str]
+    unchanged: list[str]
+    conflicts: list[str]
+    missing: list[str]
+
+
+def lead_bulk_set_status(*, lead_ids: list[str], status: str, actor: str) -> BulkResult:
+    """Set one status on many leads; each lead commits in its own transaction with its counters."""
+    now = utcnow()
+    result = BulkResult([], [], [], [])
+    try:
+        leads = leads_get_many(lead_ids=lead_ids)
+    except PynamoDBException as error:
+        raise _wrap_storage_errors(error) from error
+    found = {lead.lead_id for lead in leads}
+    result.missing = [lead_id for lead_id in lead_ids if lead_id not in found]
+    for lead in leads:
+        changes = _changes(lead, {"status": status})
+        if not changes:
+            result.unchanged.append(lead.lead_id)
+            continue
+        try:
+            _apply_update(lead, changes, actor=actor, now=now)
+            result.done.append(lead.lead_id)
+        except LeadConflict:
+            result.conflicts.append(lead.lead_id)
+    return result
+
+
+def lead_bulk_delete(*, lead_ids: list[str], actor: str) -> BulkResult:
+    """Move many leads to the trash, each in its own transaction."""
+    result = BulkResult([], [], [], [])
+    for lead_id in dict.fromkeys(lead_ids):
+        try:
+            lead_delete(lead_id=lead_id, actor=actor)
+            result.done.append(lead_id)
+        except LeadNotFound:
+            result.missing.append(lead_id)
+        except LeadConflict:
+            result.conflicts.append(lead_id)
+    return result
+
+
+# --- Staff accounts ------------------------------------------------------------------------------
+
+
+def staff_create(*, email: str, password: str, role: str = "sales", name: str = "") -> Staff:
+    """Create a staff account; StaffExists if the email is taken."""
+    staff = Staff(email=email.strip().lower(), name=name, role=role, password=make_password(password),
+                  active=True, created_at=utcnow())
+    try:
+        staff.save(condition=Staff.email.does_not_exist())
+    except PutError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            raise StaffExists(staff.email) from error
+        raise _wrap_storage_errors(error) from error
+    return staff
+
+
+def staff_update(*, email: str, role: str | None = None, active: bool | None = None,
+                 password: str | None = None, name: str | None = None) -> Staff:
+    """Change a staff account; a new role, password or deactivation signs them out everywhere."""
+    staff = Staff.get(email, consistent_read=True)
+    access = []  # changes to who may do what: the person must sign in again
+    if role is not None and role != staff.role:
+        access.append(Staff.role.set(role))
+    if active is not None and active != staff.active:
+        access.append(Staff.active.set(active))
+    if password:
+        access.append(Staff.password.set(make_password(password)))
+    actions = access + ([Staff.name.set(name)] if name is not None and name != staff.name else [])
+    if not actions:
+        return staff
+    staff.update(actions=actions, condition=Staff.email.exists())
+    if access:
+        staff_end_sessions(email=staff.email)
+    return staff
+
+
+def staff_end_sessions(*, email: str) -> int:
+    """Delete every session of this staff member (Query on the sessions' staff-index); return how many."""
+    keys = [item.session_key for item in StaffSession.by_staff.query(email)]
+    with StaffSession.batch_write() as batch:
+        for key in keys:
+            batch.delete(StaffSession(key))
+    return len(keys)

@@ -45,9 +45,11 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "leads.middleware.CurrentStaffMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "leads.middleware.StorageUnavailableMiddleware",
 ]
@@ -61,6 +63,7 @@ TEMPLATES = [
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
+            "builtins": ["leads.templatetags.leads_extras"],
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.messages.context_processors.messages",
@@ -124,6 +127,20 @@ LEADS_RATELIMIT_COUNT = env.int("LEADS_RATELIMIT_COUNT", default=5)
 LEADS_RATELIMIT_WINDOW = env.int("LEADS_RATELIMIT_WINDOW", default=600)
 # How long a rendered contact form stays valid (its one-time token is signed with a timestamp).
 LEADS_FORM_MAX_AGE = env.int("LEADS_FORM_MAX_AGE", default=2 * 24 * 3600)
+
+# Staff sign-in: sessions live in DynamoDB; repeated failures lock an account or a client for a while.
+SESSION_ENGINE = "leads.sessions"
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
+SESSION_COOKIE_NAME = "leads_session"
+LEADS_LOGIN_LOCKOUT_SECONDS = env.int("LEADS_LOGIN_LOCKOUT_SECONDS", default=900)
+LEADS_LOGIN_MAX_FAILURES_PER_ACCOUNT = env.int("LEADS_LOGIN_MAX_FAILURES_PER_ACCOUNT", default=5)
+LEADS_LOGIN_MAX_FAILURES_PER_CLIENT = env.int("LEADS_LOGIN_MAX_FAILURES_PER_CLIENT", default=20)
+LOGIN_URL = "/admin/login/"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
 
 # Static sites may post the contact form (JSON mode) from these origins, and only these.
 LEADS_CORS_ORIGINS = env.list("LEADS_CORS_ORIGINS", default=[])

@@ -22,3 +22,6 @@ from leadsite.settings import *  # noqa: E402,F403
 
 # Retries back off for real; keep fault tests quick without changing the retry mode.
 DYNAMODB_MAX_RETRIES = 1
+
+# Real hashing is slow by design; tests check behaviour, not key stretching.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,4 +1,4 @@
-"""`make run`: start the embedded DynamoDB if configured, create tables, then Django's runserver."""
+"""`make run`: start the embedded DynamoDB if configured, create tables and the admin, then runserver."""
 import os
 import socket
 import subprocess
@@ -30,6 +30,8 @@ class Command(BaseCommand):
             if settings.DYNAMODB_EMBEDDED:
                 self.start_embedded()
             call_command("create_tables")
+            if os.environ.get("LEADS_ADMIN_EMAIL") and os.environ.get("LEADS_ADMIN_PASSWORD"):
+                call_command("createstaff", "--noinput", "--role", "admin")
         call_command("runserver", addrport, use_reloader=use_reloader)
 
     def start_embedded(self) -> None:

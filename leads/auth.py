@@ -1,0 +1,113 @@
+"""Staff sign-in: password check, throttling of repeated failures, and who is signed in."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
+from django.http import HttpRequest
+from pynamodb.exceptions import PynamoDBException
+
+from . import ratelimit
+from .dynamodb import transaction
+from .exceptions import StorageUnavailable
+from .models import Counter, Staff, utcnow
+from .sessions import STAFF_EMAIL_KEY
+
+STAFF_ROLE_KEY = "staff_role"
+STAFF_NAME_KEY = "staff_name"
+
+
+class InvalidCredentials(Exception):
+    """Wrong email or password (deliberately not saying which)."""
+
+
+class LoginThrottled(Exception):
+    """Too many recent failures for this account or this client."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(f"Too many failed sign-ins; retry in {retry_after} s.")
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class CurrentStaff:
+    """The signed-in staff member, as recorded in their session (no extra read per request)."""
+
+    email: str
+    role: str
+    name: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email
+
+
+def current_staff(request: HttpRequest) -> CurrentStaff | None:
+    """Who is signed in on this request, or None."""
+    session = request.session
+    email = session.get(STAFF_EMAIL_KEY)
+    if not email:
+        return None
+    return CurrentStaff(email=email, role=session.get(STAFF_ROLE_KEY, "sales"), name=session.get(STAFF_NAME_KEY, ""))
+
+
+def _failure_windows(email: str, client: str, now: datetime) -> list[ratelimit.Window]:
+    period = settings.LEADS_LOGIN_LOCKOUT_SECONDS
+    return [
+        ratelimit.current_window(
+            scope="login-account", client=ratelimit.client_fingerprint(email), period=period, now=now,
+            limit=settings.LEADS_LOGIN_MAX_FAILURES_PER_ACCOUNT,
+        ),
+        ratelimit.current_window(
+            scope="login-client", client=client, period=period, now=now,
+            limit=settings.LEADS_LOGIN_MAX_FAILURES_PER_CLIENT,
+        ),
+    ]
+
+
+def authenticate(*, email: str, password: str, client: str, now: datetime | None = None) -> Staff:
+    """Return the active staff member with these credentials.
+
+    Raises LoginThrottled while the account or the client has too many recent failures (checked before
+    the password, so guessing on is pointless), InvalidCredentials otherwise on any mismatch.
+    """
+    now = now or utcnow()
+    email = email.strip().lower()
+    windows = _failure_windows(email, client, now)
+    try:
+        failures = {c.counter_id: c.tally for c in Counter.batch_get([w.counter_id for w in windows])}
+        for window in windows:
+            if failures.get(window.counter_id, 0) >= window.limit:
+                raise LoginThrottled(window.seconds_left(now))
+        try:
+            staff = Staff.get(email, consistent_read=True)
+        except Staff.DoesNotExist:
+            staff = None
+        if staff is None:
+            make_password(password)  # the same cost as a real check: timing must not reveal who exists
+        elif check_password(password, staff.password) and staff.active:
+            return staff
+        with transaction() as tx:
+            for window in windows:
+                tx.update(Counter(window.counter_id), actions=[Counter.tally.add(1), Counter.expires_at.set(window.ends_at)])
+    except PynamoDBException as error:
+        raise StorageUnavailable(str(error)) from error
+    raise InvalidCredentials()
+
+
+def login(request: HttpRequest, staff: Staff) -> None:
+    """Start a fresh session for staff (a new key, so a planted session id is useless)."""
+    request.session.cycle_key()
+    request.session[STAFF_EMAIL_KEY] = staff.email
+    request.session[STAFF_ROLE_KEY] = staff.role
+    request.session[STAFF_NAME_KEY] = staff.name
+
+
+def logout(request: HttpRequest) -> None:
+    """Delete the session item and its cookie."""
+    request.session.flush()

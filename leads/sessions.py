@@ -1,0 +1,88 @@
+"""A Django session engine backed by DynamoDB: ``SESSION_ENGINE = "leads.sessions"``.
+
+Sessions are items in the ``sessions`` table with a TTL attribute. An expired item is refused on read
+(DynamoDB deletes expired items lazily), so logout and expiry really end a session.
+"""
+
+from datetime import timedelta
+
+from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
+from django.utils import timezone
+from pynamodb.exceptions import PutError
+
+from .models import StaffSession
+
+# Session data key holding the signed-in staff member's email (see leads.auth).
+STAFF_EMAIL_KEY = "staff_email"
+
+
+class SessionStore(SessionBase):
+    """Load, save and delete sessions as DynamoDB items, one GetItem per request that reads one."""
+
+    def load(self) -> dict:
+        item = self._fetch()
+        if item is None:
+            self._session_key = None
+            return {}
+        return self.decode(item.data)
+
+    def _fetch(self) -> StaffSession | None:
+        if not self.session_key:
+            return None
+        try:
+            item = StaffSession.get(self.session_key, consistent_read=True)
+        except StaffSession.DoesNotExist:
+            return None
+        if item.expires_at <= timezone.now():
+            return None
+        return item
+
+    def exists(self, session_key: str) -> bool:
+        try:
+            StaffSession.get(session_key, attributes_to_get=["session_key"])
+        except StaffSession.DoesNotExist:
+            return False
+        return True
+
+    def create(self) -> None:
+        while True:
+            self._session_key = self._get_new_session_key()
+            try:
+                self.save(must_create=True)
+            except CreateError:
+                continue  # key collision: astronomically rare, but cheap to handle
+            self.modified = True
+            return
+
+    def save(self, must_create: bool = False) -> None:
+        if self.session_key is None:
+            return self.create()
+        data = self._get_session(no_load=must_create)
+        item = StaffSession(
+            session_key=self._get_or_create_session_key(),
+            data=self.encode(data),
+            expires_at=timezone.now() + timedelta(seconds=self.get_expiry_age()),
+            staff_email=data.get(STAFF_EMAIL_KEY),
+        )
+        if must_create:
+            condition = StaffSession.session_key.does_not_exist()
+        else:
+            # Never resurrect a session that a logout (or an admin) deleted in the meantime.
+            condition = StaffSession.session_key.exists()
+        try:
+            item.save(condition=condition)
+        except PutError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            raise (CreateError if must_create else UpdateError) from error
+
+    def delete(self, session_key: str | None = None) -> None:
+        session_key = session_key or self.session_key
+        if session_key is None:
+            return
+        # A failure here must surface (as a 503): a logout that silently kept the session would lie.
+        StaffSession(session_key).delete()
+
+    @classmethod
+    def clear_expired(cls) -> None:
+        """Nothing to do: DynamoDB's TTL removes expired sessions, and reads refuse them before that."""
