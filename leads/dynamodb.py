@@ -49,9 +49,15 @@ def configure() -> None:
         meta.max_retry_attempts = options["max_retry_attempts"]
         meta.aws_access_key_id = options["aws_access_key_id"]
         meta.aws_secret_access_key = options["aws_secret_access_key"]
-        # Drop any cached client so the next call uses the new settings.
         model._connection = None
     shared_connection.cache_clear()
+    shared = shared_connection()
+    for model in ALL_MODELS:
+        # One botocore client for every table: each client costs ~130 ms of service-model loading,
+        # which a Lambda cold start would otherwise pay once per table.
+        table = model._get_connection()
+        shared.add_meta_table(table.get_meta_table())
+        table.connection = shared
 
 
 @lru_cache(maxsize=1)

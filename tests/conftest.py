@@ -23,3 +23,24 @@ def _mocked_dynamodb(request):
         return
     request.getfixturevalue("aws")
     yield
+
+
+@pytest.fixture
+def serialized_moto(monkeypatch):
+    """Apply mocked DynamoDB calls one at a time, as DynamoDB itself applies each transaction atomically.
+
+    moto is not thread-safe: a cancelled transaction restores a snapshot of the table taken before a
+    concurrent one committed, losing its writes. Tests that post from several threads use this.
+    """
+    import threading
+
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    lock = threading.Lock()
+    original = BotocoreStubber.__call__
+
+    def serialized(self, *args, **kwargs):
+        with lock:
+            return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(BotocoreStubber, "__call__", serialized)

@@ -73,13 +73,18 @@ class DevServer:
             self.process.wait(10)
 
 
-def submit_contact_form(base_url: str, **fields) -> requests.Response:
-    """Do what a browser does: load the form, then post it with its CSRF and one-time tokens."""
-    session = requests.Session()
+def contact_form(session: requests.Session, base_url: str, **fields) -> dict:
+    """Load the form as a browser does and return it filled in, with its CSRF and one-time tokens."""
     page = session.get(f"{base_url}/", timeout=10).text
-    data = {
+    return {
         "csrfmiddlewaretoken": re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1),
         "token": re.search(r'name="token" value="([^"]+)"', page).group(1),
         **fields,
     }
+
+
+def submit_contact_form(base_url: str, **fields) -> requests.Response:
+    """Load the form, then post it once."""
+    session = requests.Session()
+    data = contact_form(session, base_url, **fields)
     return session.post(f"{base_url}/", data=data, timeout=30, allow_redirects=False)

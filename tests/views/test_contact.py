@@ -92,7 +92,7 @@ def test_posting_the_same_form_twice_stores_one_lead(client):
     assert new_count() == 1
 
 
-def test_five_simultaneous_posts_of_one_form_store_one_lead(client):
+def test_five_simultaneous_posts_of_one_form_store_one_lead(client, serialized_moto):
     data = form_data(client)
     barrier = threading.Barrier(5)
 

@@ -1,0 +1,38 @@
+"""Staff accounts, signed-in clients and leads for the admin tests."""
+import itertools
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from django.test import Client
+
+from leads import services, tokens
+
+PASSWORD = "correct horse battery staple"
+_clock = itertools.count()
+
+
+def make_lead(email="ann@acme.com", *, name="Ann", subject="Hello", message="Hi", company="", when=None):
+    """Store a lead as the contact form would; leads made later are newer."""
+    when = when or datetime(2026, 11, 1, tzinfo=timezone.utc) + timedelta(minutes=next(_clock))
+    lead_id = tokens.new_lead_id()
+    services.lead_submit(lead_id=lead_id, name=name, email=email, subject=subject, message=message,
+                         company=company, now=when)
+    return lead_id
+
+
+def signed_in(email, role):
+    services.staff_create(email=email, password=PASSWORD, role=role, name=email.split("@")[0].title())
+    client = Client()
+    response = client.post("/admin/login/", {"email": email, "password": PASSWORD})
+    assert response.status_code == 302, response.content
+    return client
+
+
+@pytest.fixture
+def admin_client():
+    return signed_in("boss@example.com", "admin")
+
+
+@pytest.fixture
+def sales_client():
+    return signed_in("sam@example.com", "sales")

@@ -1,0 +1,106 @@
+"""Signing in and out: generic errors, lockout, session rotation, logout that really ends the session."""
+from django.test import Client
+
+from leads import services
+from leads.models import StaffSession
+from tests.admin.conftest import PASSWORD
+
+
+def login(client, email, password, **extra):
+    return client.post("/admin/login/", {"email": email, "password": password, **extra})
+
+
+def test_anonymous_visitor_is_sent_to_login_and_back(client):
+    services.staff_create(email="ann@example.com", password=PASSWORD, role="sales")
+    response = client.get("/admin/leads/?status=new")
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/login/?next=%2Fadmin%2Fleads%2F%3Fstatus%3Dnew"
+    response = login(client, "Ann@Example.com", PASSWORD, next="/admin/leads/?status=new")
+    assert response["Location"] == "/admin/leads/?status=new"
+    assert client.get("/admin/leads/").status_code == 200
+
+
+def test_next_pointing_off_site_is_ignored(client):
+    services.staff_create(email="ann@example.com", password=PASSWORD)
+    response = login(client, "ann@example.com", PASSWORD, next="https://evil.example/")
+    assert response["Location"] == "/admin/"
+
+
+def test_wrong_password_and_unknown_account_get_the_same_message(client):
+    services.staff_create(email="ann@example.com", password=PASSWORD)
+    wrong_password = login(client, "ann@example.com", "nope").content.decode()
+    unknown = login(client, "nobody@example.com", "nope").content.decode()
+    message = "That email and password do not match an active account."
+    assert message in wrong_password and message in unknown
+
+
+def test_inactive_account_cannot_sign_in(client):
+    services.staff_create(email="ann@example.com", password=PASSWORD)
+    services.staff_update(email="ann@example.com", active=False)
+    assert "do not match an active account" in login(client, "ann@example.com", PASSWORD).content.decode()
+
+
+def test_repeated_failures_lock_the_account_even_for_the_right_password(client, settings):
+    settings.LEADS_LOGIN_MAX_FAILURES_PER_ACCOUNT = 3
+    services.staff_create(email="ann@example.com", password=PASSWORD)
+    for _ in range(3):
+        assert login(Client(), "ann@example.com", "guess").status_code == 200
+    response = login(client, "ann@example.com", PASSWORD)
+    assert response.status_code == 429
+    assert "Too many failed sign-in attempts. Please wait" in response.content.decode()
+    assert int(response["Retry-After"]) > 0
+    assert client.get("/admin/").status_code == 302  # still signed out
+
+
+def test_repeated_failures_from_one_client_lock_that_client(client, settings):
+    settings.LEADS_LOGIN_MAX_FAILURES_PER_CLIENT = 4
+    services.staff_create(email="ann@example.com", password=PASSWORD)
+    for n in range(4):
+        login(client, f"guess{n}@example.com", "guess")
+    assert login(client, "ann@example.com", PASSWORD).status_code == 429
+    other_client = Client(REMOTE_ADDR="10.9.9.9")
+    assert login(other_client, "ann@example.com", PASSWORD).status_code == 302
+
+
+def test_session_key_is_rotated_at_login(client):
+    services.staff_create(email="ann@example.com", password=PASSWORD)
+    client.get("/admin/login/")
+    client.session["planted"] = "x"
+    planted = client.cookies.get("leads_session")
+    login(client, "ann@example.com", PASSWORD)
+    assert client.cookies["leads_session"].value != (planted.value if planted else None)
+
+
+def test_logout_deletes_the_session_so_a_copied_cookie_is_useless(client):
+    services.staff_create(email="ann@example.com", password=PASSWORD)
+    login(client, "ann@example.com", PASSWORD)
+    stolen_key = client.cookies["leads_session"].value
+    assert StaffSession.count(stolen_key) == 1
+    assert client.get("/admin/logout/").status_code == 405  # a link cannot sign anyone out
+    response = client.post("/admin/logout/")
+    assert response["Location"] == "/admin/login/"
+    assert StaffSession.count(stolen_key) == 0
+    thief = Client()
+    thief.cookies["leads_session"] = stolen_key
+    assert thief.get("/admin/").status_code == 302
+
+
+def test_an_expired_session_is_refused_before_dynamodb_removes_it(client, settings):
+    services.staff_create(email="ann@example.com", password=PASSWORD)
+    login(client, "ann@example.com", PASSWORD)
+    key = client.cookies["leads_session"].value
+    item = StaffSession.get(key)
+    item.update(actions=[StaffSession.expires_at.set(item.expires_at.replace(year=2020))])
+    assert client.get("/admin/").status_code == 302
+
+
+def test_changing_someones_role_signs_them_out(sales_client):
+    assert sales_client.get("/admin/").status_code == 200
+    services.staff_update(email="sam@example.com", role="admin")
+    assert sales_client.get("/admin/").status_code == 302
+
+
+def test_login_page_sets_no_cache_and_hides_the_password(client):
+    response = client.get("/admin/login/")
+    assert "no-cache" in response["Cache-Control"]
+    assert 'type="password"' in response.content.decode()
