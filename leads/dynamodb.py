@@ -7,6 +7,8 @@ from django.conf import settings
 from pynamodb.connection import Connection
 from pynamodb.transactions import TransactWrite
 
+from . import observability
+
 # Any key works against the embedded store or DynamoDB Local; botocore only insists on having one.
 LOCAL_CREDENTIALS = ("local", "local")
 
@@ -52,6 +54,7 @@ def configure() -> None:
         model._connection = None
     shared_connection.cache_clear()
     shared = shared_connection()
+    observability.install(shared.client)
     for model in ALL_MODELS:
         # One botocore client for every table: each client costs ~130 ms of service-model loading,
         # which a Lambda cold start would otherwise pay once per table.

@@ -144,6 +144,8 @@ class Lead(Model):
 
     class Meta:
         billing_mode = "PAY_PER_REQUEST"
+        # New leads reach the notification function on Lambda through the table's stream.
+        stream_view_type = "NEW_IMAGE"
 
     lead_id = UnicodeAttribute(hash_key=True)
     feed = UnicodeAttribute(default=FEED_ALL)

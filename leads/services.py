@@ -111,7 +111,8 @@ def lead_submit(
         raise StorageUnavailable(str(error)) from error
     except PynamoDBException as error:
         raise StorageUnavailable(str(error)) from error
-    notify_new_lead(lead)
+    if settings.LEADS_NOTIFY_VIA == "request":
+        notify_new_lead(lead)  # on Lambda the table's stream triggers it instead (leads.stream_handler)
     return Submission(lead_id=lead_id, created=True)
 
 

@@ -36,13 +36,16 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 
 INSTALLED_APPS = [
     "corsheaders",
+    "csp",
     "django.contrib.staticfiles",
     "django.contrib.messages",
     "leads",
 ]
 
 MIDDLEWARE = [
+    "leads.observability.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -122,6 +125,11 @@ DYNAMODB_EMBEDDED = DYNAMODB_ENDPOINT in ("", "embedded")
 
 # --- Leads ----------------------------------------------------------------------------------
 LEADS_NOTIFY_EMAILS = env.list("LEADS_NOTIFY_EMAILS", default=[])
+# "request": email right after the lead commits (container, laptop); "stream": the DynamoDB Stream
+# handler sends it (Lambda), so a slow mail server never delays the visitor.
+LEADS_NOTIFY_VIA = env.str("LEADS_NOTIFY_VIA", default="request")
+if LEADS_NOTIFY_VIA not in ("request", "stream"):
+    raise ImproperlyConfigured("LEADS_NOTIFY_VIA must be 'request' or 'stream'.")
 LEADS_RATELIMIT_DISABLED = env.bool("LEADS_RATELIMIT_DISABLED", default=False)
 LEADS_RATELIMIT_COUNT = env.int("LEADS_RATELIMIT_COUNT", default=5)
 LEADS_RATELIMIT_WINDOW = env.int("LEADS_RATELIMIT_WINDOW", default=600)
@@ -172,14 +180,49 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = True
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# Only our own stylesheet and icon; no scripts at all; no framing; forms post only here.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'none'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+    }
+}
+
+# Static files: whitenoise serves them (no separate web server on Lambda or in a container), with
+# hashed, compressed names in production (`collectstatic` runs at image build / before `zappa deploy`).
+STORAGES = {
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG
+
+# JSON lines in production (CloudWatch, container log collectors); readable text in development.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # Django's default config gives "django" its own handler; one handler (root) is enough.
         "django": {"level": "INFO", "propagate": True, "handlers": []},
+        # runserver already prints one line per request in development.
+        "leads.request": {"level": "WARNING" if DEBUG else "INFO"},
         **{name: {"level": "WARNING"} for name in ("werkzeug", "botocore", "pynamodb")},
     },
 }

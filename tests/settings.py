@@ -14,6 +14,7 @@ os.environ.update(
         "LEADS_NOTIFY_EMAILS": "sales@example.com",
         "LEADS_CORS_ORIGINS": "https://static.example.com",
         "SECURE_SSL_REDIRECT": "0",
+        "LOG_FORMAT": "text",
     }
 )
 os.environ.pop("LEADS_RATELIMIT_DISABLED", None)
@@ -25,3 +26,8 @@ DYNAMODB_MAX_RETRIES = 1
 
 # Real hashing is slow by design; tests check behaviour, not key stretching.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Tests render templates without running collectstatic first; the production manifest storage is
+# exercised by the gunicorn integration test, which collects static files for real.
+STORAGES = {"staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+WHITENOISE_USE_FINDERS = True

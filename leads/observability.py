@@ -1,0 +1,64 @@
+"""One JSON log line per request — request id, path, status, duration, DynamoDB calls made."""
+
+import logging
+import time
+import uuid
+from contextvars import ContextVar
+
+logger = logging.getLogger("leads.request")
+_dynamodb_calls: ContextVar[list[str] | None] = ContextVar("dynamodb_calls", default=None)
+
+
+def count_dynamodb_call(event_name: str, **_) -> None:
+    """botocore before-call hook: note the operation against the current request, if any."""
+    calls = _dynamodb_calls.get()
+    if calls is not None:
+        calls.append(event_name.rpartition(".")[2])
+
+
+def install(client) -> None:
+    """Count every call made through this botocore client."""
+    client.meta.events.register("before-call.dynamodb", count_dynamodb_call, unique_id="leads-count-calls")
+
+
+def request_id_for(request) -> str:
+    """The id of this request as the platform knows it: Lambda's, a proxy's, or a new one."""
+    context = request.META.get("lambda.context")
+    if context is not None and getattr(context, "aws_request_id", None):
+        return context.aws_request_id
+    supplied = request.headers.get("X-Request-ID", "")
+    if supplied and len(supplied) <= 200 and supplied.isprintable():
+        return supplied
+    return uuid.uuid4().hex
+
+
+class RequestLogMiddleware:
+    """Log each request once, after the response, with what it cost."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.request_id = request_id_for(request)
+        calls: list[str] = []
+        token = _dynamodb_calls.set(calls)
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+        finally:
+            _dynamodb_calls.reset(token)
+        response["X-Request-ID"] = request.request_id
+        # Streaming responses (CSV export) make their calls later; the count covers what ran so far.
+        logger.info(
+            "%s %s %s", request.method, request.path, response.status_code,
+            extra={
+                "request_id": request.request_id,
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                "dynamodb_calls": len(calls),
+                "dynamodb_operations": calls,
+            },
+        )
+        return response
