@@ -86,7 +86,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 
 # A 500 KB message must reach the form (and its length error); anything far bigger is refused early.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
