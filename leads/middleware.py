@@ -8,6 +8,7 @@ from pynamodb.exceptions import PynamoDBException
 
 from .auth import current_staff
 from .exceptions import StorageUnavailable
+from .views import healthz
 
 logger = logging.getLogger(__name__)
 
@@ -38,4 +39,20 @@ class CurrentStaffMiddleware:
 
     def __call__(self, request):
         request.staff = SimpleLazyObject(lambda: current_staff(request))
+        return self.get_response(request)
+
+
+class HealthCheckMiddleware:
+    """Answer /healthz before host validation and the HTTPS redirect.
+
+    Load balancers and container health checks call it by IP over plain HTTP; it must report
+    DynamoDB's health, not a DisallowedHost 400 or a 301.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path == "/healthz":
+            return healthz(request)
         return self.get_response(request)
