@@ -6,7 +6,7 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.http import HttpRequest
-from pynamodb.exceptions import PynamoDBException
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
 
 from . import ratelimit
 from .dynamodb import transaction
@@ -73,17 +73,16 @@ def _failure_windows(email: str, client: str, now: datetime) -> list[ratelimit.W
 def authenticate(*, email: str, password: str, client: str, now: datetime | None = None) -> Staff:
     """Return the active staff member with these credentials.
 
-    Raises LoginThrottled while the account or the client has too many recent failures (checked before
-    the password, so guessing on is pointless), InvalidCredentials otherwise on any mismatch.
+    Every attempt first reserves one of the account's and the client's allowed failures with a
+    conditional, atomic increment, so even a burst of parallel guesses gets at most that many password
+    checks per window; a successful sign-in hands its reservation back. Raises LoginThrottled when
+    either allowance is used up, InvalidCredentials on any mismatch (never saying which part).
     """
     now = now or utcnow()
     email = email.strip().lower()
     windows = _failure_windows(email, client, now)
     try:
-        failures = {c.counter_id: c.tally for c in Counter.batch_get([w.counter_id for w in windows])}
-        for window in windows:
-            if failures.get(window.counter_id, 0) >= window.limit:
-                raise LoginThrottled(window.seconds_left(now))
+        _reserve_attempt(windows, now)
         try:
             staff = Staff.get(email, consistent_read=True)
         except Staff.DoesNotExist:
@@ -91,13 +90,26 @@ def authenticate(*, email: str, password: str, client: str, now: datetime | None
         if staff is None:
             make_password(password)  # the same cost as a real check: timing must not reveal who exists
         elif check_password(password, staff.password) and staff.active:
+            with transaction() as tx:
+                for window in windows:
+                    tx.update(Counter(window.counter_id), actions=[Counter.tally.add(-1)])
             return staff
-        with transaction() as tx:
-            for window in windows:
-                tx.update(Counter(window.counter_id), actions=[Counter.tally.add(1), Counter.expires_at.set(window.ends_at)])
     except PynamoDBException as error:
         raise StorageUnavailable(str(error)) from error
     raise InvalidCredentials()
+
+
+def _reserve_attempt(windows: list[ratelimit.Window], now: datetime) -> None:
+    """Count this attempt against every window, all or none; LoginThrottled if one is full."""
+    try:
+        with transaction() as tx:
+            for window in windows:
+                ratelimit.hit_in(tx, window)
+    except TransactWriteError as error:
+        reasons = error.cancellation_reasons or []
+        if any(reason and reason.code == "ConditionalCheckFailed" for reason in reasons):
+            raise LoginThrottled(max(w.seconds_left(now) for w in windows)) from error
+        raise
 
 
 def login(request: HttpRequest, staff: Staff) -> None:

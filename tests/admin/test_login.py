@@ -104,3 +104,26 @@ def test_login_page_sets_no_cache_and_hides_the_password(client):
     response = client.get("/admin/login/")
     assert "no-cache" in response["Cache-Control"]
     assert 'type="password"' in response.content.decode()
+
+
+def test_a_burst_of_parallel_guesses_gets_no_more_password_checks_than_allowed(settings, serialized_moto, monkeypatch):
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from leads import auth
+
+    settings.LEADS_LOGIN_MAX_FAILURES_PER_ACCOUNT = 5
+    services.staff_create(email="ann@example.com", password=PASSWORD)
+    checks = []
+    real_check = auth.check_password
+    monkeypatch.setattr(auth, "check_password", lambda *a: checks.append(1) or real_check(*a))
+    barrier = threading.Barrier(30)
+
+    def guess(n):
+        barrier.wait()
+        return login(Client(REMOTE_ADDR=f"10.0.0.{n}"), "ann@example.com", f"guess{n}").status_code
+
+    with ThreadPoolExecutor(30) as pool:
+        statuses = sorted(pool.map(guess, range(30)))
+    assert statuses == [200] * 5 + [429] * 25
+    assert len(checks) == 5
