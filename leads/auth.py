@@ -117,7 +117,7 @@ def login(request: HttpRequest, staff: Staff) -> None:
     request.session.cycle_key()
     request.session[STAFF_EMAIL_KEY] = staff.email
     request.session[STAFF_ROLE_KEY] = staff.role
-    request.session[STAFF_NAME_KEY] = staff.name
+    request.session[STAFF_NAME_KEY] = staff.name or ""
 
 
 def logout(request: HttpRequest) -> None:

@@ -269,7 +269,7 @@ class Staff(Model):
 
     email = UnicodeAttribute(hash_key=True)
     roster = UnicodeAttribute(default="staff")
-    name = UnicodeAttribute(default="")
+    name = UnicodeAttribute(null=True)  # absent rather than "": older DynamoDB builds refuse empty strings
     password = UnicodeAttribute()  # a django.contrib.auth.hashers hash, never the password
     role = UnicodeAttribute(default="sales")
     active = BooleanAttribute(default=True)

@@ -95,15 +95,20 @@ def lead_list(
         start_key, direction = cursors.decode(cursor, scope=scope, key_names=_key_names(index))
 
     forward = direction == cursors.PREVIOUS
+    # Going back, read one item more: DynamoDB returns a LastEvaluatedKey whenever the limit is hit,
+    # so only the extra item tells whether this is the newest page (and "Previous" must go).
+    fetch = page_size + 1 if forward else page_size
     results = index.query(
-        hash_value, scan_index_forward=forward, limit=page_size, page_size=page_size, last_evaluated_key=start_key
+        hash_value, scan_index_forward=forward, limit=fetch, page_size=fetch, last_evaluated_key=start_key
     )
     leads = list(results)
-    more = results.last_evaluated_key is not None
     if forward:
-        leads.reverse()
+        more = len(leads) > page_size
+        leads = leads[:page_size][::-1]
         if not leads:  # nothing newer: show the newest page instead of an empty one
             return lead_list(status=status, search=search, page_size=page_size)
+    else:
+        more = results.last_evaluated_key is not None
 
     def link(lead: Lead, towards: str) -> str:
         return cursors.encode(_position(lead, index, hash_value), scope=scope, direction=towards)

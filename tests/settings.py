@@ -31,3 +31,4 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # exercised by the gunicorn integration test, which collects static files for real.
 STORAGES = {"staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 WHITENOISE_USE_FINDERS = True
+LOGGING["loggers"]["leads.request"] = {"level": "WARNING"}  # noqa: F405 — one line per test request is noise here
