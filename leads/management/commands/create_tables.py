@@ -1,12 +1,15 @@
-"""Create every DynamoDB table and index the app needs; safe to run again."""
+"""Create every DynamoDB table and index the app needs, with TTL and point-in-time recovery; safe to run again."""
 from django.core.management.base import BaseCommand
 
 from leads import tables
 
 
 class Command(BaseCommand):
-    help = "Create the DynamoDB tables and indexes (on-demand billing). Existing tables are left as they are."
+    help = (
+        "Create the DynamoDB tables and indexes (on-demand billing), turn on TTL where a model has a TTL "
+        "attribute and point-in-time recovery where the endpoint supports it. Existing tables are kept."
+    )
 
     def handle(self, *args, **options):
-        for name, created in tables.create_all():
-            self.stdout.write(f"{'created' if created else 'exists '}  {name}")
+        for report in tables.create_all():
+            self.stdout.write(str(report))
