@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.decorators.cache import never_cache
@@ -215,19 +216,19 @@ class LeadDetailView(StaffRequiredMixin, View):
         lead = self.get_lead(lead_id)
         form = LeadEditForm(
             initial={"status": lead.status, "notes": lead.notes, "owner": lead.owner, "version": lead.version},
-            staff=selectors.staff_list(),
+            staff=self.staff,
         )
         return self.render_page(lead, form)
 
     def post(self, request, lead_id):
         lead = self.get_lead(lead_id)
-        form = LeadEditForm(request.POST, staff=selectors.staff_list())
+        form = LeadEditForm(request.POST, staff=self.staff)
         if not form.is_valid():
             return self.render_page(lead, form)
         data = form.cleaned_data
         try:
             lead, changes = services.lead_update(
-                lead_id=lead_id, expected_version=data["version"], actor=request.staff.email,
+                lead_id=lead_id, expected_version=data["version"], actor=request.staff.email, current=lead,
                 status=data["status"], notes=data["notes"], owner=data["owner"],
             )
         except LeadNotFound:
@@ -239,13 +240,17 @@ class LeadDetailView(StaffRequiredMixin, View):
             posted["version"] = str(conflict.current.version)
             messages.error(request, "Someone else saved this lead while you were editing. Nothing was overwritten: "
                                     "review their changes below, then save again to apply yours.")
-            return self.render_page(conflict.current, LeadEditForm(posted, staff=selectors.staff_list()),
-                                    missed=missed, status=409)
+            return self.render_page(conflict.current, LeadEditForm(posted, staff=self.staff), missed=missed, status=409)
         except StorageUnavailable:
             messages.error(request, "The lead could not be saved just now. Your changes are still in the form; please try again.")
             return self.render_page(lead, form, status=503)
         messages.success(request, "Saved." if changes else "No changes to save.")
         return redirect("staff:lead_detail", lead_id=lead_id)
+
+    @cached_property
+    def staff(self):
+        """Everyone a lead can be assigned to (one Query per request, shared by form and page)."""
+        return selectors.staff_list()
 
     def get_lead(self, lead_id):
         try:
@@ -254,10 +259,10 @@ class LeadDetailView(StaffRequiredMixin, View):
             raise Http404("No lead with this id.") from None
 
     def render_page(self, lead, form, *, missed=None, status=200):
-        staff_names = {s.email: s.display_name for s in selectors.staff_list()}
         return render(self.request, self.template_name, {
-            "lead": lead, "form": form, "missed": missed, "staff_names": staff_names,
-            "history": selectors.lead_history(lead_id=lead.lead_id), "status_labels": STATUS_LABELS,
+            "lead": lead, "form": form, "missed": missed, "status_labels": STATUS_LABELS,
+            "staff_names": {s.email: s.display_name for s in self.staff},
+            "history": selectors.lead_history(lead_id=lead.lead_id),
         }, status=status)
 
 

@@ -169,15 +169,19 @@ def _changes(lead: Lead, wanted: dict) -> dict[str, tuple]:
     return changes
 
 
-def lead_update(*, lead_id: str, expected_version: int, actor: str, **wanted) -> tuple[Lead, dict]:
+def lead_update(
+    *, lead_id: str, expected_version: int, actor: str, current: Lead | None = None, **wanted
+) -> tuple[Lead, dict]:
     """Save status / notes / owner if nobody else saved since `expected_version`.
 
-    Returns the lead and the changes made ({} when nothing differed). Raises LeadNotFound, or
-    LeadConflict carrying the current lead when someone else saved in between — nothing is written then.
+    `current` is the lead as the caller just read it (saves a GetItem); the version condition on the
+    write catches anything that happened since. Returns the lead and the changes made ({} when nothing
+    differed). Raises LeadNotFound, or LeadConflict carrying the current lead when someone else saved
+    in between — nothing is written then.
     """
     now = utcnow()
     try:
-        lead = lead_get(lead_id=lead_id)
+        lead = current or lead_get(lead_id=lead_id)
     except PynamoDBException as error:
         raise _wrap_storage_errors(error) from error
     if lead.version != expected_version:

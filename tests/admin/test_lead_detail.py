@@ -1,7 +1,7 @@
 """One lead: every field, editing with version checks, the timeline."""
 import re
 
-from leads import counters, services
+from leads import counters, selectors, services
 from leads.models import Counter, Lead
 from tests.admin.conftest import make_lead
 
@@ -70,17 +70,16 @@ def test_a_conflicting_save_overwrites_nothing_and_shows_what_changed(sales_clie
 
 def test_race_between_read_and_write_is_caught_by_the_version_condition(sales_client, monkeypatch):
     lead_id = make_lead()
-    real_get = services.lead_get
+    real_get = selectors.lead_get
 
     def stale_get(**kwargs):
         lead = real_get(**kwargs)
-        monkeypatch.setattr(services, "lead_get", real_get)  # only the first read is raced
+        monkeypatch.setattr(selectors, "lead_get", real_get)  # only the page's own read is raced
         services.lead_update(lead_id=lead_id, expected_version=1, actor="boss@example.com", status="converted")
         return lead  # still version 1: the write must fail on DynamoDB's condition
 
-    monkeypatch.setattr(services, "lead_get", stale_get)
+    monkeypatch.setattr(selectors, "lead_get", stale_get)
     response = edit(sales_client, lead_id, 1, status="lost")
-    monkeypatch.undo()
     assert response.status_code == 409
     assert Lead.get(lead_id).status == "converted"
     assert tally(counters.status_key("lost")) == 0 and tally(counters.status_key("converted")) == 1
