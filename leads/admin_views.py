@@ -49,7 +49,7 @@ class LoginView(View):
             staff = auth.authenticate(
                 email=form.cleaned_data["email"],
                 password=form.cleaned_data["password"],
-                client=ratelimit.client_fingerprint(request.META.get("REMOTE_ADDR", "")),
+                client=ratelimit.client_key(request),
             )
         except auth.InvalidCredentials:
             form.add_error(None, "That email and password do not match an active account.")
@@ -90,12 +90,12 @@ class DashboardView(StaffRequiredMixin, TemplateView):
     template_name = "admin/dashboard.html"
 
     def get_context_data(self, **kwargs):
-        counts = selectors.status_counts()
+        counts, daily = selectors.dashboard_counts(days=30)
         return {
             **super().get_context_data(**kwargs),
             "counts": [(status, STATUS_LABELS[status], counts[status]) for status in STATUSES],
             "total": sum(counts.values()),
-            "chart": charts.daily_bar_chart(selectors.daily_counts(days=30)),
+            "chart": charts.daily_bar_chart(daily),
         }
 
 

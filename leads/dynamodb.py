@@ -54,7 +54,6 @@ def configure() -> None:
         model._connection = None
     shared_connection.cache_clear()
     shared = shared_connection()
-    observability.install(shared.client)
     for model in ALL_MODELS:
         # One botocore client for every table: each client costs ~130 ms of service-model loading,
         # which a Lambda cold start would otherwise pay once per table.
@@ -63,10 +62,28 @@ def configure() -> None:
         table.connection = shared
 
 
+class CountedConnection(Connection):
+    """A PynamoDB connection whose botocore client, made on first use, counts calls per request.
+
+    Made lazily, the client never exists in a pre-forking parent (gunicorn's preload_app), so no two
+    workers can ever share a socket.
+    """
+
+    _counted_client = None
+
+    @property
+    def client(self):
+        client = super().client
+        if client is not self._counted_client:
+            observability.install(client)
+            self._counted_client = client
+        return client
+
+
 @lru_cache(maxsize=1)
 def shared_connection() -> Connection:
-    """One connection (and botocore client) for multi-table transactions."""
-    return Connection(**connection_options())
+    """One connection (and botocore client) for every table and for multi-table transactions."""
+    return CountedConnection(**connection_options())
 
 
 def transaction() -> TransactWrite:

@@ -5,6 +5,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.utils.crypto import salted_hmac
 from pynamodb.transactions import TransactWrite
 
@@ -34,6 +35,24 @@ def client_fingerprint(remote_addr: str) -> str:
     except ValueError:
         pass
     return salted_hmac("leads.ratelimit", remote_addr).hexdigest()[:32]
+
+
+def client_address(request) -> str:
+    """The visitor's address: REMOTE_ADDR, or the one the trusted proxies in front of us saw.
+
+    With LEADS_TRUSTED_PROXY_COUNT = N, the N-th X-Forwarded-For entry from the right is the client as
+    the outermost trusted proxy saw it; anything further left was written by the client and is ignored.
+    """
+    trusted = settings.LEADS_TRUSTED_PROXY_COUNT
+    forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",") if part.strip()]
+    if trusted and len(forwarded) >= trusted:
+        return forwarded[-trusted]
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def client_key(request) -> str:
+    """The rate-limit identity of the client that sent this request."""
+    return client_fingerprint(client_address(request))
 
 
 def current_window(*, scope: str, client: str, limit: int, period: int, now: datetime) -> Window:

@@ -122,19 +122,31 @@ def lead_list(
     return page
 
 
+def _tallies(keys: list[str]) -> dict[str, int]:
+    """Counter values by key (missing counters are 0), in one BatchGetItem."""
+    found = {c.counter_id: int(c.tally) for c in Counter.batch_get(keys)}
+    return {key: max(0, found.get(key, 0)) for key in keys}
+
+
 def status_counts() -> dict[str, int]:
     """Leads per status, from the counter items (one BatchGetItem)."""
-    keys = [counters.status_key(status) for status in STATUSES]
-    found = {c.counter_id: int(c.tally) for c in Counter.batch_get(keys)}
-    return {status: max(0, found.get(counters.status_key(status), 0)) for status in STATUSES}
+    tallies = _tallies([counters.status_key(status) for status in STATUSES])
+    return {status: tallies[counters.status_key(status)] for status in STATUSES}
 
 
-def daily_counts(*, days: int = 30, today: date | None = None) -> list[tuple[date, int]]:
-    """Leads created per UTC day for the last `days` days, oldest first (one BatchGetItem)."""
+def _last_days(days: int, today: date | None) -> list[date]:
     today = today or utcnow().date()
-    span = [today - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
-    found = {c.counter_id: int(c.tally) for c in Counter.batch_get([counters.day_key(d) for d in span])}
-    return [(day, max(0, found.get(counters.day_key(day), 0))) for day in span]
+    return [today - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
+
+
+def dashboard_counts(*, days: int = 30, today: date | None = None) -> tuple[dict[str, int], list[tuple[date, int]]]:
+    """Leads per status, and leads created per UTC day for the last `days` days, in one BatchGetItem."""
+    span = _last_days(days, today)
+    tallies = _tallies([counters.status_key(s) for s in STATUSES] + [counters.day_key(d) for d in span])
+    return (
+        {status: tallies[counters.status_key(status)] for status in STATUSES},
+        [(day, tallies[counters.day_key(day)]) for day in span],
+    )
 
 
 @dataclass(frozen=True)

@@ -125,7 +125,7 @@ class ContactView(View):
             subject=data["subject"],
             message=data["message"],
             source=source,
-            client=ratelimit.client_fingerprint(request.META.get("REMOTE_ADDR", "")),
+            client=ratelimit.client_key(request),
         )
 
     def render_form(self, form: ContactForm, *, status: int = 200, **context) -> HttpResponse:

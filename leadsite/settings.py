@@ -134,6 +134,9 @@ if LEADS_NOTIFY_VIA not in ("request", "stream"):
 LEADS_RATELIMIT_DISABLED = env.bool("LEADS_RATELIMIT_DISABLED", default=False)
 LEADS_RATELIMIT_COUNT = env.int("LEADS_RATELIMIT_COUNT", default=5)
 LEADS_RATELIMIT_WINDOW = env.int("LEADS_RATELIMIT_WINDOW", default=600)
+# How many proxies (load balancer, CDN) stand in front of the app and append to X-Forwarded-For:
+# 0 on Lambda and on a laptop (REMOTE_ADDR is the client), 1 behind an AWS load balancer.
+LEADS_TRUSTED_PROXY_COUNT = env.int("LEADS_TRUSTED_PROXY_COUNT", default=0)
 # How long a rendered contact form stays valid (its one-time token is signed with a timestamp).
 LEADS_FORM_MAX_AGE = env.int("LEADS_FORM_MAX_AGE", default=2 * 24 * 3600)
 

@@ -45,3 +45,14 @@ def test_endpoints_resolve_and_there_is_no_relational_database():
     local = manage("shell", "-c", script, SECRET_KEY="x" * 50, DYNAMODB_ENDPOINT="http://127.0.0.1:8000")
     assert local.stdout.splitlines()[-1].split() == ["{}", "http://127.0.0.1:8000", "us-east-1", "leads-leads"]
     assert not list(ROOT.glob("*.sqlite3"))
+
+
+def test_no_botocore_client_exists_before_the_first_dynamodb_call():
+    # gunicorn's preload_app imports the app in the master before forking: a client made there
+    # would be shared by every worker.
+    script = (
+        "import django; django.setup(); from leads import dynamodb; "
+        "print(dynamodb.shared_connection()._client is None)"
+    )
+    result = manage("shell", "-c", script, SECRET_KEY="x" * 50, DYNAMODB_ENDPOINT="aws")
+    assert result.stdout.splitlines()[-1] == "True"
