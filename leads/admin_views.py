@@ -54,6 +54,9 @@ class LoginView(View):
         except auth.InvalidCredentials:
             form.add_error(None, "That email and password do not match an active account.")
             return render(request, self.template_name, context)
+        except StorageUnavailable:
+            form.add_error(None, "Sign-in is unavailable for a moment. Please try again shortly.")
+            return render(request, self.template_name, context, status=503)
         except auth.LoginThrottled as error:
             minutes = max(1, round(error.retry_after / 60))
             form.add_error(None, f"Too many failed sign-in attempts. Please wait {minutes} minute{'s' if minutes != 1 else ''} and try again.")

@@ -31,6 +31,11 @@ def connection_options() -> dict:
         "connect_timeout_seconds": settings.DYNAMODB_CONNECT_TIMEOUT,
         "read_timeout_seconds": settings.DYNAMODB_READ_TIMEOUT,
         "max_retry_attempts": settings.DYNAMODB_MAX_RETRIES,
+        # Explicit botocore retries: exponential backoff with jitter on throttling, 5xx and timeouts.
+        "retry_configuration": {
+            "mode": settings.DYNAMODB_RETRY_MODE,
+            "total_max_attempts": 1 + settings.DYNAMODB_MAX_RETRIES,
+        },
         "aws_access_key_id": key,
         "aws_secret_access_key": secret,
     }

@@ -100,7 +100,9 @@ DYNAMODB_EMBEDDED_PORT = env.int("DYNAMODB_EMBEDDED_PORT", default=8765)
 DYNAMODB_EMBEDDED_DIR = Path(env.str("DYNAMODB_EMBEDDED_DIR", default=str(VAR_DIR / "dynamodb")))
 DYNAMODB_CONNECT_TIMEOUT = env.float("DYNAMODB_CONNECT_TIMEOUT", default=2.0)
 DYNAMODB_READ_TIMEOUT = env.float("DYNAMODB_READ_TIMEOUT", default=5.0)
-# botocore "standard" retry mode with exponential backoff; this many retries after the first try.
+# botocore retry mode ("standard", or "adaptive" to also rate-limit the client when throttled) with
+# exponential backoff; this many retries after the first try.
+DYNAMODB_RETRY_MODE = env.str("DYNAMODB_RETRY_MODE", default="standard")
 DYNAMODB_MAX_RETRIES = env.int("DYNAMODB_MAX_RETRIES", default=3)
 
 
