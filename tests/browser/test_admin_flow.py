@@ -1,4 +1,5 @@
 """A visitor sends the contact form; an admin finds, updates and deletes the lead — all in real Chromium."""
+import os
 import re
 
 import pytest
@@ -8,7 +9,10 @@ from tests.integration.servers import ROOT
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOT = ROOT / "docs" / "admin-inbox.png"
+# Every run saves the inbox for inspection; UPDATE_SCREENSHOTS=1 also refreshes the README's copy.
+SCREENSHOTS = [ROOT / "test-artifacts" / "admin-inbox.png"] + (
+    [ROOT / "docs" / "admin-inbox.png"] if os.environ.get("UPDATE_SCREENSHOTS") == "1" else []
+)
 BRAND_BLUE = "rgb(36, 87, 197)"  # --brand in static/leads/site.css
 PAGE_WASH = "rgb(245, 247, 250)"  # --wash in static/leads/site.css
 LEAD_URL = re.compile(r"/admin/leads/[0-9a-f]{32}/$")
@@ -120,8 +124,9 @@ def test_visitor_sends_a_lead_and_an_admin_works_it_through_to_deletion(page: Pa
         ["Jonas Weber", "Mei Tanaka", "Linus Okafor", "Grace Hopper", "Ada Browser"])
     expect(row_for(page, "ada.browser@example.com").locator(".badge")).to_have_text("New")
     expect(row_for(page, "grace.hopper@northwind.example").locator(".badge")).to_have_text("Qualified")
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    page.screenshot(path=SCREENSHOT, full_page=True)
+    for path in SCREENSHOTS:
+        path.parent.mkdir(exist_ok=True)
+        page.screenshot(path=path, full_page=True)
 
     # 3. The "New" filter shows the three new leads, Ada's among them, and nothing else.
     expect(status_filter(page, "New").locator(".count")).to_have_text("3")
