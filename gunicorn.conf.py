@@ -8,6 +8,8 @@ applies on top of this file.
 import multiprocessing
 import os
 
+from leadsite.log_format import JSON_FORMATTER
+
 # Every interface of the container; the platform maps the port. PORT is what Cloud Run, Heroku-style
 # platforms and App Runner set.
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
@@ -80,13 +82,7 @@ loglevel = "info"
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-        },
-    },
+    "formatters": {"json": JSON_FORMATTER},
     "handlers": {
         "stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"},
     },

@@ -11,7 +11,7 @@ from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from . import ratelimit
 from .dynamodb import transaction
 from .exceptions import StorageUnavailable
-from .models import Counter, Staff, utcnow
+from .models import Counter, Staff, StaffIdentity, utcnow
 from .sessions import STAFF_EMAIL_KEY
 
 STAFF_ROLE_KEY = "staff_role"
@@ -31,20 +31,12 @@ class LoginThrottled(Exception):
 
 
 @dataclass(frozen=True)
-class CurrentStaff:
+class CurrentStaff(StaffIdentity):
     """The signed-in staff member, as recorded in their session (no extra read per request)."""
 
     email: str
     role: str
     name: str
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
-
-    @property
-    def display_name(self) -> str:
-        return self.name or self.email
 
 
 def current_staff(request: HttpRequest) -> CurrentStaff | None:

@@ -259,7 +259,19 @@ class RosterIndex(GlobalSecondaryIndex):
 ROLES = ("sales", "admin")
 
 
-class Staff(Model):
+class StaffIdentity:
+    """What pages show of a staff member, from the stored account or from the session alike."""
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email
+
+
+class Staff(StaffIdentity, Model):
     """A person who can sign in to the admin. Roles: sales (work the leads) and admin (also delete, manage staff)."""
 
     base_table_name = "staff"
@@ -276,14 +288,6 @@ class Staff(Model):
     created_at = IsoDateTimeAttribute()
 
     roster_index = RosterIndex()
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
-
-    @property
-    def display_name(self) -> str:
-        return self.name or self.email
 
 
 class SessionsByStaffIndex(GlobalSecondaryIndex):

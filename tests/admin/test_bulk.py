@@ -1,14 +1,9 @@
 """Bulk actions: confirm what will change, then apply with transactions and counters."""
 from leads import counters
-from leads.models import Counter, Lead
+from leads.models import Lead
 from tests.admin.conftest import make_lead
+from tests.helpers import tally
 
-
-def tally(key):
-    try:
-        return Counter.get(key).tally
-    except Counter.DoesNotExist:
-        return 0
 
 
 def test_bulk_status_asks_for_confirmation_listing_the_leads(sales_client):

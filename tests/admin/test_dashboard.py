@@ -1,6 +1,6 @@
 """The dashboard: counts per status and a server-drawn chart of the last 30 days."""
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from leads import services
 from leads.models import utcnow

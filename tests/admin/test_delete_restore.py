@@ -3,15 +3,10 @@ import json
 from datetime import timedelta
 
 from leads import counters
-from leads.models import Counter, HistoryEvent, Lead, TrashedLead
+from leads.models import HistoryEvent, Lead, TrashedLead
 from tests.admin.conftest import make_lead
+from tests.helpers import tally
 
-
-def tally(key):
-    try:
-        return Counter.get(key).tally
-    except Counter.DoesNotExist:
-        return 0
 
 
 def test_get_asks_for_confirmation_and_deletes_nothing(admin_client):

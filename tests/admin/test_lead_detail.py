@@ -2,15 +2,10 @@
 import re
 
 from leads import counters, selectors, services
-from leads.models import Counter, Lead
+from leads.models import Lead
 from tests.admin.conftest import make_lead
+from tests.helpers import tally
 
-
-def tally(key):
-    try:
-        return Counter.get(key).tally
-    except Counter.DoesNotExist:
-        return 0
 
 
 def edit(client, lead_id, version, **fields):

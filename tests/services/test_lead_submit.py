@@ -7,9 +7,10 @@ import pytest
 
 from leads import counters
 from leads.exceptions import RateLimited, StorageUnavailable
-from leads.models import Counter, HistoryEvent, Lead
+from leads.models import HistoryEvent, Lead
 from leads.services import lead_submit
 from tests.faults import dynamodb_fault
+from tests.helpers import tally
 
 NOW = datetime(2026, 11, 21, 9, 30, tzinfo=timezone.utc)
 
@@ -28,12 +29,6 @@ def submit(lead_id=None, **overrides):
     fields.update(overrides)
     return lead_submit(**fields)
 
-
-def tally(counter_id):
-    try:
-        return Counter.get(counter_id).tally
-    except Counter.DoesNotExist:
-        return 0
 
 
 def test_stores_a_new_lead_with_index_keys():

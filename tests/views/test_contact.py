@@ -4,12 +4,12 @@ import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 from django.test import Client
 
-from leads import counters, tokens
-from leads.models import Counter, Lead
+from leads import counters
+from leads.models import Lead
 from tests.faults import dynamodb_fault
+from tests.helpers import tally
 
 
 def token_from(response) -> str:
@@ -34,10 +34,7 @@ def stored_leads(email="grace@navy.mil"):
 
 
 def new_count():
-    try:
-        return Counter.get(counters.status_key("new")).tally
-    except Counter.DoesNotExist:
-        return 0
+    return tally(counters.status_key("new"))
 
 
 def test_form_page_has_labelled_fields_and_csrf(client):
