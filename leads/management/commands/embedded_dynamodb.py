@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 
 class Command(BaseCommand):
@@ -13,6 +13,10 @@ class Command(BaseCommand):
         parser.add_argument("--data-dir", type=Path, default=settings.DYNAMODB_EMBEDDED_DIR)
 
     def handle(self, *args, port, data_dir, **options):
+        try:
+            import moto  # noqa: F401
+        except ImportError:
+            raise CommandError("The embedded DynamoDB needs moto: pip install -r requirements-embedded.txt") from None
         from leads import embedded
 
         embedded.serve(host="127.0.0.1", port=port, data_dir=data_dir)
