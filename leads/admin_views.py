@@ -15,6 +15,7 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import TemplateView
+from pynamodb.exceptions import PynamoDBException
 
 from . import auth, charts, cursors, exports, ratelimit, selectors, services
 from .admin_forms import PAGE_SIZES, BulkActionForm, LeadEditForm, LeadFilterForm, LoginForm, StaffEditForm, StaffForm
@@ -63,7 +64,11 @@ class LoginView(View):
             response = render(request, self.template_name, context, status=429)
             response["Retry-After"] = str(error.retry_after)
             return response
-        auth.login(request, staff)
+        try:
+            auth.login(request, staff)
+        except PynamoDBException:
+            form.add_error(None, "Sign-in is unavailable for a moment. Please try again shortly.")
+            return render(request, self.template_name, context, status=503)
         return redirect(self.next_url())
 
     def next_url(self) -> str:
@@ -336,13 +341,16 @@ class StaffListView(AdminRequiredMixin, View):
                 services.staff_create(**form.cleaned_data)
             except StaffExists:
                 form.add_error("email", "There is already an account with this email.")
+            except StorageUnavailable:
+                form.add_error(None, "The account could not be saved just now. Please try again in a moment.")
+                return self.render_page(form, status=503)
             else:
                 messages.success(request, f"Added {form.cleaned_data['email']}.")
                 return redirect("staff:staff_list")
         return self.render_page(form)
 
-    def render_page(self, form):
-        return render(self.request, self.template_name, {"staff": selectors.staff_list(), "form": form})
+    def render_page(self, form, *, status=200):
+        return render(self.request, self.template_name, {"staff": selectors.staff_list(), "form": form}, status=status)
 
 
 @method_decorator([never_cache, sensitive_post_parameters("password")], name="dispatch")

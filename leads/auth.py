@@ -1,5 +1,6 @@
 """Staff sign-in: password check, throttling of repeated failures, and who is signed in."""
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -9,10 +10,12 @@ from django.http import HttpRequest
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 
 from . import ratelimit
-from .dynamodb import transaction
+from .dynamodb import commit
 from .exceptions import StorageUnavailable
 from .models import Counter, Staff, StaffIdentity, utcnow
 from .sessions import STAFF_EMAIL_KEY
+
+logger = logging.getLogger(__name__)
 
 STAFF_ROLE_KEY = "staff_role"
 STAFF_NAME_KEY = "staff_name"
@@ -82,21 +85,36 @@ def authenticate(*, email: str, password: str, client: str, now: datetime | None
         if staff is None:
             make_password(password)  # the same cost as a real check: timing must not reveal who exists
         elif check_password(password, staff.password) and staff.active:
-            with transaction() as tx:
-                for window in windows:
-                    tx.update(Counter(window.counter_id), actions=[Counter.tally.add(-1)])
+            _refund_attempt(windows)
             return staff
     except PynamoDBException as error:
         raise StorageUnavailable(str(error)) from error
     raise InvalidCredentials()
 
 
+def _refund_attempt(windows: list[ratelimit.Window]) -> None:
+    """Hand a successful sign-in's reservation back; if DynamoDB fails here, sign in all the same."""
+
+    def fill(tx):
+        for window in windows:
+            tx.update(Counter(window.counter_id), actions=[Counter.tally.add(-1)])
+
+    try:
+        commit(fill)
+    except PynamoDBException:
+        # The password was right: an unreturned reservation costs one attempt of the allowance at
+        # worst, while refusing the sign-in would lock honest people out during an outage.
+        logger.warning("Could not refund a sign-in attempt", exc_info=True)
+
+
 def _reserve_attempt(windows: list[ratelimit.Window], now: datetime) -> None:
     """Count this attempt against every window, all or none; LoginThrottled if one is full."""
+    def fill(tx):
+        for window in windows:
+            ratelimit.hit_in(tx, window)
+
     try:
-        with transaction() as tx:
-            for window in windows:
-                ratelimit.hit_in(tx, window)
+        commit(fill)
     except TransactWriteError as error:
         reasons = error.cancellation_reasons or []
         if any(reason and reason.code == "ConditionalCheckFailed" for reason in reasons):

@@ -1,10 +1,16 @@
 """Binds PynamoDB models to Django settings, and hands out the connection transactions use."""
 
 import os
+import random
+import time
+import uuid
+from collections.abc import Callable
 from functools import lru_cache
 
+from botocore.exceptions import ClientError
 from django.conf import settings
 from pynamodb.connection import Connection
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from . import observability
@@ -91,6 +97,32 @@ def shared_connection() -> Connection:
     return CountedConnection(**connection_options())
 
 
-def transaction() -> TransactWrite:
-    """Start a TransactWrite on the configured endpoint: all of its writes commit, or none."""
-    return TransactWrite(connection=shared_connection())
+# Cancellations that say "try again", not "no": a concurrent transaction on the same item (every new
+# lead touches the shared status and day counters) or throttling of one item.
+RETRYABLE_CANCELLATIONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
+
+
+def commit(fill: Callable[[TransactWrite], None], *, attempts: int = 3) -> None:
+    """Commit the writes `fill` adds to one transaction: all of them, or none.
+
+    botocore retries throttling, 5xx and timeouts by itself, resending the same ClientRequestToken so a
+    retry of a write that did land is a no-op. It never retries a cancelled transaction, so a
+    cancellation whose every reason is retryable is run again here, with jittered backoff. A failed
+    condition is an answer, never retried. Raises TransactWriteError when it gives up.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            with TransactWrite(connection=shared_connection(), client_request_token=uuid.uuid4().hex) as tx:
+                fill(tx)
+            return
+        except TransactWriteError as error:
+            codes = {reason.code for reason in error.cancellation_reasons if reason is not None}
+            if attempt == attempts or not codes or not codes <= RETRYABLE_CANCELLATIONS:
+                raise
+            time.sleep(random.uniform(0, 0.025 * 2**attempt))
+
+
+def condition_failed(error: PynamoDBException) -> bool:
+    """True when a write was refused by its condition (and not by a timeout or an outage)."""
+    cause = error.cause
+    return isinstance(cause, ClientError) and cause.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"

@@ -8,6 +8,13 @@ from . import tokens
 FIELD_LIMITS = {"name": 200, "email": 254, "company": 200, "subject": 200, "message": 5000}
 
 
+def refuse_unstorable_characters(value: str) -> None:
+    """Refuse lone UTF-16 surrogates (JSON's "\\ud800"): no UTF-8 store or page can hold them."""
+    if any("\ud800" <= char <= "\udfff" for char in value):
+        raise forms.ValidationError("This contains characters that cannot be stored. Please retype it.",
+                                    code="unstorable")
+
+
 class ContactForm(forms.Form):
     """Name, email, company (optional), subject and message, plus the one-time token and honeypot."""
 
@@ -29,6 +36,7 @@ class ContactForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.require_token = require_token
         for field_name, field in self.fields.items():
+            field.validators.append(refuse_unstorable_characters)
             if field_name in FIELD_LIMITS:
                 field.error_messages["max_length"] = (
                     "Please keep this under %(limit_value)d characters (it has %(show_value)d)."

@@ -286,6 +286,9 @@ class Staff(StaffIdentity, Model):
     role = UnicodeAttribute(default="sales")
     active = BooleanAttribute(default=True)
     created_at = IsoDateTimeAttribute()
+    # Set with any change of access, cleared once every session is ended: a failure in between is
+    # finished by the next save, so nobody keeps a role they lost.
+    sessions_stale = BooleanAttribute(default=False)
 
     roster_index = RosterIndex()
 

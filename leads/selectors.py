@@ -189,6 +189,8 @@ def staff_list() -> list[Staff]:
 
 def staff_get(*, email: str) -> Staff | None:
     """The staff member with this email, or None."""
+    if len(email) > 254:  # no such address, and past DynamoDB's key size
+        return None
     try:
         return Staff.get(email.strip().lower(), consistent_read=True)
     except Staff.DoesNotExist:

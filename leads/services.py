@@ -11,7 +11,7 @@ from django.contrib.auth.hashers import make_password
 from pynamodb.exceptions import PutError, PynamoDBException, TransactWriteError
 
 from . import counters, ratelimit
-from .dynamodb import transaction
+from .dynamodb import commit, condition_failed
 from .exceptions import LeadConflict, LeadNotFound, RateLimited, StaffExists, StorageUnavailable
 from .models import HistoryEvent, Lead, Staff, StaffSession, TrashedLead, utcnow
 from .notifications import notify_new_lead
@@ -93,15 +93,17 @@ def lead_submit(
             period=settings.LEADS_RATELIMIT_WINDOW,
             now=now,
         )
+    def fill(tx):
+        # Item 0 (puts come first in the request): the lead itself, only if this id was never stored.
+        tx.save(lead, condition=Lead.lead_id.does_not_exist())
+        tx.save(history_event(lead_id=lead_id, actor="visitor", action="created", changes={}, at=now, version=1))
+        counters.add_in(tx, counters.status_key("new"), 1)
+        counters.add_in(tx, counters.day_key(now.date()), 1)
+        if window:
+            ratelimit.hit_in(tx, window)
+
     try:
-        with transaction() as tx:
-            # Item 0: the lead itself, only if this id was never stored.
-            tx.save(lead, condition=Lead.lead_id.does_not_exist())
-            tx.save(history_event(lead_id=lead_id, actor="visitor", action="created", changes={}, at=now, version=1))
-            counters.add_in(tx, counters.status_key("new"), 1)
-            counters.add_in(tx, counters.day_key(now.date()), 1)
-            if window:
-                ratelimit.hit_in(tx, window)
+        commit(fill)
     except TransactWriteError as error:
         failed = _failed_items(error)
         if 0 in failed:
@@ -126,8 +128,13 @@ def _wrap_storage_errors(error: PynamoDBException) -> StorageUnavailable:
     return StorageUnavailable(str(error))
 
 
-def _apply_update(lead: Lead, changes: dict[str, tuple], *, actor: str, now: datetime) -> Lead:
-    """Commit changes to a loaded lead, guarded by its version; LeadConflict if it moved on."""
+def _apply_update(loaded: Lead, changes: dict[str, tuple], *, actor: str, now: datetime) -> Lead:
+    """Commit changes to a loaded lead, guarded by its version; return the updated copy.
+
+    `loaded` is left as it was, so a page shown after a failure shows what is stored, not what was
+    attempted. Raises LeadConflict if the lead moved on, StorageUnavailable if DynamoDB did not answer.
+    """
+    lead = Lead.from_raw_data(loaded.serialize())
     old_status = lead.status
     for name, (_, after) in changes.items():
         setattr(lead, name, after)
@@ -139,15 +146,17 @@ def _apply_update(lead: Lead, changes: dict[str, tuple], *, actor: str, now: dat
         Lead.status_email.set(lead.status_email),
         Lead.status_domain.set(lead.status_domain),
     ]
+    def fill(tx):
+        # The version condition is added by PynamoDB: another save in between cancels everything.
+        tx.update(lead, actions=actions, condition=Lead.lead_id.exists())
+        tx.save(history_event(lead_id=lead.lead_id, actor=actor, action="changed", at=now,
+                              changes={k: list(v) for k, v in changes.items()}, version=lead.version + 1))
+        if "status" in changes:
+            counters.add_in(tx, counters.status_key(old_status), -1)
+            counters.add_in(tx, counters.status_key(lead.status), 1)
+
     try:
-        with transaction() as tx:
-            # The version condition is added by PynamoDB: another save in between cancels everything.
-            tx.update(lead, actions=actions, condition=Lead.lead_id.exists())
-            tx.save(history_event(lead_id=lead.lead_id, actor=actor, action="changed", at=now,
-                                  changes={k: list(v) for k, v in changes.items()}, version=lead.version + 1))
-            if "status" in changes:
-                counters.add_in(tx, counters.status_key(old_status), -1)
-                counters.add_in(tx, counters.status_key(lead.status), 1)
+        commit(fill)
     except TransactWriteError as error:
         if _failed_items(error):
             raise LeadConflict() from error
@@ -212,13 +221,15 @@ def lead_delete(*, lead_id: str, actor: str, expected_version: int | None = None
         item=json.dumps(lead.serialize()),
         expires_at=now + timedelta(days=TRASH_DAYS),
     )
+    def fill(tx):
+        tx.delete(lead)  # PynamoDB adds the version condition
+        tx.save(trashed)
+        tx.save(history_event(lead_id=lead.lead_id, actor=actor, action="deleted", at=now, changes={}))
+        counters.add_in(tx, counters.status_key(lead.status), -1)
+        counters.add_in(tx, counters.day_key(lead.created_at.date()), -1)
+
     try:
-        with transaction() as tx:
-            tx.delete(lead)  # PynamoDB adds the version condition
-            tx.save(trashed)
-            tx.save(history_event(lead_id=lead.lead_id, actor=actor, action="deleted", at=now, changes={}))
-            counters.add_in(tx, counters.status_key(lead.status), -1)
-            counters.add_in(tx, counters.day_key(lead.created_at.date()), -1)
+        commit(fill)
     except TransactWriteError as error:
         if _failed_items(error):
             raise LeadConflict(current=None) from error
@@ -243,13 +254,15 @@ def lead_restore(*, lead_id: str, actor: str) -> Lead:
     item.pop("version", None)  # stored afresh: PynamoDB writes version 1, on condition the item is new
     lead = Lead.from_raw_data(item)
     lead.updated_at = now
+    def fill(tx):
+        tx.save(lead, condition=Lead.lead_id.does_not_exist())
+        tx.delete(trashed, condition=TrashedLead.lead_id.exists())
+        tx.save(history_event(lead_id=lead_id, actor=actor, action="restored", at=now, changes={}, version=1))
+        counters.add_in(tx, counters.status_key(lead.status), 1)
+        counters.add_in(tx, counters.day_key(lead.created_at.date()), 1)
+
     try:
-        with transaction() as tx:
-            tx.save(lead, condition=Lead.lead_id.does_not_exist())
-            tx.delete(trashed, condition=TrashedLead.lead_id.exists())
-            tx.save(history_event(lead_id=lead_id, actor=actor, action="restored", at=now, changes={}, version=1))
-            counters.add_in(tx, counters.status_key(lead.status), 1)
-            counters.add_in(tx, counters.day_key(lead.created_at.date()), 1)
+        commit(fill)
     except TransactWriteError as error:
         if _failed_items(error):
             raise LeadNotFound(lead_id) from error  # restored (or purged) by someone else meanwhile
@@ -316,7 +329,7 @@ def staff_create(*, email: str, password: str, role: str = "sales", name: str = 
     try:
         staff.save(condition=Staff.email.does_not_exist())
     except PutError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(error):
             raise StaffExists(staff.email) from error
         raise _wrap_storage_errors(error) from error
     return staff
@@ -335,11 +348,13 @@ def staff_update(*, email: str, role: str | None = None, active: bool | None = N
         access.append(Staff.password.set(make_password(password)))
     renamed = name is not None and (name or None) != staff.name
     actions = access + ([Staff.name.set(name) if name else Staff.name.remove()] if renamed else [])
-    if not actions:
-        return staff
-    staff.update(actions=actions, condition=Staff.email.exists())
     if access:
+        actions.append(Staff.sessions_stale.set(True))
+    if actions:
+        staff.update(actions=actions, condition=Staff.email.exists())
+    if staff.sessions_stale:
         staff_end_sessions(email=staff.email)
+        staff.update(actions=[Staff.sessions_stale.set(False)])
     return staff
 
 

@@ -6,10 +6,11 @@ Sessions are items in the ``sessions`` table with a TTL attribute. An expired it
 
 from datetime import timedelta
 
-from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
+from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError, SessionBase, UpdateError
 from django.utils import timezone
 from pynamodb.exceptions import PutError
 
+from .dynamodb import condition_failed
 from .models import StaffSession
 
 # Session data key holding the signed-in staff member's email (see leads.auth).
@@ -18,6 +19,11 @@ STAFF_EMAIL_KEY = "staff_email"
 
 class SessionStore(SessionBase):
     """Load, save and delete sessions as DynamoDB items, one GetItem per request that reads one."""
+
+    def _validate_session_key(self, key) -> bool:
+        # Only keys this engine could have made (32 lowercase letters and digits) reach DynamoDB: a
+        # forged 4 KB cookie would otherwise be a key DynamoDB refuses, and a 503 for its sender.
+        return isinstance(key, str) and len(key) == 32 and all(char in VALID_KEY_CHARS for char in key)
 
     def load(self) -> dict:
         item = self._fetch()
@@ -72,7 +78,7 @@ class SessionStore(SessionBase):
         try:
             item.save(condition=condition)
         except PutError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
+            if not condition_failed(error):
                 raise
             raise (CreateError if must_create else UpdateError) from error
 

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from pynamodb.exceptions import PutError, PynamoDBException
 
+from .dynamodb import condition_failed
 from .models import Counter, Lead, utcnow
 from .notifications import send_new_lead_email
 
@@ -53,7 +54,7 @@ def _mark_notified(lead_id: str) -> None:
     try:
         marker.save(condition=Counter.counter_id.does_not_exist())
     except PutError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(error):
             raise
 
 

@@ -33,8 +33,8 @@ def json_body(request: HttpRequest) -> dict[str, str]:
     """Parse a JSON object whose values are all strings; raise BadJson otherwise."""
     try:
         data = json.loads(request.body or b"{}")
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise BadJson(f"The request body is not valid JSON: {error}") from error
+    except (ValueError, RecursionError) as error:  # bad UTF-8 or syntax, huge integers, deep nesting
+        raise BadJson(f"The request body is not valid JSON: {str(error)[:200]}") from error
     if not isinstance(data, dict):
         raise BadJson("The request body must be a JSON object.")
     wrong = sorted(str(key) for key, value in data.items() if value is not None and not isinstance(value, str))
@@ -139,6 +139,14 @@ class ThanksView(TemplateView):
     """The page a visitor lands on after sending the form."""
 
     template_name = "leads/thanks.html"
+
+
+def bad_request(request: HttpRequest, exception=None) -> HttpResponse:
+    """handler400: JSON for JSON clients (a body over the size limit, say), the friendly page for people."""
+    if wants_json(request):
+        return JsonResponse({"errors": {"__all__": [{"message": "The request was malformed or too large.",
+                                                     "code": "bad_request"}]}}, status=400)
+    return render(request, "400.html", status=400)
 
 
 @never_cache

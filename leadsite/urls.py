@@ -5,3 +5,5 @@ urlpatterns = [
     path("admin/", include("leads.admin_urls")),
     path("", include("leads.urls")),
 ]
+
+handler400 = "leads.views.bad_request"

@@ -112,3 +112,21 @@ def test_storage_failure_raises_and_writes_nothing(fault):
     with pytest.raises(Lead.DoesNotExist):
         Lead.get("f" * 32)
     assert tally(counters.status_key("new")) == 0
+
+
+@pytest.mark.parametrize("reason", ["TransactionConflict", "ThrottlingError"])
+def test_a_transaction_cancelled_by_a_concurrent_one_is_run_again(reason):
+    # Every new lead updates the shared status and day counters: on DynamoDB two submissions at once
+    # can cancel each other with TransactionConflict, which botocore does not retry. The app does.
+    with dynamodb_fault(operations={"TransactWriteItems"}, cancel=reason, times=2) as log:
+        result = submit("9" * 32)
+    assert result.created and log.injected == 2
+    assert Lead.get("9" * 32) and tally(counters.status_key("new")) == 1
+
+
+def test_a_failed_condition_is_an_answer_and_never_run_again():
+    # The injected cancellation blames the last item, the rate-limit counter: the client is over its limit.
+    with dynamodb_fault(operations={"TransactWriteItems"}, cancel="ConditionalCheckFailed", times=1) as log:
+        with pytest.raises(RateLimited):
+            submit("7" * 32)
+    assert log.injected == 1

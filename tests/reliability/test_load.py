@@ -1,0 +1,417 @@
+"""Load on a real deployment: the image's gunicorn command (2 workers) against Amazon's DynamoDB Local.
+
+Two things a lead inbox must never do under concurrency, measured over HTTP rather than the test client:
+lose or duplicate a visitor's lead when many post at once, and let two staff members silently overwrite
+each other's edits. Every request goes to a loopback address, every loop is bounded in count and time.
+
+The numbers (requests, leads stored, lost, conflicts, wins, durations) are printed, and written as JSON
+to the path in RELIABILITY_REPORT_LOAD when that is set.
+"""
+import contextlib
+import json
+import os
+import re
+import secrets
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+import pytest
+import requests
+
+from tests.dynamodb_local import DynamoDBLocal
+from tests.integration.servers import free_port
+from tests.integration.test_gunicorn import image_cmd, kill_group, production_env, with_our_python
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+TABLE_PREFIX = "load-"
+VISITORS = 200
+POOL = 50  # visitors' threads; each thread is 4 visitors, one after the other
+ROUNDS = 50
+REQUEST_TIMEOUT = 60  # seconds, per request
+BARRIER_TIMEOUT = 120  # seconds a thread waits for the others before the test fails
+STATUSES = ("new", "contacted", "qualified", "converted", "lost")
+CONFLICT_MESSAGE = "Someone else saved this lead while you were editing"
+
+REPORT: dict = {}
+
+
+def record(section: str, numbers: dict, capsys) -> None:
+    """Print one test's numbers and (re)write the whole report when RELIABILITY_REPORT_LOAD is set."""
+    REPORT[section] = numbers
+    with capsys.disabled():
+        print(f"\n[load] {section}: {json.dumps(numbers, sort_keys=True)}")
+    path = os.environ.get("RELIABILITY_REPORT_LOAD")
+    if path:
+        Path(path).write_text(json.dumps(REPORT, indent=2, sort_keys=True) + "\n")
+
+
+# --- The deployment ------------------------------------------------------------------------------
+
+class ProxiedSession(requests.Session):
+    """A browser on https://127.0.0.1:<port>/ behind a TLS-terminating proxy that talks http to gunicorn.
+
+    Every request carries X-Forwarded-Proto: https (and POSTs the Origin and Referer a browser sends).
+    The app's cookies are Secure; requests would not send them back over the proxy's http:// hop, so
+    the flag is dropped on receipt, as the browser's TLS hop would keep them.
+    """
+
+    def __init__(self, base_url: str):
+        super().__init__()
+        self.base_url = base_url
+        self.origin = base_url.replace("http://", "https://")
+        self.headers["X-Forwarded-Proto"] = "https"
+
+    def request(self, method, url, **kwargs):
+        kwargs.setdefault("timeout", REQUEST_TIMEOUT)
+        kwargs.setdefault("allow_redirects", False)
+        if method.upper() == "POST":
+            kwargs["headers"] = {"Origin": self.origin, "Referer": f"{self.origin}/", **kwargs.get("headers", {})}
+        response = super().request(method, f"{self.base_url}{url}" if url.startswith("/") else url, **kwargs)
+        for cookie in self.cookies:
+            cookie.secure = False
+        return response
+
+
+def hidden(html: str, name: str) -> str:
+    match = re.search(rf'name="{name}" value="([^"]*)"', html)
+    assert match, f"no hidden field {name!r} in the page:\n{html[:3000]}"
+    return match.group(1)
+
+
+@dataclass
+class LoadDeployment:
+    """DynamoDB Local, tables, static files, two staff accounts and the image's gunicorn (2 workers)."""
+
+    tmp: Path
+    port: int = field(default_factory=free_port)
+    dynamodb: DynamoDBLocal | None = None
+    gunicorn: subprocess.Popen | None = None
+    admin_email: str = "admin@load.example"
+    sales_email: str = "sales@load.example"
+    password: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    env: dict = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log(self) -> Path:
+        return self.tmp / "gunicorn.log"
+
+    def manage(self, *arguments: str, check: bool = True, **extra_env) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *arguments], cwd=ROOT, env={**self.env, **extra_env},
+            capture_output=True, text=True, timeout=180, check=False,
+        )
+        if check:
+            assert result.returncode == 0, f"manage.py {' '.join(arguments)}:\n{result.stdout}\n{result.stderr}"
+        return result
+
+    def start(self) -> "LoadDeployment":
+        self.dynamodb = DynamoDBLocal(self.tmp / "dynamodb-local.log").start()
+        env = production_env(
+            self.tmp, dynamodb_port=self.dynamodb.port,
+            ALLOWED_HOSTS="127.0.0.1",
+            DYNAMODB_TABLE_PREFIX=TABLE_PREFIX,
+            LEADS_RATELIMIT_DISABLED="1",
+        )
+        # Production's own timeouts and retries, not the fail-fast ones of the outage test.
+        for name in ("DYNAMODB_MAX_RETRIES", "DYNAMODB_CONNECT_TIMEOUT", "DYNAMODB_READ_TIMEOUT"):
+            env.pop(name, None)
+        self.env = env
+        self.manage("create_tables")
+        self.manage("collectstatic", "--noinput")
+        self.manage("createstaff", "--noinput", LEADS_ADMIN_EMAIL=self.admin_email, LEADS_ADMIN_PASSWORD=self.password)
+        self.manage("createstaff", "--noinput", "--email", self.sales_email, "--role", "sales", "--name", "Second",
+                    LEADS_ADMIN_PASSWORD=self.password)
+        with self.log.open("wb") as log:
+            self.gunicorn = subprocess.Popen(
+                with_our_python(image_cmd()), cwd=ROOT,
+                env={**self.env, "PORT": str(self.port), "WEB_CONCURRENCY": "2"},
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.gunicorn.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.gunicorn.returncode}:\n{self.log.read_text()}")
+            with contextlib.suppress(requests.ConnectionError):
+                if requests.get(f"{self.url}/healthz", timeout=5).status_code == 200:
+                    return self
+            time.sleep(0.2)
+        raise RuntimeError(f"gunicorn did not answer /healthz within 60 s:\n{self.log.read_text()}")
+
+    def stop(self) -> None:
+        kill_group(self.gunicorn)
+        if self.dynamodb:
+            self.dynamodb.stop()
+
+    # --- reading DynamoDB Local directly, as an operator would ---
+
+    @property
+    def client(self):
+        return boto3.client(
+            "dynamodb", endpoint_url=self.dynamodb.url, region_name="us-east-1",
+            aws_access_key_id="local", aws_secret_access_key="local",
+        )
+
+    def leads_from(self, client, email: str) -> list[dict]:
+        return client.query(
+            TableName=f"{TABLE_PREFIX}leads", IndexName="email-index", KeyConditionExpression="email = :e",
+            ExpressionAttributeValues={":e": {"S": email}},
+        )["Items"]
+
+    def lead(self, lead_id: str) -> dict:
+        return self.client.get_item(TableName=f"{TABLE_PREFIX}leads", Key={"lead_id": {"S": lead_id}},
+                                    ConsistentRead=True)["Item"]
+
+    def counter(self, counter_id: str) -> int:
+        item = self.client.get_item(TableName=f"{TABLE_PREFIX}counters", Key={"counter_id": {"S": counter_id}},
+                                    ConsistentRead=True).get("Item")
+        return int(item["tally"]["N"]) if item else 0
+
+    def status_counters(self) -> dict[str, int]:
+        return {status: self.counter(f"status#{status}") for status in STATUSES}
+
+    def history(self, lead_id: str) -> list[dict]:
+        paginator = self.client.get_paginator("query")
+        pages = paginator.paginate(
+            TableName=f"{TABLE_PREFIX}history", KeyConditionExpression="lead_id = :l",
+            ExpressionAttributeValues={":l": {"S": lead_id}}, ConsistentRead=True,
+        )
+        return [item for page in pages for item in page["Items"]]
+
+    def audit(self) -> subprocess.CompletedProcess:
+        return self.manage("leads_audit", check=False)
+
+    def sign_in(self, email: str) -> ProxiedSession:
+        session = ProxiedSession(self.url)
+        page = session.get("/admin/login/")
+        assert page.status_code == 200, page.text[:2000]
+        response = session.post("/admin/login/", data={
+            "csrfmiddlewaretoken": hidden(page.text, "csrfmiddlewaretoken"), "email": email, "password": self.password,
+        })
+        assert response.status_code == 302, response.text[:2000]
+        return session
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory):
+    deployment = LoadDeployment(tmp_path_factory.mktemp("load"))
+    try:
+        yield deployment.start()
+    finally:
+        deployment.stop()
+
+
+def milliseconds(samples: list[float]) -> dict:
+    ordered = sorted(samples)
+    return {
+        "p50_ms": round(statistics.median(ordered) * 1000, 1),
+        "p95_ms": round(ordered[int(len(ordered) * 0.95) - 1] * 1000, 1),
+        "max_ms": round(ordered[-1] * 1000, 1),
+    }
+
+
+# --- 200 visitors at once ------------------------------------------------------------------------
+
+@dataclass
+class Visitor:
+    email: str
+    session: ProxiedSession
+    form: dict = field(default_factory=dict)
+    status: int | None = None
+    location: str | None = None
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def lead_id(self) -> str:
+        return self.form["token"].split(":")[0]  # TimestampSigner: "<lead id>:<timestamp>:<signature>"
+
+    def load_form(self) -> None:
+        page = self.session.get("/")
+        assert page.status_code == 200, page.text[:2000]
+        self.form = {
+            "csrfmiddlewaretoken": hidden(page.text, "csrfmiddlewaretoken"),
+            "token": hidden(page.text, "token"),
+            "name": f"Visitor {self.email.partition('@')[0]}",
+            "email": self.email,
+            "company": "Load Ltd",
+            "subject": "Under load",
+            "message": f"Please call me back ({self.email}).",
+        }
+
+    def post(self) -> None:
+        started = time.monotonic()
+        try:
+            response = self.session.post("/", data=self.form)
+            self.status, self.location = response.status_code, response.headers.get("Location")
+        except requests.RequestException as error:
+            self.error = repr(error)
+        self.seconds = time.monotonic() - started
+
+
+def test_200_simultaneous_visitors_each_store_exactly_one_lead(deployment, capsys):
+    run = uuid.uuid4().hex[:8]
+    new_before = deployment.counter("status#new")
+    visitors = [Visitor(f"v{n:03d}-{run}@load.example", ProxiedSession(deployment.url)) for n in range(VISITORS)]
+    per_thread = [visitors[i::POOL] for i in range(POOL)]
+    barrier = threading.Barrier(POOL, timeout=BARRIER_TIMEOUT)
+    post_phase: dict[str, float] = {}
+
+    def visit(group: list[Visitor]) -> None:
+        for visitor in group:
+            visitor.load_form()
+        if barrier.wait() == 0:  # one thread notes when every thread starts posting
+            post_phase["start"] = time.monotonic()
+        for visitor in group:
+            visitor.post()
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=POOL) as pool:
+        for future in [pool.submit(visit, group) for group in per_thread]:
+            future.result(timeout=BARRIER_TIMEOUT + VISITORS * REQUEST_TIMEOUT)
+    finished = time.monotonic()
+
+    client = deployment.client
+    stored = {visitor.email: deployment.leads_from(client, visitor.email) for visitor in visitors}
+    outcomes = Counter(visitor.status if visitor.error is None else "error" for visitor in visitors)
+    lost = [v.email for v in visitors if not stored[v.email]]
+    duplicated = [v.email for v in visitors if len(stored[v.email]) > 1]
+    new_added = deployment.counter("status#new") - new_before
+    audit = deployment.audit()
+    record("visitors", {
+        "visitors": VISITORS,
+        "threads": POOL,
+        "requests": 2 * VISITORS,
+        "responses": {str(status): count for status, count in sorted(outcomes.items(), key=str)},
+        "leads_stored": sum(len(items) for items in stored.values()),
+        "lost": len(lost),
+        "duplicated": len(duplicated),
+        "new_counter_added": new_added,
+        "audit_exit": audit.returncode,
+        "duration_s": round(finished - started, 2),
+        "post_phase_s": round(finished - post_phase["start"], 2),
+        "posts_per_s": round(VISITORS / (finished - post_phase["start"]), 1),
+        "post_latency": milliseconds([v.seconds for v in visitors]),
+    }, capsys)
+
+    failed = [(v.email, v.status, v.location, v.error) for v in visitors if (v.status, v.location) != (302, "/thanks/")]
+    assert not failed, f"{len(failed)} visitors did not get the thank-you redirect: {failed[:5]}"
+    assert not lost and not duplicated, f"lost {lost[:5]}, duplicated {duplicated[:5]}"
+    for visitor in visitors:
+        [item] = stored[visitor.email]
+        assert item["lead_id"]["S"] == visitor.lead_id  # stored under the form's one-time token
+    assert new_added == VISITORS
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+
+
+def test_one_visitor_posting_the_same_form_five_times_at_once_stores_one_lead(deployment, capsys):
+    email = f"five-{uuid.uuid4().hex[:8]}@load.example"
+    visitor = Visitor(email, ProxiedSession(deployment.url))
+    visitor.load_form()
+    new_before = deployment.counter("status#new")
+    barrier = threading.Barrier(5, timeout=BARRIER_TIMEOUT)
+
+    def post_once(_):
+        barrier.wait()
+        response = visitor.session.post("/", data=visitor.form)
+        return response.status_code, response.headers.get("Location")
+
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        answers = list(pool.map(post_once, range(5), timeout=BARRIER_TIMEOUT + REQUEST_TIMEOUT))
+    items = deployment.leads_from(deployment.client, email)
+    record("same_form_five_times", {"requests": 1 + 5, "posts": 5, "leads_stored": len(items),
+                                    "new_counter_added": deployment.counter("status#new") - new_before}, capsys)
+    assert answers == [(302, "/thanks/")] * 5
+    assert [item["lead_id"]["S"] for item in items] == [visitor.lead_id]
+    assert deployment.counter("status#new") - new_before == 1
+    audit = deployment.audit()
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+
+
+# --- Two staff members saving one lead at once ---------------------------------------------------
+
+def test_two_staff_saving_one_lead_at_once_never_overwrite_each_other(deployment, capsys):
+    email = f"contested-{uuid.uuid4().hex[:8]}@load.example"
+    visitor = Visitor(email, ProxiedSession(deployment.url))
+    visitor.load_form()
+    visitor.post()
+    assert (visitor.status, visitor.location) == (302, "/thanks/")
+    lead_id = visitor.lead_id
+    path = f"/admin/leads/{lead_id}/"
+    sides = {"A": deployment.sign_in(deployment.admin_email), "B": deployment.sign_in(deployment.sales_email)}
+    barrier = threading.Barrier(2, timeout=BARRIER_TIMEOUT)
+    wins, conflicts, problems, durations = Counter(), 0, [], []
+    version = int(deployment.lead(lead_id)["version"]["N"])
+    assert version == 1
+
+    def save(side: str, round_no: int, status: str) -> tuple[str, requests.Response, str, str]:
+        session = sides[side]
+        page = session.get(path)
+        assert page.status_code == 200, page.text[:2000]
+        notes = f"from {side} round {round_no}"
+        data = {"csrfmiddlewaretoken": hidden(page.text, "csrfmiddlewaretoken"), "status": status, "owner": "",
+                "notes": notes, "version": hidden(page.text, "version")}
+        assert int(data["version"]) == version, "both must load the lead at the same version"
+        barrier.wait()
+        return side, session.post(path, data=data), notes, status
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for round_no in range(1, ROUNDS + 1):
+            round_started = time.monotonic()
+            statuses = {"A": STATUSES[round_no % 5], "B": STATUSES[(round_no + 2) % 5]}
+            futures = [pool.submit(save, side, round_no, statuses[side]) for side in "AB"]
+            results = sorted((f.result(timeout=BARRIER_TIMEOUT + 2 * REQUEST_TIMEOUT) for f in futures),
+                             key=lambda r: r[1].status_code)
+            durations.append(time.monotonic() - round_started)
+            codes = [response.status_code for _, response, _, _ in results]
+            if codes != [302, 409]:
+                problems.append((round_no, codes, [r.text[:500] for _, r, _, _ in results]))
+                break
+            (winner, _, winner_notes, winner_status), (_, conflict, loser_notes, _) = results
+            wins[winner] += 1
+            conflicts += 1
+            assert CONFLICT_MESSAGE in conflict.text, f"round {round_no}: no conflict message"
+            textarea = re.search(r"<textarea[^>]*name=\"notes\"[^>]*>(.*?)</textarea>", conflict.text, re.DOTALL)
+            assert textarea and textarea.group(1).strip() == loser_notes, f"round {round_no}: loser's notes not kept"
+            stored = deployment.lead(lead_id)
+            assert stored["notes"]["S"] == winner_notes, f"round {round_no}: stored {stored['notes']}"
+            assert stored["status"]["S"] == winner_status
+            assert int(stored["version"]["N"]) == version + 1, f"round {round_no}: version {stored['version']}"
+            version += 1
+    elapsed = time.monotonic() - started
+
+    changed = [event for event in deployment.history(lead_id) if event["action"]["S"] == "changed"]
+    audit = deployment.audit()
+    record("staff_conflicts", {
+        "rounds": ROUNDS,
+        "requests": 2 + 2 * 2 + 4 * (sum(wins.values()) + len(problems)),  # the lead, two sign-ins, the rounds
+        "saves_committed": sum(wins.values()),
+        "conflicts_409": conflicts,
+        "wins": {"A (admin)": wins["A"], "B (sales)": wins["B"]},
+        "changed_events": len(changed),
+        "final_version": version,
+        "audit_exit": audit.returncode,
+        "duration_s": round(elapsed, 2),
+        "round_latency": milliseconds(durations),
+    }, capsys)
+    assert not problems, f"a round without exactly one 302 and one 409: {problems}"
+    assert sum(wins.values()) == conflicts == ROUNDS
+    assert version == 1 + ROUNDS
+    assert len(changed) == ROUNDS
+    assert sorted(int(event["version"]["N"]) for event in changed) == list(range(2, ROUNDS + 2))
+    assert audit.returncode == 0, audit.stdout + audit.stderr
