@@ -13,6 +13,7 @@ from moto import mock_aws
 
 from leads import dynamodb, tables
 from leads.models import ALL_MODELS
+from tests.helpers import signed_in
 
 BACKEND = os.environ.get("LEADS_TEST_BACKEND", "moto")
 _prefixes = itertools.count()
@@ -86,3 +87,15 @@ def serialized_moto(monkeypatch):
             return original(self, *args, **kwargs)
 
     monkeypatch.setattr(BotocoreStubber, "__call__", serialized)
+
+
+@pytest.fixture
+def admin_client():
+    """Signed in as an admin (replaces pytest-django's, which needs a SQL database)."""
+    return signed_in("boss@example.com", "admin")
+
+
+@pytest.fixture
+def sales_client():
+    """Signed in as sales staff."""
+    return signed_in("sam@example.com", "sales")

@@ -1,9 +1,7 @@
 """Bulk actions: confirm what will change, then apply with transactions and counters."""
 from leads import counters
 from leads.models import Lead
-from tests.admin.conftest import make_lead
-from tests.helpers import tally
-
+from tests.helpers import make_lead, tally
 
 
 def test_bulk_status_asks_for_confirmation_listing_the_leads(sales_client):

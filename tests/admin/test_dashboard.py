@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from leads import services
 from leads.models import utcnow
-from tests.admin.conftest import make_lead
+from tests.helpers import make_lead
 
 
 def test_counts_per_status(sales_client):

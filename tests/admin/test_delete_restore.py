@@ -4,9 +4,7 @@ from datetime import timedelta
 
 from leads import counters
 from leads.models import HistoryEvent, Lead, TrashedLead
-from tests.admin.conftest import make_lead
-from tests.helpers import tally
-
+from tests.helpers import make_lead, tally
 
 
 def test_get_asks_for_confirmation_and_deletes_nothing(admin_client):

@@ -3,7 +3,7 @@ import csv
 import io
 
 from leads import services
-from tests.admin.conftest import make_lead
+from tests.helpers import make_lead
 
 
 def export(client, query=""):

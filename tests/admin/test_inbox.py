@@ -5,7 +5,7 @@ from urllib.parse import unquote
 import pytest
 
 from leads import services
-from tests.admin.conftest import make_lead
+from tests.helpers import make_lead
 
 
 def rows(response):

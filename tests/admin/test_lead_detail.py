@@ -3,9 +3,7 @@ import re
 
 from leads import counters, selectors, services
 from leads.models import Lead
-from tests.admin.conftest import make_lead
-from tests.helpers import tally
-
+from tests.helpers import make_lead, tally
 
 
 def edit(client, lead_id, version, **fields):

@@ -3,7 +3,7 @@ from django.test import Client
 
 from leads import services
 from leads.models import StaffSession
-from tests.admin.conftest import PASSWORD
+from tests.helpers import PASSWORD
 
 
 def login(client, email, password, **extra):

@@ -2,7 +2,7 @@
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from tests.admin.conftest import make_lead
+from tests.helpers import make_lead
 
 PUBLIC = {"staff:login"}
 ADMIN_ONLY = {"staff:lead_delete", "staff:lead_restore", "staff:trash", "staff:staff_list", "staff:staff_edit"}

@@ -6,7 +6,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from leads.models import Staff
-from tests.admin.conftest import PASSWORD
+from tests.helpers import PASSWORD
 
 
 def test_admin_adds_a_sales_account_that_can_sign_in(admin_client):

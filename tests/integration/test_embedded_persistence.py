@@ -6,7 +6,13 @@ import boto3
 import pytest
 import requests
 
-from tests.integration.servers import DevServer, contact_form, dev_env, free_port, submit_contact_form
+from tests.integration.servers import (
+    DevServer,
+    contact_form,
+    dev_env,
+    free_port,
+    submit_contact_form,
+)
 
 pytestmark = pytest.mark.integration
 

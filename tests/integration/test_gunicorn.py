@@ -123,6 +123,25 @@ def kill_group(process: subprocess.Popen | None) -> None:
 
 
 @dataclass
+def start_gunicorn(env: dict, *, port: int, log: Path) -> subprocess.Popen:
+    """The image's gunicorn command (2 workers) in its own process group; returns once /healthz is 200."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            with_our_python(image_cmd()), cwd=ROOT, env={**env, "PORT": str(port), "WEB_CONCURRENCY": "2"},
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {process.returncode}:\n{log.read_text()}")
+        with contextlib.suppress(requests.ConnectionError):
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200:
+                return process
+        time.sleep(0.2)
+    kill_group(process)
+    raise RuntimeError(f"gunicorn did not answer /healthz within 60 s:\n{log.read_text()}")
+
+
 class Deployment:
     """Embedded DynamoDB + tables + collectstatic + the image's gunicorn, each in its own process group."""
 
@@ -163,21 +182,8 @@ class Deployment:
         # What a release does before traffic: tables (idempotent), and the image build's collectstatic.
         self.manage("create_tables")
         self.manage("collectstatic", "--noinput")
-        with self.log.open("wb") as log:
-            self.gunicorn = subprocess.Popen(
-                with_our_python(image_cmd()), cwd=ROOT,
-                env={**self.env, "PORT": str(self.port), "WEB_CONCURRENCY": "2"},
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.gunicorn.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.gunicorn.returncode}:\n{self.log.read_text()}")
-            with contextlib.suppress(requests.ConnectionError):
-                if requests.get(f"{self.url}/healthz", timeout=5).status_code == 200:
-                    return self
-            time.sleep(0.2)
-        raise RuntimeError(f"gunicorn did not answer /healthz within 60 s:\n{self.log.read_text()}")
+        self.gunicorn = start_gunicorn(self.env, port=self.port, log=self.log)
+        return self
 
     def stop(self) -> None:
         kill_group(self.gunicorn)

@@ -6,7 +6,7 @@ from django.core.management import call_command
 
 from leads import counters
 from leads.models import Counter, HistoryEvent, Lead
-from tests.admin.conftest import make_lead
+from tests.helpers import make_lead
 
 
 def audit(*args):

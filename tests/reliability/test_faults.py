@@ -19,10 +19,18 @@ from pynamodb.exceptions import GetError
 
 from leads import dynamodb, services, tokens
 from leads.management.maintenance import audit
-from leads.models import ALL_MODELS, Counter, HistoryEvent, Lead, Staff, StaffSession, TrashedLead
-from tests.admin.conftest import PASSWORD, make_lead, signed_in
+from leads.models import (
+    ALL_MODELS,
+    Counter,
+    HistoryEvent,
+    Lead,
+    Staff,
+    StaffSession,
+    TrashedLead,
+)
 from tests.conftest import BACKEND
 from tests.faults import dynamodb_fault
+from tests.helpers import PASSWORD, make_lead
 
 FAULTS = {
     "throughput": {"code": "ProvisionedThroughputExceededException"},
@@ -59,18 +67,6 @@ def report():
     existing.setdefault("faults", {})[BACKEND] = RESULTS  # one run per backend, each kept
     with open(path, "w") as out:
         json.dump(existing, out, indent=1)
-
-
-@pytest.fixture
-def admin_client():
-    """Signed in as an admin (tests/admin's fixture; pytest-django's own needs a SQL database)."""
-    return signed_in("boss@example.com", "admin")
-
-
-@pytest.fixture
-def sales_client():
-    """Signed in as sales staff."""
-    return signed_in("sam@example.com", "sales")
 
 
 @pytest.fixture(autouse=True)

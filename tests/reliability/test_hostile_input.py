@@ -21,12 +21,13 @@ from django.core import mail, signing
 from django.test import Client
 from django.utils.crypto import get_random_string
 from django.utils.html import escape
-from hypothesis import HealthCheck, event, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, event, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from leads import cursors, services, tokens
 from leads.models import Lead, Staff, TrashedLead
-from tests.admin.conftest import PASSWORD, make_lead, signed_in
-from tests.conftest import BACKEND
+from tests.helpers import PASSWORD, make_lead, signed_in
 
 ALLOWED_ORIGIN = "https://static.example.com"  # LEADS_CORS_ORIGINS in tests/settings.py
 FIELDS = ("name", "email", "company", "subject", "message")

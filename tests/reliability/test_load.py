@@ -7,7 +7,6 @@ each other's edits. Every request goes to a loopback address, every loop is boun
 The numbers (requests, leads stored, lost, conflicts, wins, durations) are printed, and written as JSON
 to the path in RELIABILITY_REPORT_LOAD when that is set.
 """
-import contextlib
 import json
 import os
 import re
@@ -29,7 +28,7 @@ import requests
 
 from tests.dynamodb_local import DynamoDBLocal
 from tests.integration.servers import free_port
-from tests.integration.test_gunicorn import image_cmd, kill_group, production_env, with_our_python
+from tests.integration.test_gunicorn import kill_group, production_env, start_gunicorn
 
 pytestmark = pytest.mark.integration
 
@@ -136,21 +135,8 @@ class LoadDeployment:
         self.manage("createstaff", "--noinput", LEADS_ADMIN_EMAIL=self.admin_email, LEADS_ADMIN_PASSWORD=self.password)
         self.manage("createstaff", "--noinput", "--email", self.sales_email, "--role", "sales", "--name", "Second",
                     LEADS_ADMIN_PASSWORD=self.password)
-        with self.log.open("wb") as log:
-            self.gunicorn = subprocess.Popen(
-                with_our_python(image_cmd()), cwd=ROOT,
-                env={**self.env, "PORT": str(self.port), "WEB_CONCURRENCY": "2"},
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.gunicorn.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.gunicorn.returncode}:\n{self.log.read_text()}")
-            with contextlib.suppress(requests.ConnectionError):
-                if requests.get(f"{self.url}/healthz", timeout=5).status_code == 200:
-                    return self
-            time.sleep(0.2)
-        raise RuntimeError(f"gunicorn did not answer /healthz within 60 s:\n{self.log.read_text()}")
+        self.gunicorn = start_gunicorn(self.env, port=self.port, log=self.log)
+        return self
 
     def stop(self) -> None:
         kill_group(self.gunicorn)
