@@ -122,7 +122,6 @@ def kill_group(process: subprocess.Popen | None) -> None:
         process.wait(10)
 
 
-@dataclass
 def start_gunicorn(env: dict, *, port: int, log: Path) -> subprocess.Popen:
     """The image's gunicorn command (2 workers) in its own process group; returns once /healthz is 200."""
     with log.open("wb") as out:
@@ -142,6 +141,7 @@ def start_gunicorn(env: dict, *, port: int, log: Path) -> subprocess.Popen:
     raise RuntimeError(f"gunicorn did not answer /healthz within 60 s:\n{log.read_text()}")
 
 
+@dataclass
 class Deployment:
     """Embedded DynamoDB + tables + collectstatic + the image's gunicorn, each in its own process group."""
 
