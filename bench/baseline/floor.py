@@ -1,0 +1,88 @@
+"""The data floor: each app page's DynamoDB calls made with bare PynamoDB, then the baseline template.
+
+inbox     GetItem session + BatchGetItem 5 status counters + Query created-index (or status-index), Limit 25
+lead      GetItem session + GetItem lead + Query history (newest first, Limit 100) + Query staff roster-index
+contact   one TransactWriteItems: the lead (only if new), its history item, the status and day counters
+healthz   GetItem on the lead table (what the app's /healthz does): the cold-start floor
+"""
+import json
+import secrets
+import uuid
+from datetime import UTC, datetime
+
+from django.http import HttpResponseForbidden, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+from pynamodb.transactions import TransactWrite
+
+from .models import SHARED, STATUSES, Counter, HistoryEvent, Lead, Session, Staff
+
+SESSION_COOKIE = "leads_session"
+_NAMESPACE = uuid.UUID("0f1d4d8c-3d43-4a4e-b7d5-6c63f1f0a7e2")
+
+
+def _signed_in(request) -> bool:
+    key = request.COOKIES.get(SESSION_COOKIE)
+    if not key:
+        return False
+    try:
+        Session.get(key, consistent_read=True)
+    except Session.DoesNotExist:
+        return False
+    return True
+
+
+def inbox(request):
+    if not _signed_in(request):
+        return HttpResponseForbidden()
+    counts = {c.counter_id: int(c.tally) for c in Counter.batch_get([f"status#{s}" for s in STATUSES])}
+    status = request.GET.get("status")
+    if status:
+        rows = Lead.status_index.query(status, scan_index_forward=False, limit=25)
+    else:
+        rows = Lead.created_index.query("all", scan_index_forward=False, limit=25)
+    return render(request, "baseline/page.html", {"title": "Inbox", "counts": counts, "rows": list(rows)})
+
+
+def lead_page(request, lead_id):
+    if not _signed_in(request):
+        return HttpResponseForbidden()
+    lead = Lead.get(lead_id, consistent_read=True)
+    history = [
+        {"at": e.at, "actor": e.actor, "action": e.action, "changes": json.loads(e.changes or "{}")}
+        for e in HistoryEvent.query(lead_id, scan_index_forward=False, limit=100)
+    ]
+    staff = list(Staff.roster_index.query("staff"))
+    return render(request, "baseline/page.html", {"title": lead.name, "lead": lead, "history": history, "staff": staff})
+
+
+@csrf_exempt
+def contact(request):
+    data = json.loads(request.body)
+    now = datetime.now(UTC)
+    at = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    key = request.headers.get("Idempotency-Key", "")
+    lead_id = uuid.uuid5(_NAMESPACE, key).hex if key else uuid.uuid4().hex
+    email = data["email"].strip().lower()
+    domain = email.rpartition("@")[2]
+    lead = Lead(
+        lead_id=lead_id, feed="all", created_at=at, updated_at=at, name=data["name"], email=email,
+        email_domain=domain, company=data.get("company") or None, subject=data["subject"], message=data["message"],
+        status="new", source="api", status_email=f"new#{email}", status_domain=f"new#{domain}", version=1,
+    )
+    event = HistoryEvent(lead_id=lead_id, event_id=f"{at}#{secrets.token_hex(4)}", at=at, actor="visitor",
+                         action="created", changes="{}", version=1)
+    with TransactWrite(connection=SHARED) as tx:
+        tx.save(lead, condition=Lead.lead_id.does_not_exist())
+        tx.save(event)
+        tx.update(Counter("status#new"), actions=[Counter.tally.add(1)])
+        tx.update(Counter(f"day#{now.date().isoformat()}"), actions=[Counter.tally.add(1)])
+    return JsonResponse({"id": lead_id, "created": True}, status=201)
+
+
+def healthz(request):
+    try:
+        Lead.get("healthz-probe")
+    except Lead.DoesNotExist:
+        pass
+    return JsonResponse({"status": "ok"})

@@ -1,0 +1,63 @@
+"""One cold start: a fresh interpreter imports a WSGI app and serves its first request, then reports.
+
+Run as a script (not -m, so nothing of the bench package is imported first):
+    python bench/coldstart_child.py VARIANT
+with PYTHONPATH at the checkout and the variant's environment. Prints one JSON line; the parent
+measures from just before it spawned this process to ``t_served`` (the first response fully read).
+"""
+import io
+import json
+import os
+import sys
+import time
+
+VARIANTS = {
+    # variant: (settings module, URLconf override, path)
+    "python": (None, None, None),
+    "django": ("bench.baseline.settings", "bench.baseline.urls_plain", "/ceiling/"),
+    "floor": ("bench.baseline.settings", "bench.baseline.urls", "/floor/healthz"),
+    "floor_inbox": ("bench.baseline.settings", "bench.baseline.urls", "/floor/leads/"),
+    "app": ("leadsite.settings", None, "/healthz"),
+    "app_inbox": ("leadsite.settings", None, "/admin/leads/"),
+}
+# Nothing of these may be imported by the app in production.
+FORBIDDEN = ("moto", "tests", "pytest", "flask", "werkzeug", "responses", "bench")
+
+
+def main(variant: str) -> None:
+    settings_module, urlconf, path = VARIANTS[variant]
+    if settings_module is None:
+        print(json.dumps({"variant": variant, "t_imported": time.time(), "t_served": time.time(), "status": 0}))
+        return
+    os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
+    if urlconf:
+        os.environ["BENCH_URLCONF"] = urlconf
+    if settings_module == "leadsite.settings":
+        from leadsite.wsgi import application
+    else:
+        from bench.baseline.wsgi import application  # noqa: the baseline; FORBIDDEN is checked for the app only
+    t_imported = time.time()
+    status = []
+    environ = {
+        "REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": "", "SCRIPT_NAME": "",
+        "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "127.0.0.1", "HTTP_X_FORWARDED_PROTO": "https", "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_COOKIE": f"leads_session={os.environ.get('BENCH_SESSION', '')}",
+        "wsgi.version": (1, 0), "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(b""), "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True, "wsgi.multiprocess": True, "wsgi.run_once": False,
+    }
+    body = application(environ, lambda s, headers, exc_info=None: status.append(s))
+    size = sum(len(chunk) for chunk in body)
+    if hasattr(body, "close"):
+        body.close()
+    t_served = time.time()
+    loaded = sorted({name.partition(".")[0] for name in sys.modules})
+    print(json.dumps({
+        "variant": variant, "t_imported": t_imported, "t_served": t_served, "status": int(status[0].split()[0]),
+        "bytes": size, "modules": len(sys.modules),
+        "forbidden": [name for name in loaded if name in FORBIDDEN and not (name == "bench" and variant.startswith(("floor", "django")))],
+    }))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -1,0 +1,10 @@
+-- Appended to every wrk script of the benchmark: one machine-readable summary line per run.
+-- Latencies are in microseconds; "status" counts responses that were not 2xx/3xx.
+function done(summary, latency, requests)
+   local e = summary.errors
+   io.write(string.format(
+      'WRK_JSON {"requests": %d, "duration_us": %d, "bytes": %d, "connect": %d, "read": %d, "write": %d, ' ..
+      '"status": %d, "timeout": %d, "p50": %d, "p90": %d, "p99": %d, "max": %d, "mean": %.1f}\n',
+      summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout,
+      latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, latency.mean))
+end
