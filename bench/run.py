@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import coldstart, economy, export, load, profile, report, seed
+from . import coldstart, export, load, profile, report, seed
 from .common import (
     BENCH, PYTHON, ROOT, DynamoDBLocal, Gunicorn, app_env, baseline_env, git_commit, log, machine_info, manage,
     new_secret, ratio, sign_in,
@@ -32,7 +32,7 @@ def parse_args(argv):
     parser.add_argument("--rounds", type=int, help="interleaved rounds of wrk runs (default 5; quick 1)")
     parser.add_argument("--skip", action="append", default=[], choices=("load", "cpu", "coldstart", "export"),
                         help="leave out a part (repeatable)")
-    parser.add_argument("--app-patches", default="", metavar="rows,iso",
+    parser.add_argument("--app-patches", default="", metavar="NAME,...",
                         help="also load an 'app + fixes' server with these bench/experiments.py patches")
     parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md", help="the report to write")
     parser.add_argument("--results", type=Path, help="raw results as JSON (default bench/results/latest.json)")
