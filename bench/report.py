@@ -143,7 +143,8 @@ def header(results: dict) -> str:
     versions = table(["component", "version"], [["Python", m["python"]], *[[k, v] for k, v in m["versions"].items()]])
     return f"""# Benchmarks
 
-Written by `{meta['command']}` (`bench/run.py`) on {meta['date']}, app at commit `{meta.get('commit', '?')}`;
+Written by `{meta['command']}` (`bench/run.py`; `make bench` runs it without options) on {meta['date']},
+app at commit `{meta.get('commit', '?')}`;
 the whole run took {meta['elapsed_s'] / 60:.1f} min.
 Every figure that matters is a **ratio** against a baseline measured in the same run, interleaved with it;
 absolute times come from a shared machine (other jobs were running) and are context only.{quick}
@@ -288,7 +289,9 @@ def load_section(load: dict) -> str:
             ])
     text = f"""## 2. Throughput and latency (gunicorn, 2 workers × 4 threads, wrk -c{load['concurrency']})
 
-`wrk -t{load['wrk_threads']} -c{load['concurrency']} -d{load['seconds']:g}s`, {load['rounds']} interleaved round(s) in a rotating order; medians.
+`wrk -t{load['wrk_threads']} -c{load['concurrency']} -d{load['seconds']:g}s`, {load['rounds']} interleaved round(s) in a rotating order. Requests/s and p99
+are medians over the rounds; the **ratios are medians of the per-round ratios** (each round's app and
+floor runs are seconds apart, so a burst of load from other jobs hits both sides of a pair).
 The app runs with `DEBUG=0` behind a pretend TLS proxy (`X-Forwarded-Proto: https`), JSON request logs
 on, rate limit off (`LEADS_RATELIMIT_DISABLED=1`, so every post is stored); pages are signed in with a
 real session cookie. Every form post carries its own `Idempotency-Key` and stores a new lead
@@ -433,23 +436,38 @@ DynamoDB Local's resident memory after seeding: {f(results['seed'].get('dynamodb
 """
 
 
+def _paired(page: dict, a: str, b: str, figure: str):
+    """Median of per-round ratios, recomputed from the runs (older results stored ratios of medians)."""
+    values = sorted(x[figure] / y[figure] for x, y in zip(page[a]["runs"], page[b]["runs"]) if y[figure])
+    if not values:
+        return None
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+
+
 def before_after(before: dict, now: dict) -> str:
     rows = []
 
     def add(label, get, fmt=x):
-        try:
-            rows.append([label, fmt(get(before)), fmt(get(now))])
-        except (KeyError, TypeError):
-            pass
+        values = []
+        for results in (before, now):
+            try:
+                values.append(fmt(get(results)))
+            except (KeyError, TypeError):
+                values.append("–")
+        if values != ["–", "–"]:
+            rows.append([label, *values])
 
     for key in ("inbox", "by_status", "lead", "contact_post"):
-        add(f"{key}: app ÷ floor req/s", lambda r, k=key: r["load"]["pages"][k]["rps_vs_floor"])
-        add(f"{key}: p99 app ÷ floor", lambda r, k=key: r["load"]["pages"][k]["p99_vs_floor"])
+        add(f"{key}: app ÷ floor req/s", lambda r, k=key: _paired(r["load"]["pages"][k], "app", "floor", "rps"))
+        add(f"{key}: p99 app ÷ floor", lambda r, k=key: _paired(r["load"]["pages"][k], "app", "floor", "p99_ms"))
         if "fix_rps_vs_floor" in now.get("load", {}).get("pages", {}).get(key, {}):
             rows.append([f"{key}: **app + proposed fixes** ÷ floor req/s (same run)", "–",
                          x(now["load"]["pages"][key]["fix_rps_vs_floor"])])
             rows.append([f"{key}: **app + proposed fixes** p99 ÷ floor (same run)", "–",
                          x(now["load"]["pages"][key]["fix_p99_vs_floor"])])
+    for key in ("inbox", "by_status", "lead", "contact_post"):
+        add(f"{key}: app CPU ÷ floor CPU per request", lambda r, k=key: r["cpu"]["ratio"][k])
     add("cold start app ÷ floor", lambda r: r["coldstart"]["app_vs_floor"])
     add("worker memory app ÷ floor", lambda r: r["memory"]["ratio"])
     add("export rows/s app ÷ floor", lambda r: r["export"]["rows_per_s_vs_floor"])
@@ -459,7 +477,8 @@ def before_after(before: dict, now: dict) -> str:
     note = before["meta"].get("note", "")
     return (f"### Before / after: `bench/results/before.json` ({before['meta']['date']}, commit "
             f"`{before['meta'].get('commit', '?')}`{'; ' + note if note else ''}) vs this run\n\n"
-            + table(["figure (ratios against the same run's baseline)", "before", "now"], rows) + "\n")
+            + table(["figure (ratios against the same run's baseline)", "before", "now"], rows) + "\n"
+            + (f"\nBefore's CPU figures: {before['cpu']['note']}.\n" if before.get("cpu", {}).get("note") else ""))
 
 
 def render(results: dict, *, before: dict | None = None) -> str:
@@ -485,7 +504,9 @@ def render(results: dict, *, before: dict | None = None) -> str:
     misses = missed(results)
     closing = ("Every budget above is met in this run." if not misses else
                "Budgets missed in this run, and by how much (the findings above say why):\n\n"
-               + "\n".join(f"- {m}" for m in misses))
+               + "\n".join(f"- {m}" for m in misses)
+               + "\n\nThe per-round ratios in section 2 show how far a single run moves on this machine; the CPU per "
+                 "request table is the steadier measure of what the app adds to the floor.")
     parts.append("## Closing note\n\n" + closing + "\n")
     parts.append("""## Reproduce
 

@@ -58,8 +58,7 @@ def main(argv=None) -> int:
     quick = args.quick
     results: dict = {
         "meta": {
-            "command": "make bench" if not quick and argv is None and len(sys.argv) == 1
-            else " ".join(["python -m bench.run", *map(shlex.quote, sys.argv[1:] if argv is None else argv)]),
+            "command": " ".join(["python -m bench.run", *map(shlex.quote, sys.argv[1:] if argv is None else argv)]),
             "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "quick": quick,
             "commit": git_commit(),
