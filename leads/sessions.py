@@ -43,7 +43,10 @@ class SessionStore(SessionBase):
             return None
         return item
 
-    def exists(self, session_key: str) -> bool:
+    def exists(self, session_key: str | None) -> bool:
+        # As Django's own backends do, a key this engine could not have made simply does not exist.
+        if not self._validate_session_key(session_key):
+            return False
         try:
             StaffSession.get(session_key, attributes_to_get=["session_key"])
         except StaffSession.DoesNotExist:
