@@ -155,6 +155,7 @@ class LeadListView(StaffRequiredMixin, View):
         return render(request, self.template_name, context)
 
 
+@method_decorator(never_cache, name="dispatch")
 class LeadExportView(StaffRequiredMixin, View):
     """The current filter as CSV, streamed page by page."""
 
@@ -310,6 +311,7 @@ class TrashView(AdminRequiredMixin, TemplateView):
                 "status_labels": STATUS_LABELS}
 
 
+@method_decorator(never_cache, name="dispatch")
 class LeadRestoreView(AdminRequiredMixin, View):
     """Bring a deleted lead back (POST)."""
 

@@ -3,6 +3,8 @@
 import logging
 
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.functional import SimpleLazyObject
 from pynamodb.exceptions import PynamoDBException
 
@@ -29,6 +31,26 @@ class StorageUnavailableMiddleware:
             response["Retry-After"] = "30"
             return response
         return None
+
+
+class StaffNoStoreMiddleware:
+    """Mark every response under the staff URLs no-store, error pages and downloads included.
+
+    A view decorator covers only what its view returns; a 404, 403 or 405 built by Django, or a view
+    that forgot the decorator, would otherwise leave lead data in a shared or back-button cache.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.prefix = None
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if self.prefix is None:
+            self.prefix = reverse("staff:dashboard")
+        if request.path.startswith(self.prefix):
+            add_never_cache_headers(response)
+        return response
 
 
 class CurrentStaffMiddleware:
