@@ -16,7 +16,21 @@ class LeadIdConverter:
         return value
 
 
+class StaffEmailConverter:
+    """A stored staff email, which may hold "/" (valid in an address's local part): up to the last "@",
+    anything; after it, a domain, which never holds "/" (so more path segments could still follow)."""
+
+    regex = r".+@[^/]+"
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return value
+
+
 register_converter(LeadIdConverter, "lead_id")
+register_converter(StaffEmailConverter, "staff_email")
 
 app_name = "staff"
 
@@ -32,5 +46,5 @@ urlpatterns = [
     path("leads/<lead_id:lead_id>/delete/", views.LeadDeleteView.as_view(), name="lead_delete"),
     path("leads/<lead_id:lead_id>/restore/", views.LeadRestoreView.as_view(), name="lead_restore"),
     path("staff/", views.StaffListView.as_view(), name="staff_list"),
-    path("staff/<str:email>/", views.StaffEditView.as_view(), name="staff_edit"),
+    path("staff/<staff_email:email>/", views.StaffEditView.as_view(), name="staff_edit"),
 ]

@@ -55,3 +55,23 @@ def test_createstaff_noinput_without_environment_explains(monkeypatch):
     monkeypatch.delenv("LEADS_ADMIN_EMAIL", raising=False)
     with pytest.raises(CommandError, match="Set LEADS_ADMIN_EMAIL and LEADS_ADMIN_PASSWORD"):
         call_command("createstaff", "--noinput")
+
+
+@pytest.mark.security(hole=5, title="A staff email containing / turns /admin/staff/ into a 500")
+@pytest.mark.parametrize("email", ["o/neil@example.com", "a/b/c@example.com", "x%2fy?z#w&q=1@example.com"])
+def test_any_valid_email_gets_a_working_staff_page(admin_client, email):
+    from django.urls import reverse
+    from django.utils.html import escape
+
+    added = admin_client.post("/admin/staff/", {"email": email, "name": "Odd", "role": "sales",
+                                                "password": "a much longer passphrase"})
+    assert added.status_code == 302, added.content
+    listing = admin_client.get("/admin/staff/")
+    assert listing.status_code == 200
+    edit_url = reverse("staff:staff_edit", kwargs={"email": email})
+    assert f'href="{escape(edit_url)}"' in listing.content.decode()
+    page = admin_client.get(edit_url)
+    assert page.status_code == 200 and escape(email) in page.content.decode()
+    saved = admin_client.post(edit_url, {"name": "Renamed", "role": "sales", "active": "on", "password": ""})
+    assert saved.status_code == 302
+    assert Staff.get(email).name == "Renamed"
