@@ -11,9 +11,10 @@ Key layout (table names get DYNAMODB_TABLE_PREFIX in front; endpoint and region 
     status-domain-index  "status#domain"         + created_at   a status and a domain together
     Indexes project only the columns the inbox shows, so list pages never fetch messages.
 
-``counters`` — hash key ``counter_id``, an atomic ``tally`` and an optional TTL ``expires_at``:
-    ``status#<status>``  leads per status; ``day#<YYYY-MM-DD>``  leads created that day (UTC);
-    ``rate#<scope>#<client hash>#<window>``  rate-limit hits in one fixed window (expires by TTL).
+``counters`` — hash key ``counter_id``, atomic tallies and an optional TTL ``expires_at``:
+    ``tally#status#<shard>``  ``n_<status>``: leads per status, one of 32 shards (leads.counters);
+    ``tally#day#<YYYY-MM>#<shard>``  ``d<DD>``: leads created that UTC day, one of 32 shards;
+    ``rate#<scope>#<client hash>#<window>``  ``tally``: rate-limit hits in one fixed window (TTL).
 
 ``history`` — hash key ``lead_id``, range key ``event_id`` (``<at>#<random>``): who did what, when.
 
@@ -181,8 +182,13 @@ class Lead(Model):
         self.status_domain = f"{self.status}#{self.email_domain}"
 
 
-class Counter(Model):
-    """An atomic tally: leads per status, leads per day, rate-limit hits."""
+# The per-day tallies of a month shard (leads.counters): d01 … d31, declared in bulk since a month has
+# 31 possible days and PynamoDB reads only declared attributes.
+_DayTallies = type("_DayTallies", (), {f"d{day:02d}": NumberAttribute(null=True) for day in range(1, 32)})
+
+
+class Counter(_DayTallies, Model):
+    """Atomic tallies: shards of leads per status and per day (leads.counters), rate-limit hits."""
 
     base_table_name = "counters"
 
@@ -192,6 +198,12 @@ class Counter(Model):
     counter_id = UnicodeAttribute(hash_key=True)
     tally = NumberAttribute(default=0)
     expires_at = TTLAttribute(null=True)
+    # A status shard's tallies (leads.counters.status_attribute).
+    n_new = NumberAttribute(null=True)
+    n_contacted = NumberAttribute(null=True)
+    n_qualified = NumberAttribute(null=True)
+    n_converted = NumberAttribute(null=True)
+    n_lost = NumberAttribute(null=True)
 
 
 class HistoryEvent(Model):

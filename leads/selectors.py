@@ -122,16 +122,9 @@ def lead_list(
     return page
 
 
-def _tallies(keys: list[str]) -> dict[str, int]:
-    """Counter values by key (missing counters are 0), in one BatchGetItem."""
-    found = {c.counter_id: int(c.tally) for c in Counter.batch_get(keys)}
-    return {key: max(0, found.get(key, 0)) for key in keys}
-
-
 def status_counts() -> dict[str, int]:
-    """Leads per status, from the counter items (one BatchGetItem)."""
-    tallies = _tallies([counters.status_key(status) for status in STATUSES])
-    return {status: tallies[counters.status_key(status)] for status in STATUSES}
+    """Leads per status, summed over the counter shards (one BatchGetItem)."""
+    return counters.sum_statuses(Counter.batch_get(counters.status_keys()))
 
 
 def _last_days(days: int, today: date | None) -> list[date]:
@@ -142,11 +135,10 @@ def _last_days(days: int, today: date | None) -> list[date]:
 def dashboard_counts(*, days: int = 30, today: date | None = None) -> tuple[dict[str, int], list[tuple[date, int]]]:
     """Leads per status, and leads created per UTC day for the last `days` days, in one BatchGetItem."""
     span = _last_days(days, today)
-    tallies = _tallies([counters.status_key(s) for s in STATUSES] + [counters.day_key(d) for d in span])
-    return (
-        {status: tallies[counters.status_key(status)] for status in STATUSES},
-        [(day, tallies[counters.day_key(day)]) for day in span],
-    )
+    months = dict.fromkeys(counters.month_of(day) for day in span)
+    items = list(Counter.batch_get(counters.status_keys() + counters.month_keys(months)))
+    per_day = counters.sum_days(items, span)
+    return counters.sum_statuses(items), [(day, per_day[day]) for day in span]
 
 
 @dataclass(frozen=True)

@@ -97,8 +97,7 @@ def lead_submit(
         # Item 0 (puts come first in the request): the lead itself, only if this id was never stored.
         tx.save(lead, condition=Lead.lead_id.does_not_exist())
         tx.save(history_event(lead_id=lead_id, actor="visitor", action="created", changes={}, at=now, version=1))
-        counters.add_in(tx, counters.status_key("new"), 1)
-        counters.add_in(tx, counters.day_key(now.date()), 1)
+        counters.add_in(tx, statuses={"new": 1}, day=now.date(), day_amount=1)
         if window:
             ratelimit.hit_in(tx, window)
 
@@ -152,8 +151,7 @@ def _apply_update(loaded: Lead, changes: dict[str, tuple], *, actor: str, now: d
         tx.save(history_event(lead_id=lead.lead_id, actor=actor, action="changed", at=now,
                               changes={k: list(v) for k, v in changes.items()}, version=lead.version + 1))
         if "status" in changes:
-            counters.add_in(tx, counters.status_key(old_status), -1)
-            counters.add_in(tx, counters.status_key(lead.status), 1)
+            counters.add_in(tx, statuses={old_status: -1, lead.status: 1})
 
     try:
         commit(fill)
@@ -225,8 +223,7 @@ def lead_delete(*, lead_id: str, actor: str, expected_version: int | None = None
         tx.delete(lead)  # PynamoDB adds the version condition
         tx.save(trashed)
         tx.save(history_event(lead_id=lead.lead_id, actor=actor, action="deleted", at=now, changes={}))
-        counters.add_in(tx, counters.status_key(lead.status), -1)
-        counters.add_in(tx, counters.day_key(lead.created_at.date()), -1)
+        counters.add_in(tx, statuses={lead.status: -1}, day=lead.created_at.date(), day_amount=-1)
 
     try:
         commit(fill)
@@ -258,8 +255,7 @@ def lead_restore(*, lead_id: str, actor: str) -> Lead:
         tx.save(lead, condition=Lead.lead_id.does_not_exist())
         tx.delete(trashed, condition=TrashedLead.lead_id.exists())
         tx.save(history_event(lead_id=lead_id, actor=actor, action="restored", at=now, changes={}, version=1))
-        counters.add_in(tx, counters.status_key(lead.status), 1)
-        counters.add_in(tx, counters.day_key(lead.created_at.date()), 1)
+        counters.add_in(tx, statuses={lead.status: 1}, day=lead.created_at.date(), day_amount=1)
 
     try:
         commit(fill)

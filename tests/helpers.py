@@ -29,9 +29,17 @@ def signed_in(email, role):
     return client
 
 
-def tally(counter_id: str) -> int:
-    """A counter's value, 0 when the item does not exist."""
-    try:
-        return int(Counter.get(counter_id).tally)
-    except Counter.DoesNotExist:
-        return 0
+def status_count(status: str) -> int:
+    """Leads with this status, as the inbox counts them (the sum of the tally shards)."""
+    from leads.selectors import status_counts
+
+    return status_counts()[status]
+
+
+def day_count(day) -> int:
+    """Leads created on this UTC day, as the dashboard counts them."""
+    from leads.selectors import dashboard_counts
+
+    return dict(dashboard_counts(days=1, today=day)[1])[day]
+
+

@@ -1,9 +1,9 @@
-"""Offline maintenance: recompute counters from the leads (a Scan, never in a request), seed demo data."""
+"""Offline maintenance: recompute the tallies from the leads (a Scan, never in a request), seed demo data."""
 
 import random
 from collections import Counter as Tally
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 from leads import counters
 from leads.models import STATUSES, Counter, HistoryEvent, Lead, utcnow
@@ -18,36 +18,73 @@ SUBJECTS = ["Pricing for our team", "Demo request", "Integration question", "Par
 
 @dataclass
 class Drift:
-    """One counter whose stored value differs from what the leads say."""
+    """One tally (``status:<status>`` or ``day:<YYYY-MM-DD>``) whose shards add up to the wrong number."""
 
     counter_id: str
     stored: int
     actual: int
 
 
+def _months(first: date, last: date) -> list[str]:
+    """Every month from first's to last's, as ``YYYY-MM``."""
+    months, year, month = [], first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def _stored_tallies(months: list[str]) -> tuple[dict[str, int], dict[date, int]]:
+    """Raw shard sums (not clamped at 0) per status and per day of these months, read consistently."""
+    items = list(Counter.batch_get(counters.status_keys() + counters.month_keys(months), consistent_read=True))
+    statuses = Tally({status: 0 for status in STATUSES})
+    days: Tally[date] = Tally()
+    for item in items:
+        kind = item.counter_id.split("#")
+        if kind[1] == "status":
+            for status in STATUSES:
+                statuses[status] += int(getattr(item, counters.status_attribute(status)) or 0)
+        else:
+            year, month = map(int, kind[2].split("-"))
+            for day in range(1, 32):
+                value = getattr(item, f"d{day:02d}")
+                if value:
+                    days[date(year, month, day)] += int(value)
+    return statuses, days
+
+
 def audit(*, repair: bool = False) -> tuple[int, list[Drift]]:
-    """Scan the leads, recompute status and daily counters, and list (or fix) every difference."""
-    actual: Tally[str] = Tally()
+    """Scan the leads (consistently), sum the tally shards, and list (or fix) every difference.
+
+    Checks every status, and every day of every month from the oldest lead's to this one. A repair adds
+    the difference to shard 0, so the sums come right without touching the other shards; run it while
+    nobody is submitting or editing, or a change made meanwhile is counted twice or not at all.
+    """
+    statuses: Tally[str] = Tally({status: 0 for status in STATUSES})
+    days: Tally[date] = Tally()
     scanned = 0
-    for lead in Lead.scan(attributes_to_get=["status", "created_at"]):
+    for lead in Lead.scan(attributes_to_get=["status", "created_at"], consistent_read=True):
         scanned += 1
-        actual[counters.status_key(lead.status)] += 1
-        actual[counters.day_key(lead.created_at.date())] += 1
-    for status in STATUSES:
-        actual.setdefault(counters.status_key(status), 0)
-    stored = {
-        c.counter_id: int(c.tally)
-        for c in Counter.scan(Counter.counter_id.startswith("status#") | Counter.counter_id.startswith("day#"))
-    }
-    drift = [
-        Drift(key, stored.get(key, 0), actual.get(key, 0))
-        for key in sorted(set(actual) | set(stored))
-        if stored.get(key, 0) != actual.get(key, 0)
-    ]
+        statuses[lead.status] += 1
+        days[lead.created_at.date()] += 1
+    today = utcnow().date()
+    months = _months(min(days, default=today), today)
+    stored_statuses, stored_days = _stored_tallies(months)
+    drift = [Drift(f"status:{status}", stored_statuses[status], statuses[status])
+             for status in STATUSES if stored_statuses[status] != statuses[status]]
+    drift += [Drift(f"day:{day.isoformat()}", stored_days[day], days[day])
+              for day in sorted(set(days) | set(stored_days)) if stored_days[day] != days[day]]
     if repair:
-        with Counter.batch_write() as batch:
-            for item in drift:
-                batch.save(Counter(item.counter_id, tally=item.actual))
+        for item in drift:
+            kind, _, value = item.counter_id.partition(":")
+            delta = item.actual - item.stored
+            if kind == "status":
+                Counter(counters.status_shard_key(0)).update(
+                    actions=[getattr(Counter, counters.status_attribute(value)).add(delta)])
+            else:
+                day = date.fromisoformat(value)
+                Counter(counters.month_shard_key(counters.month_of(day), 0)).update(
+                    actions=[getattr(Counter, counters.day_attribute(day)).add(delta)])
     return scanned, drift
 
 
@@ -78,7 +115,7 @@ def demo_leads(count: int, *, seed: int = 1, days: int = 90):
 
 def seed(leads, *, on_batch=lambda done: None, batch_size: int = 500) -> int:
     """Store leads with their history by BatchWriteItem, then add them to the counters; return how many."""
-    totals: Tally[str] = Tally()
+    totals: Tally[str | date] = Tally()
     written = 0
     pending = []
     for lead in leads:
@@ -90,9 +127,18 @@ def seed(leads, *, on_batch=lambda done: None, batch_size: int = 500) -> int:
     if pending:
         written += _write_batch(pending, totals)
         on_batch(written)
-    # BatchWriteItem cannot ADD, so counters get one atomic UpdateItem each (a few hundred at most).
-    for counter_id, amount in totals.items():
-        Counter(counter_id).update(actions=[Counter.tally.add(amount)])
+    # BatchWriteItem cannot ADD: one atomic UpdateItem adds every status, then one per month of days.
+    statuses = {status: amount for status, amount in totals.items() if isinstance(status, str)}
+    if statuses:
+        Counter(counters.status_shard_key(0)).update(
+            actions=[getattr(Counter, counters.status_attribute(s)).add(n) for s, n in statuses.items()])
+    by_month: dict[str, list] = {}
+    for day, amount in totals.items():
+        if isinstance(day, date):
+            by_month.setdefault(counters.month_of(day), []).append(
+                getattr(Counter, counters.day_attribute(day)).add(amount))
+    for month, actions in by_month.items():
+        Counter(counters.month_shard_key(month, 0)).update(actions=actions)
     return written
 
 
@@ -103,6 +149,6 @@ def _write_batch(leads: list[Lead], totals: Tally[str]) -> int:
             lead_batch.save(lead)
             history_batch.save(history_event(lead_id=lead.lead_id, actor="seed_demo", action="created",
                                              changes={}, at=lead.created_at, version=1))
-            totals[counters.status_key(lead.status)] += 1
-            totals[counters.day_key(lead.created_at.date())] += 1
+            totals[lead.status] += 1
+            totals[lead.created_at.date()] += 1
     return len(leads)

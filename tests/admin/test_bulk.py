@@ -1,7 +1,7 @@
 """Bulk actions: confirm what will change, then apply with transactions and counters."""
 from leads import counters
 from leads.models import Lead
-from tests.helpers import make_lead, tally
+from tests.helpers import day_count, make_lead, status_count
 
 
 def test_bulk_status_asks_for_confirmation_listing_the_leads(sales_client):
@@ -19,7 +19,7 @@ def test_confirmed_bulk_status_applies_with_counters_and_history(sales_client):
     assert response["Location"] == "/admin/leads/?status=new"
     assert "Set 2 leads to Contacted." in sales_client.get(response["Location"]).content.decode()
     assert [Lead.get(i).status for i in ids] == ["contacted", "contacted", "new"]
-    assert (tally(counters.status_key("new")), tally(counters.status_key("contacted"))) == (1, 2)
+    assert (status_count("new"), status_count("contacted")) == (1, 2)
     assert "“new” → “contacted”" in sales_client.get(f"/admin/leads/{ids[0]}/").content.decode()
 
 
@@ -29,7 +29,7 @@ def test_bulk_delete_by_admin_moves_leads_to_trash(admin_client):
     assert "Delete 3 leads?" in confirm
     admin_client.post("/admin/leads/bulk/", {"ids": ids, "action": "delete", "confirm": "1"})
     assert all(admin_client.get(f"/admin/leads/{i}/").status_code == 404 for i in ids)
-    assert tally(counters.status_key("new")) == 0
+    assert status_count("new") == 0
     trash = admin_client.get("/admin/leads/deleted/").content.decode()
     assert all(f"p{n}@acme.com" in trash for n in range(3))
 

@@ -2,9 +2,8 @@
 import json
 from datetime import timedelta
 
-from leads import counters
 from leads.models import HistoryEvent, Lead, TrashedLead
-from tests.helpers import make_lead, tally
+from tests.helpers import day_count, make_lead, status_count
 
 
 def test_get_asks_for_confirmation_and_deletes_nothing(admin_client):
@@ -16,13 +15,13 @@ def test_get_asks_for_confirmation_and_deletes_nothing(admin_client):
 
 def test_post_deletes_then_the_lead_is_404_and_counters_drop(admin_client):
     lead_id = make_lead()
-    day = counters.day_key(Lead.get(lead_id).created_at.date())
+    day = Lead.get(lead_id).created_at.date()
     response = admin_client.post(f"/admin/leads/{lead_id}/delete/")
     assert response["Location"] == "/admin/leads/"
     assert "Deleted the lead from ann@acme.com" in admin_client.get("/admin/leads/").content.decode()
     assert admin_client.get(f"/admin/leads/{lead_id}/").status_code == 404
     assert admin_client.post(f"/admin/leads/{lead_id}/delete/").status_code == 404
-    assert tally(counters.status_key("new")) == 0 and tally(day) == 0
+    assert status_count("new") == 0 and day_count(day) == 0
     actions = [e.action for e in HistoryEvent.query(lead_id)]
     assert actions == ["created", "deleted"]
 
@@ -37,7 +36,7 @@ def test_recently_deleted_lists_it_and_restore_brings_everything_back(admin_clie
     assert response["Location"] == f"/admin/leads/{lead_id}/"
     lead = Lead.get(lead_id)
     assert (lead.message, lead.status, lead.notes) == ("Keep every word", "qualified", "n")
-    assert tally(counters.status_key("qualified")) == 1
+    assert status_count("qualified") == 1
     assert "Nothing was deleted in the last 30 days." in admin_client.get("/admin/leads/deleted/").content.decode()
     page = admin_client.get(f"/admin/leads/{lead_id}/").content.decode()
     assert "restored" in page and "deleted" in page

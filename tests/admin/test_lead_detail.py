@@ -1,9 +1,11 @@
 """One lead: every field, editing with version checks, the timeline."""
 import re
 
-from leads import counters, selectors, services
+import pytest
+
+from leads import selectors, services
 from leads.models import Lead
-from tests.helpers import make_lead, tally
+from tests.helpers import day_count, make_lead, status_count
 
 
 def edit(client, lead_id, version, **fields):
@@ -27,7 +29,7 @@ def test_saving_status_notes_and_owner_updates_the_lead_counters_and_history(sal
     assert "Saved." in page
     lead = Lead.get(lead_id)
     assert (lead.status, lead.notes, lead.owner, lead.version) == ("contacted", "Called, will buy", "sam@example.com", 2)
-    assert (tally(counters.status_key("new")), tally(counters.status_key("contacted"))) == (0, 1)
+    assert (status_count("new"), status_count("contacted")) == (0, 1)
     history = page[page.index("History"):]
     assert "Sam</strong> changed" in history
     assert "status: “new” → “contacted”" in history
@@ -58,7 +60,7 @@ def test_a_conflicting_save_overwrites_nothing_and_shows_what_changed(sales_clie
     assert (lead.status, lead.notes) == ("qualified", "Boss's note")
     assert edit(sales_client, lead_id, 2, status="lost", notes="My careful note").status_code == 302
     assert Lead.get(lead_id).status == "lost"
-    assert (tally(counters.status_key("qualified")), tally(counters.status_key("lost"))) == (0, 1)
+    assert (status_count("qualified"), status_count("lost")) == (0, 1)
 
 
 def test_race_between_read_and_write_is_caught_by_the_version_condition(sales_client, monkeypatch):
@@ -75,7 +77,7 @@ def test_race_between_read_and_write_is_caught_by_the_version_condition(sales_cl
     response = edit(sales_client, lead_id, 1, status="lost")
     assert response.status_code == 409
     assert Lead.get(lead_id).status == "converted"
-    assert tally(counters.status_key("lost")) == 0 and tally(counters.status_key("converted")) == 1
+    assert status_count("lost") == 0 and status_count("converted") == 1
 
 
 def test_invalid_status_is_a_form_error(sales_client):
@@ -89,3 +91,21 @@ def test_owner_must_be_a_staff_member(sales_client):
     lead_id = make_lead()
     response = edit(sales_client, lead_id, 1, owner="stranger@example.com")
     assert "Select a valid choice." in response.content.decode()
+
+
+@pytest.mark.security(hole=6, title="The lead page's mailto: link is not URL-encoded")
+@pytest.mark.parametrize("email", ["x?cc=evil%40x.y&subject=hi&body=hi@b.co", "a@b.c?cc=evil@x.y&body=hi"])
+def test_mailto_link_addresses_exactly_the_visitor(sales_client, email):
+    from html import unescape
+    from urllib.parse import unquote, urlsplit
+
+    from leads.forms import ContactForm
+
+    if email.endswith("@b.co"):  # the contact form itself accepts this one: "?", "&", "=" and "%" are valid
+        assert ContactForm.base_fields["email"].clean(email) == email
+    lead_id = make_lead(email)
+    html = sales_client.get(f"/admin/leads/{lead_id}/").content.decode()
+    [href] = re.findall(r'href="(mailto:[^"]*)"', html)
+    link = urlsplit(unescape(href))
+    assert link.scheme == "mailto" and link.query == "" and link.fragment == ""
+    assert unquote(link.path) == email

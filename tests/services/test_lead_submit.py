@@ -5,12 +5,11 @@ from datetime import datetime, timezone
 
 import pytest
 
-from leads import counters
 from leads.exceptions import RateLimited, StorageUnavailable
 from leads.models import HistoryEvent, Lead
 from leads.services import lead_submit
 from tests.faults import dynamodb_fault
-from tests.helpers import tally
+from tests.helpers import day_count, status_count
 
 NOW = datetime(2026, 11, 21, 9, 30, tzinfo=timezone.utc)
 
@@ -50,8 +49,8 @@ def test_timestamps_are_stored_as_utc_iso_8601():
 def test_counts_status_and_day_in_the_same_write():
     submit()
     submit()
-    assert tally(counters.status_key("new")) == 2
-    assert tally(counters.day_key(NOW.date())) == 2
+    assert status_count("new") == 2
+    assert day_count(NOW.date()) == 2
 
 
 def test_records_the_creation_in_history():
@@ -65,7 +64,7 @@ def test_the_same_id_twice_stores_one_lead_and_counts_once():
     second = submit("d" * 32, message="changed my mind")
     assert (first.created, second.created) == (True, False)
     assert Lead.get("d" * 32).message == "Hi there"
-    assert tally(counters.status_key("new")) == 1
+    assert status_count("new") == 1
     assert len(list(HistoryEvent.query("d" * 32))) == 1
 
 
@@ -76,7 +75,7 @@ def test_rate_limit_refuses_the_client_over_its_allowance(settings):
     with pytest.raises(RateLimited) as raised:
         submit()
     assert 0 < raised.value.retry_after <= settings.LEADS_RATELIMIT_WINDOW
-    assert tally(counters.status_key("new")) == 3
+    assert status_count("new") == 3
     # Another client is not affected.
     assert submit(client="client-b").created
 
@@ -111,7 +110,7 @@ def test_storage_failure_raises_and_writes_nothing(fault):
     assert log.injected == 2  # the first try and the one retry the test settings allow
     with pytest.raises(Lead.DoesNotExist):
         Lead.get("f" * 32)
-    assert tally(counters.status_key("new")) == 0
+    assert status_count("new") == 0
 
 
 @pytest.mark.parametrize("reason", ["TransactionConflict", "ThrottlingError"])
@@ -121,7 +120,7 @@ def test_a_transaction_cancelled_by_a_concurrent_one_is_run_again(reason):
     with dynamodb_fault(operations={"TransactWriteItems"}, cancel=reason, times=2) as log:
         result = submit("9" * 32)
     assert result.created and log.injected == 2
-    assert Lead.get("9" * 32) and tally(counters.status_key("new")) == 1
+    assert Lead.get("9" * 32) and status_count("new") == 1
 
 
 def test_a_failed_condition_is_an_answer_and_never_run_again():

@@ -6,10 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from django.test import Client
 
-from leads import counters
 from leads.models import Lead
 from tests.faults import dynamodb_fault
-from tests.helpers import tally
+from tests.helpers import status_count
 
 
 def token_from(response) -> str:
@@ -34,7 +33,7 @@ def stored_leads(email="grace@navy.mil"):
 
 
 def new_count():
-    return tally(counters.status_key("new"))
+    return status_count("new")
 
 
 def test_form_page_has_labelled_fields_and_csrf(client):
