@@ -14,6 +14,10 @@ Two managed policies, because the two jobs need different power:
   able to create or reconfigure tables. (Where this stack is deployed, CloudFormation creates the tables
   and ``create_tables`` then only describes them.)
 
+- ``MaintenancePolicy`` — exactly what the offline commands ``leads_audit`` and ``seed_demo`` call
+  (``leads.management.maintenance.IAM_GRANTS``: a consistent Scan of the leads, the tallies, batch
+  writes of demo data). Only the app itself never scans, so only this policy allows Scan.
+
 Everything here is a pure function of its arguments (models in, dicts out).
 """
 
@@ -201,6 +205,21 @@ def admin_policy_document(models, arns=None) -> dict:
     ]}
 
 
+def maintenance_policy_document(models, grants: dict[str, tuple[str, ...]], arns=None) -> dict:
+    """The offline maintenance commands' IAM policy: each action on exactly the tables it is used on.
+
+    `grants` maps an action to the base table names it acts on (leads.management.maintenance.IAM_GRANTS).
+    """
+    arns = arns or StackArns()
+    by_name = {model.base_table_name: model for model in models}
+    statements = []
+    for action, tables in grants.items():
+        sid = "Maintenance" + action.partition(":")[2]
+        statements.append({"Sid": sid, "Effect": "Allow", "Action": [action],
+                           "Resource": [arns.table(by_name[name]) for name in tables]})
+    return {"Version": POLICY_VERSION, "Statement": statements}
+
+
 def _managed_policy(description: str, document: dict) -> dict:
     return {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"Description": description, "PolicyDocument": document}}
 
@@ -214,17 +233,21 @@ def _outputs(models) -> dict:
             outputs[f"{model.__name__}StreamArn"] = {"Value": {"Fn::GetAtt": [logical_id(model), "StreamArn"]}}
     outputs["AppPolicyArn"] = {"Value": {"Ref": "AppPolicy"}}
     outputs["TablesAdminPolicyArn"] = {"Value": {"Ref": "TablesAdminPolicy"}}
+    outputs["MaintenancePolicyArn"] = {"Value": {"Ref": "MaintenancePolicy"}}
     return outputs
 
 
-def template(models) -> dict:
-    """The whole CloudFormation template for these models."""
+def template(models, maintenance_grants: dict[str, tuple[str, ...]]) -> dict:
+    """The whole CloudFormation template for these models and the maintenance commands' grants."""
     resources = {logical_id(model): table_resource(model) for model in models}
     resources["AppPolicy"] = _managed_policy(
         "Leads app: read and write its DynamoDB tables and read the leads stream.", app_policy_document(models))
     resources["TablesAdminPolicy"] = _managed_policy(
         "Leads create_tables: create the tables and turn on TTL and point-in-time recovery.",
         admin_policy_document(models))
+    resources["MaintenancePolicy"] = _managed_policy(
+        "Leads leads_audit and seed_demo: scan the leads, read and repair the tallies, write demo data.",
+        maintenance_policy_document(models, maintenance_grants))
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": "Leads: DynamoDB tables and IAM policies, generated from the PynamoDB models.",

@@ -23,7 +23,7 @@ from pynamodb.attributes import (
 from pynamodb.indexes import GlobalSecondaryIndex, Index, KeysOnlyProjection
 from pynamodb.models import Model
 
-from leads import cloudformation, services, tables, tokens
+from leads import cloudformation, counters, services, tables, tokens
 from leads.models import ALL_MODELS, Counter, Lead, StaffSession, TrashedLead
 from tests.faults import botocore_clients, dynamodb_fault
 
@@ -152,7 +152,7 @@ def test_one_table_per_model_named_prefix_plus_base_name():
 
 @pytest.mark.parametrize("model", ALL_MODELS + [Gadget], ids=lambda m: m.__name__)
 def test_keys_attributes_and_indexes_are_exactly_what_the_model_declares(model):
-    [table] = tables_in(cloudformation.template([model])).values()
+    [table] = tables_in(cloudformation.template([model], {})).values()
     assert actual_table(table["Properties"]) == expected_table(model)
 
 
@@ -196,12 +196,13 @@ def test_outputs_name_every_table_the_stream_and_the_policies():
         assert outputs[f"{model.__name__}TableName"] == {"Value": {"Ref": cloudformation.logical_id(model)}}
     assert outputs["LeadStreamArn"] == {"Value": {"Fn::GetAtt": ["LeadTable", "StreamArn"]}}
     assert outputs["AppPolicyArn"] == {"Value": {"Ref": "AppPolicy"}}
+    assert outputs["MaintenancePolicyArn"] == {"Value": {"Ref": "MaintenancePolicy"}}
 
 
 def test_a_provisioned_model_is_refused_rather_than_silently_made_on_demand(monkeypatch):
     monkeypatch.setattr(Gadget.Meta, "billing_mode", "PROVISIONED")
     with pytest.raises(ValueError, match="billing_mode"):
-        cloudformation.template([Gadget])
+        cloudformation.template([Gadget], {})
 
 
 def referenced_table(resource) -> str:
@@ -394,6 +395,27 @@ def test_the_admin_policy_covers_create_tables_exactly():
     assert {action for action, _ in calls} == set(cloudformation.ADMIN_ACTIONS) - unused
 
 
+@pytest.mark.security(hole=7, title="leads_audit and seed_demo get exactly the IAM actions they use")
+def test_the_maintenance_policy_covers_leads_audit_and_seed_demo_exactly():
+    from leads.management.maintenance import IAM_GRANTS
+
+    for n in range(3):
+        services.lead_submit(lead_id=f"{n:032x}", name="Ann", email=f"ann{n}@acme.com", subject="Hi", message="Hello")
+    Counter(counters.status_shard_key(5)).update(actions=[Counter.n_lost.add(2)])  # drift for --repair to fix
+    with recorded_calls() as calls:
+        command_output("seed_demo", "--count", "30", "--verbosity", "0")
+        command_output("leads_audit", "--repair")
+        command_output("leads_audit")
+    policy = literal_policy(lambda models, arns: cloudformation.maintenance_policy_document(models, IAM_GRANTS, arns))
+    assert sorted(call for call in calls if not allowing(policy, *call)) == []
+    granted = {(action, table_arn(settings.DYNAMODB_TABLE_PREFIX + table))
+               for action, tables in IAM_GRANTS.items() for table in tables}
+    assert calls == granted  # nothing granted that the commands do not use
+    # The running app never scans: the app policy does not allow it anywhere.
+    assert not allowing(literal_policy(cloudformation.app_policy_document), "dynamodb:Scan",
+                        table_arn(settings.DYNAMODB_TABLE_PREFIX + "leads"))
+
+
 def test_runtime_and_admin_actions_do_not_overlap():
     assert not set(cloudformation.RUNTIME_ACTIONS) & set(cloudformation.ADMIN_ACTIONS)
 
@@ -415,9 +437,17 @@ def test_policy_only_admin_prints_the_create_tables_policy_for_an_account():
     assert statement["Resource"] == [table_arn(m.Meta.table_name) for m in ALL_MODELS]
 
 
+def test_policy_only_maintenance_prints_the_maintenance_policy():
+    document = json.loads(command_output("dynamodb_template", "--policy-only", "--maintenance", "--account-id", ACCOUNT))
+    scan = [s for s in document["Statement"] if s["Action"] == ["dynamodb:Scan"]]
+    assert [s["Resource"] for s in scan] == [[table_arn(Lead.Meta.table_name)]]
+
+
 def test_admin_without_policy_only_is_an_error():
     with pytest.raises(CommandError):
         command_output("dynamodb_template", "--admin")
+    with pytest.raises(CommandError):
+        command_output("dynamodb_template", "--maintenance")
 
 
 def ttl_status(model) -> tuple[str, str | None]:

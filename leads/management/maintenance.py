@@ -16,6 +16,16 @@ SUBJECTS = ["Pricing for our team", "Demo request", "Integration question", "Par
             "Invoice question", "Upgrade plan", "Security review"]
 
 
+# What these commands call, on which tables (base names): the source of the generated MaintenancePolicy
+# (leads.cloudformation), checked against the calls they really make by tests/test_cloudformation.py.
+IAM_GRANTS = {
+    "dynamodb:Scan": ("leads",),  # audit: every lead's status and day, read consistently
+    "dynamodb:BatchGetItem": ("counters",),  # audit: the tally shards
+    "dynamodb:UpdateItem": ("counters",),  # audit --repair, seed_demo: ADD to the tallies
+    "dynamodb:BatchWriteItem": ("leads", "history"),  # seed_demo: demo leads and their history
+}
+
+
 @dataclass
 class Drift:
     """One tally (``status:<status>`` or ``day:<YYYY-MM-DD>``) whose shards add up to the wrong number."""

@@ -6,13 +6,14 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from leads import cloudformation
+from leads.management.maintenance import IAM_GRANTS
 from leads.models import ALL_MODELS
 
 
 class Command(BaseCommand):
     help = (
         "Print a CloudFormation template (JSON) with every table, index, TTL and stream the models declare, "
-        "and least-privilege IAM policies for the app and for create_tables."
+        "and least-privilege IAM policies for the app, for create_tables and for the maintenance commands."
     )
 
     def add_arguments(self, parser):
@@ -21,16 +22,22 @@ class Command(BaseCommand):
             help="Print only the app's IAM policy document, with ARNs for DYNAMODB_TABLE_PREFIX and AWS_REGION.",
         )
         parser.add_argument("--admin", action="store_true", help="With --policy-only: the create_tables policy instead.")
+        parser.add_argument("--maintenance", action="store_true",
+                            help="With --policy-only: the leads_audit and seed_demo policy instead.")
         parser.add_argument("--account-id", default="*", help="With --policy-only: the AWS account in the ARNs.")
 
-    def handle(self, *args, policy_only, admin, account_id, **options):
-        if admin and not policy_only:
-            raise CommandError("--admin goes with --policy-only; the template always has both policies.")
-        if policy_only:
+    def handle(self, *args, policy_only, admin, maintenance, account_id, **options):
+        if (admin or maintenance) and not policy_only:
+            raise CommandError("--admin and --maintenance go with --policy-only; the template has every policy.")
+        if admin and maintenance:
+            raise CommandError("Choose one of --admin and --maintenance.")
+        if policy_only and maintenance:
+            output = cloudformation.maintenance_policy_document(ALL_MODELS, IAM_GRANTS, self.literal_arns(account_id))
+        elif policy_only:
             document = cloudformation.admin_policy_document if admin else cloudformation.app_policy_document
             output = document(ALL_MODELS, self.literal_arns(account_id))
         else:
-            output = cloudformation.template(ALL_MODELS)
+            output = cloudformation.template(ALL_MODELS, IAM_GRANTS)
         self.stdout.write(json.dumps(output, indent=2))
 
     def literal_arns(self, account_id: str) -> cloudformation.LiteralArns:
