@@ -3,7 +3,7 @@
 On DynamoDB, transactions that touch one item at the same time cancel each other
 (``TransactionConflict``), so one ``status#new`` item written by every submission would cap the whole
 app at one submission per transaction time (tens of ms) and turn bursts into retries and 503s
-(DESIGN.md, principle 6). Instead each change adds to ONE of ``SHARDS`` shard items, picked at random
+(DESIGN.md, principle 6). Instead each change adds to ONE of ``LEADS_TALLY_SHARDS`` shard items, picked at random
 for every attempt (a retry after a conflict lands elsewhere), and readers sum the shards:
 
     tally#status#<shard>           n_<status>   leads per status (one shard may dip below 0; sums never do)
@@ -11,9 +11,10 @@ for every attempt (a retry after a conflict lands elsewhere), and readers sum th
 
 The adds commit inside the change's own transaction, so counts are exact, never "converging". The cost:
 a submission touches two shard items (as it touched two counters before); a status change touches one
-(before: two); a list page reads SHARDS small items in the BatchGetItem it already made; the dashboard
-reads 3 × SHARDS (the statuses and the two months any 30 days span), still one BatchGetItem.
-SHARDS may grow later (readers then read more shards), never shrink: a dropped shard drops its counts.
+(before: two); a list page reads that many small items in the BatchGetItem it already made; the dashboard
+reads three times as many (the statuses and the two months any 30 days span), still one BatchGetItem.
+LEADS_TALLY_SHARDS (default 32) may grow later, never shrink: a dropped shard drops its counts. Set to 1,
+it is the old single hot item, which the benchmark measures as the "before" of the write ceiling.
 """
 
 import random
@@ -22,11 +23,14 @@ from datetime import date
 
 from pynamodb.transactions import TransactWrite
 
+from django.conf import settings
+
 from .models import STATUSES, Counter
 
-SHARDS = 32
-# BatchGetItem takes at most 100 keys: the dashboard's 3 × SHARDS must fit in one call.
-assert 3 * SHARDS <= 100
+
+def shard_count() -> int:
+    """How many shards each tally is spread over (LEADS_TALLY_SHARDS; settings checks 1 to 33)."""
+    return settings.LEADS_TALLY_SHARDS
 
 
 def status_shard_key(shard: int) -> str:
@@ -55,7 +59,7 @@ def month_of(day: date) -> str:
 
 def pick_shard() -> int:
     """A shard for one attempt of one write: random, so concurrent writers rarely meet on one item."""
-    return random.randrange(SHARDS)
+    return random.randrange(shard_count())
 
 
 def add_in(tx: TransactWrite, *, statuses: dict[str, int] | None = None, day: date | None = None,
@@ -72,12 +76,12 @@ def add_in(tx: TransactWrite, *, statuses: dict[str, int] | None = None, day: da
 
 def status_keys() -> list[str]:
     """Every shard of the per-status tallies."""
-    return [status_shard_key(shard) for shard in range(SHARDS)]
+    return [status_shard_key(shard) for shard in range(shard_count())]
 
 
 def month_keys(months: Iterable[str]) -> list[str]:
     """Every shard of these months' per-day tallies."""
-    return [month_shard_key(month, shard) for month in months for shard in range(SHARDS)]
+    return [month_shard_key(month, shard) for month in months for shard in range(shard_count())]
 
 
 def sum_statuses(items: Iterable[Counter]) -> dict[str, int]:

@@ -137,6 +137,11 @@ LEADS_NOTIFY_EMAILS = env.list("LEADS_NOTIFY_EMAILS", default=[])
 LEADS_NOTIFY_VIA = env.str("LEADS_NOTIFY_VIA", default="request")
 if LEADS_NOTIFY_VIA not in ("request", "stream"):
     raise ImproperlyConfigured("LEADS_NOTIFY_VIA must be 'request' or 'stream'.")
+# Each tally (leads per status, per day) is spread over this many items so that no item is on every
+# write's path (leads.counters). Grow it, never shrink it; 3 × it must fit one BatchGetItem (100 keys).
+LEADS_TALLY_SHARDS = env.int("LEADS_TALLY_SHARDS", default=32)
+if not 1 <= LEADS_TALLY_SHARDS <= 33:
+    raise ImproperlyConfigured("LEADS_TALLY_SHARDS must be between 1 and 33.")
 LEADS_RATELIMIT_DISABLED = env.bool("LEADS_RATELIMIT_DISABLED", default=False)
 LEADS_RATELIMIT_COUNT = env.int("LEADS_RATELIMIT_COUNT", default=5)
 LEADS_RATELIMIT_WINDOW = env.int("LEADS_RATELIMIT_WINDOW", default=600)
@@ -222,11 +227,14 @@ LOGGING = {
         "json": JSON_FORMATTER,
         "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    # Staff pages are addressed by email: keep personal data out of Django's own request lines.
+    "filters": {"redact_emails": {"()": "leads.observability.RedactEmails"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["redact_emails"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # Django's default config gives "django" its own handler; one handler (root) is enough.
         "django": {"level": "INFO", "propagate": True, "handlers": []},
+        **{name: {"filters": ["redact_emails"]} for name in ("django.request", "django.server")},
         # runserver already prints one line per request in development.
         "leads.request": {"level": "WARNING" if DEBUG else "INFO"},
         # Zappa logs its own access line per request on Lambda; leads.request already says more.
