@@ -19,7 +19,7 @@ from pynamodb.exceptions import PynamoDBException
 
 from . import auth, charts, cursors, exports, ratelimit, selectors, services
 from .admin_forms import PAGE_SIZES, BulkActionForm, LeadEditForm, LeadFilterForm, LoginForm, StaffEditForm, StaffForm
-from .exceptions import LeadConflict, LeadNotFound, StaffExists, StorageUnavailable
+from .exceptions import LeadConflict, LeadNotFound, StaffExists, StaffNotFound, StorageUnavailable
 from .models import STATUS_LABELS, STATUSES
 from .permissions import AdminRequiredMixin, StaffRequiredMixin
 
@@ -374,7 +374,10 @@ class StaffEditView(AdminRequiredMixin, View):
         if member.email == request.staff.email and (form.cleaned_data["role"] != "admin" or not form.cleaned_data["active"]):
             form.add_error(None, "You cannot remove your own admin access; ask another admin.")
             return render(request, self.template_name, {"member": member, "form": form})
-        services.staff_update(email=member.email, **form.cleaned_data)
+        try:
+            services.staff_update(email=member.email, **form.cleaned_data)
+        except StaffNotFound:
+            raise Http404("This staff member was removed meanwhile.") from None
         messages.success(request, f"Saved {member.email}.")
         return redirect("staff:staff_list")
 

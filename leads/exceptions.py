@@ -31,3 +31,7 @@ class StorageUnavailable(LeadsError):
 
 class StaffExists(LeadsError):
     """A staff account with that email already exists."""
+
+
+class StaffNotFound(LeadsError):
+    """No staff account has that email (or it was removed meanwhile)."""

@@ -10,6 +10,7 @@ from pynamodb.exceptions import PynamoDBException
 
 from .auth import current_staff
 from .exceptions import StorageUnavailable
+from .observability import loggable_path
 from .views import healthz
 
 logger = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ class StorageUnavailableMiddleware:
 
     def process_exception(self, request, exception):
         if isinstance(exception, (StorageUnavailable, PynamoDBException)):
-            logger.warning("DynamoDB unavailable on %s: %s", request.path, exception)
+            logger.warning("DynamoDB unavailable on %s: %s", loggable_path(request), exception)
             response = render(request, "503.html", status=503)
             response["Retry-After"] = "30"
             return response

@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
-from pynamodb.exceptions import PutError, PynamoDBException, TransactWriteError
+from pynamodb.exceptions import PutError, PynamoDBException, TransactWriteError, UpdateError
 
 from . import counters, ratelimit
 from .dynamodb import commit, condition_failed
-from .exceptions import LeadConflict, LeadNotFound, RateLimited, StaffExists, StorageUnavailable
+from .exceptions import LeadConflict, LeadNotFound, RateLimited, StaffExists, StaffNotFound, StorageUnavailable
 from .models import HistoryEvent, Lead, Staff, StaffSession, TrashedLead, utcnow
 from .notifications import notify_new_lead
 from .selectors import lead_get, leads_get_many
@@ -127,6 +127,21 @@ def _wrap_storage_errors(error: PynamoDBException) -> StorageUnavailable:
     return StorageUnavailable(str(error))
 
 
+def _conflict_or_gone(lead_id: str) -> LeadConflict | LeadNotFound:
+    """Why a lead's guarded write failed: someone else saved it (a conflict), or deleted it (not found).
+
+    A version condition fails alike for both; one consistent read, on this rare path only, tells them
+    apart, so a deletion meanwhile is a 404 and never a misleading "changed by someone else".
+    """
+    try:
+        Lead.get(lead_id, consistent_read=True, attributes_to_get=["lead_id"])
+    except Lead.DoesNotExist:
+        return LeadNotFound(lead_id)
+    except PynamoDBException as error:
+        return _wrap_storage_errors(error)
+    return LeadConflict()
+
+
 def _apply_update(loaded: Lead, changes: dict[str, tuple], *, actor: str, now: datetime) -> Lead:
     """Commit changes to a loaded lead, guarded by its version; return the updated copy.
 
@@ -157,7 +172,7 @@ def _apply_update(loaded: Lead, changes: dict[str, tuple], *, actor: str, now: d
         commit(fill)
     except TransactWriteError as error:
         if _failed_items(error):
-            raise LeadConflict() from error
+            raise _conflict_or_gone(lead.lead_id) from error
         raise _wrap_storage_errors(error) from error
     except PynamoDBException as error:
         raise _wrap_storage_errors(error) from error
@@ -229,7 +244,7 @@ def lead_delete(*, lead_id: str, actor: str, expected_version: int | None = None
         commit(fill)
     except TransactWriteError as error:
         if _failed_items(error):
-            raise LeadConflict(current=None) from error
+            raise _conflict_or_gone(lead.lead_id) from error
         raise _wrap_storage_errors(error) from error
     except PynamoDBException as error:
         raise _wrap_storage_errors(error) from error
@@ -296,6 +311,8 @@ def lead_bulk_set_status(*, lead_ids: list[str], status: str, actor: str) -> Bul
         try:
             _apply_update(lead, changes, actor=actor, now=now)
             result.done.append(lead.lead_id)
+        except LeadNotFound:
+            result.missing.append(lead.lead_id)
         except LeadConflict:
             result.conflicts.append(lead.lead_id)
     return result
@@ -333,8 +350,14 @@ def staff_create(*, email: str, password: str, role: str = "sales", name: str = 
 
 def staff_update(*, email: str, role: str | None = None, active: bool | None = None,
                  password: str | None = None, name: str | None = None) -> Staff:
-    """Change a staff account; a new role, password or deactivation signs them out everywhere."""
-    staff = Staff.get(email, consistent_read=True)
+    """Change a staff account; a new role, password or deactivation signs them out everywhere.
+
+    Raises StaffNotFound if there is no such account, or it was removed before the write landed.
+    """
+    try:
+        staff = Staff.get(email, consistent_read=True)
+    except Staff.DoesNotExist:
+        raise StaffNotFound() from None
     access = []  # changes to who may do what: the person must sign in again
     if role is not None and role != staff.role:
         access.append(Staff.role.set(role))
@@ -346,11 +369,17 @@ def staff_update(*, email: str, role: str | None = None, active: bool | None = N
     actions = access + ([Staff.name.set(name) if name else Staff.name.remove()] if renamed else [])
     if access:
         actions.append(Staff.sessions_stale.set(True))
-    if actions:
-        staff.update(actions=actions, condition=Staff.email.exists())
-    if staff.sessions_stale:
-        staff_end_sessions(email=staff.email)
-        staff.update(actions=[Staff.sessions_stale.set(False)])
+    try:
+        if actions:
+            staff.update(actions=actions, condition=Staff.email.exists())
+        if staff.sessions_stale:
+            staff_end_sessions(email=staff.email)
+            # Conditional, so that clearing the flag never brings a removed account back as a stub.
+            staff.update(actions=[Staff.sessions_stale.set(False)], condition=Staff.email.exists())
+    except UpdateError as error:
+        if condition_failed(error):
+            raise StaffNotFound() from None
+        raise
     return staff
 
 

@@ -108,6 +108,10 @@ DYNAMODB_READ_TIMEOUT = env.float("DYNAMODB_READ_TIMEOUT", default=5.0)
 # exponential backoff; this many retries after the first try.
 DYNAMODB_RETRY_MODE = env.str("DYNAMODB_RETRY_MODE", default="standard")
 DYNAMODB_MAX_RETRIES = env.int("DYNAMODB_MAX_RETRIES", default=3)
+# Attempts at a transaction cancelled for a retryable reason (TransactionConflict, throttling of one
+# item), which botocore never retries itself. Conflicts clear in tens of ms and each attempt lands on
+# fresh tally shards, so several quick attempts beat a 503 (leads.dynamodb.commit).
+DYNAMODB_TRANSACTION_ATTEMPTS = env.int("DYNAMODB_TRANSACTION_ATTEMPTS", default=8)
 
 
 def _dynamodb_host(endpoint: str) -> str | None:
