@@ -2,6 +2,7 @@
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
@@ -32,7 +33,7 @@ def bad_request(request, message: str):
 
 @method_decorator([never_cache, sensitive_post_parameters("password")], name="dispatch")
 class LoginView(View):
-    """Sign in with email and password; repeated failures are locked out for a while."""
+    """Sign in with email and password; repeated failures slow the guesser down for a while."""
 
     template_name = "admin/login.html"
 
@@ -51,6 +52,7 @@ class LoginView(View):
                 email=form.cleaned_data["email"],
                 password=form.cleaned_data["password"],
                 client=ratelimit.client_key(request),
+                device=request.COOKIES.get(auth.DEVICE_COOKIE),
             )
         except auth.InvalidCredentials:
             form.add_error(None, "That email and password do not match an active account.")
@@ -69,7 +71,13 @@ class LoginView(View):
         except PynamoDBException:
             form.add_error(None, "Sign-in is unavailable for a moment. Please try again shortly.")
             return render(request, self.template_name, context, status=503)
-        return redirect(self.next_url())
+        response = redirect(self.next_url())
+        # Remembers that this browser knows the password, so guessing elsewhere cannot lock it out.
+        response.set_cookie(
+            auth.DEVICE_COOKIE, auth.device_token(staff.email), max_age=settings.LEADS_LOGIN_DEVICE_COOKIE_AGE,
+            path=reverse("staff:login"), secure=settings.SESSION_COOKIE_SECURE or None, httponly=True, samesite="Lax",
+        )
+        return response
 
     def next_url(self) -> str:
         """Where to go after signing in: ?next= if it is on this site, else the dashboard."""

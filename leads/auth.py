@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.core import signing
 from django.contrib.auth.hashers import check_password, make_password
 from django.http import HttpRequest
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
@@ -51,31 +52,67 @@ def current_staff(request: HttpRequest) -> CurrentStaff | None:
     return CurrentStaff(email=email, role=session.get(STAFF_ROLE_KEY, "sales"), name=session.get(STAFF_NAME_KEY, ""))
 
 
-def _failure_windows(email: str, client: str, now: datetime) -> list[ratelimit.Window]:
+DEVICE_COOKIE = "leads_device"
+_DEVICE_SALT = "leads.auth.device"
+
+
+def device_token(email: str) -> str:
+    """A signed token saying "this browser signed in to this account before" (the email only as a keyed hash)."""
+    return signing.dumps(ratelimit.client_fingerprint(email.strip().lower()), salt=_DEVICE_SALT, compress=False)
+
+
+def is_known_device(token: str | None, email: str) -> bool:
+    """True if token was issued to a browser that signed in to this account within the cookie's lifetime."""
+    if not token:
+        return False
+    try:
+        account = signing.loads(token, salt=_DEVICE_SALT, max_age=settings.LEADS_LOGIN_DEVICE_COOKIE_AGE)
+    except signing.BadSignature:
+        return False
+    return account == ratelimit.client_fingerprint(email.strip().lower())
+
+
+def _failure_windows(email: str, client: str, now: datetime, *, known_device: bool) -> list[ratelimit.Window]:
+    """The allowances one attempt draws on.
+
+    Guessing is throttled where the guesser is: per account and client together, and per client. A
+    wrong password from elsewhere therefore never locks the owner out. Only a guesser spread over
+    many addresses meets the account's own ceiling, set high; a browser that signed in to this account
+    before is exempt from it, so even then the owner gets in.
+    """
     period = settings.LEADS_LOGIN_LOCKOUT_SECONDS
-    return [
+    account = ratelimit.client_fingerprint(email)
+    windows = [
         ratelimit.current_window(
-            scope="login-account", client=ratelimit.client_fingerprint(email), period=period, now=now,
-            limit=settings.LEADS_LOGIN_MAX_FAILURES_PER_ACCOUNT,
+            scope="login-pair", client=ratelimit.client_fingerprint(f"{account}|{client}"), period=period,
+            now=now, limit=settings.LEADS_LOGIN_MAX_FAILURES_PER_ACCOUNT_CLIENT,
         ),
         ratelimit.current_window(
             scope="login-client", client=client, period=period, now=now,
             limit=settings.LEADS_LOGIN_MAX_FAILURES_PER_CLIENT,
         ),
     ]
+    if not known_device:
+        windows.append(ratelimit.current_window(
+            scope="login-account", client=account, period=period, now=now,
+            limit=settings.LEADS_LOGIN_MAX_FAILURES_PER_ACCOUNT,
+        ))
+    return windows
 
 
-def authenticate(*, email: str, password: str, client: str, now: datetime | None = None) -> Staff:
+def authenticate(*, email: str, password: str, client: str, device: str | None = None,
+                 now: datetime | None = None) -> Staff:
     """Return the active staff member with these credentials.
 
-    Every attempt first reserves one of the account's and the client's allowed failures with a
-    conditional, atomic increment, so even a burst of parallel guesses gets at most that many password
-    checks per window; a successful sign-in hands its reservation back. Raises LoginThrottled when
-    either allowance is used up, InvalidCredentials on any mismatch (never saying which part).
+    Every attempt first reserves one of each allowed failure it draws on (see _failure_windows) with
+    one conditional, atomic transaction, so even a burst of parallel guesses gets at most that many
+    password checks per window; a successful sign-in hands its reservation back. `device` is the
+    browser's device cookie, if any. Raises LoginThrottled when an allowance is used up,
+    InvalidCredentials on any mismatch (never saying which part).
     """
     now = now or utcnow()
     email = email.strip().lower()
-    windows = _failure_windows(email, client, now)
+    windows = _failure_windows(email, client, now, known_device=is_known_device(device, email))
     try:
         _reserve_attempt(windows, now)
         try:

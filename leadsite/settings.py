@@ -155,13 +155,18 @@ LEADS_TRUSTED_PROXY_COUNT = env.int("LEADS_TRUSTED_PROXY_COUNT", default=0)
 # How long a rendered contact form stays valid (its one-time token is signed with a timestamp).
 LEADS_FORM_MAX_AGE = env.int("LEADS_FORM_MAX_AGE", default=2 * 24 * 3600)
 
-# Staff sign-in: sessions live in DynamoDB; repeated failures lock an account or a client for a while.
+# Staff sign-in: sessions live in DynamoDB; repeated failures slow the guesser down for a while.
 SESSION_ENGINE = "leads.sessions"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
 SESSION_COOKIE_NAME = "leads_session"
 LEADS_LOGIN_LOCKOUT_SECONDS = env.int("LEADS_LOGIN_LOCKOUT_SECONDS", default=900)
-LEADS_LOGIN_MAX_FAILURES_PER_ACCOUNT = env.int("LEADS_LOGIN_MAX_FAILURES_PER_ACCOUNT", default=5)
+# Failures are counted where the guesser is (one account from one client; one client over all
+# accounts), so nobody elsewhere can lock an owner out. The per-account ceiling only stops guessing
+# spread over many addresses, and browsers that signed in to the account before are exempt from it.
+LEADS_LOGIN_MAX_FAILURES_PER_ACCOUNT_CLIENT = env.int("LEADS_LOGIN_MAX_FAILURES_PER_ACCOUNT_CLIENT", default=5)
 LEADS_LOGIN_MAX_FAILURES_PER_CLIENT = env.int("LEADS_LOGIN_MAX_FAILURES_PER_CLIENT", default=20)
+LEADS_LOGIN_MAX_FAILURES_PER_ACCOUNT = env.int("LEADS_LOGIN_MAX_FAILURES_PER_ACCOUNT", default=100)
+LEADS_LOGIN_DEVICE_COOKIE_AGE = env.int("LEADS_LOGIN_DEVICE_COOKIE_AGE", default=90 * 24 * 3600)
 LOGIN_URL = "/admin/login/"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},

@@ -1,4 +1,5 @@
-"""Signing in and out: generic errors, lockout, session rotation, logout that really ends the session."""
+"""Signing in and out: generic errors, throttling of guessers, session rotation, logout that really ends the session."""
+import pytest
 from django.test import Client
 
 from leads import services
@@ -40,16 +41,49 @@ def test_inactive_account_cannot_sign_in(client):
     assert "do not match an active account" in login(client, "ann@example.com", PASSWORD).content.decode()
 
 
-def test_repeated_failures_lock_the_account_even_for_the_right_password(client, settings):
-    settings.LEADS_LOGIN_MAX_FAILURES_PER_ACCOUNT = 3
+def test_repeated_failures_stop_the_guesser_even_with_the_right_password(settings):
+    settings.LEADS_LOGIN_MAX_FAILURES_PER_ACCOUNT_CLIENT = 3
     services.staff_create(email="ann@example.com", password=PASSWORD)
+    guesser = Client(REMOTE_ADDR="10.6.6.6")
     for _ in range(3):
-        assert login(Client(), "ann@example.com", "guess").status_code == 200
-    response = login(client, "ann@example.com", PASSWORD)
+        assert login(guesser, "ann@example.com", "guess").status_code == 200
+    response = login(guesser, "ann@example.com", PASSWORD)
     assert response.status_code == 429
     assert "Too many failed sign-in attempts. Please wait" in response.content.decode()
     assert int(response["Retry-After"]) > 0
-    assert client.get("/admin/").status_code == 302  # still signed out
+    assert guesser.get("/admin/").status_code == 302  # still signed out
+
+
+@pytest.mark.security(hole=3, title="Anyone can lock any staff account")
+def test_guessing_from_elsewhere_cannot_lock_the_owner_out(settings):
+    settings.LEADS_LOGIN_MAX_FAILURES_PER_ACCOUNT_CLIENT = 5
+    services.staff_create(email="ann@example.com", password=PASSWORD)
+    attacker = Client(REMOTE_ADDR="10.6.6.6")
+    statuses = [login(attacker, "ann@example.com", f"guess{n}").status_code for n in range(8)]
+    assert statuses == [200] * 5 + [429] * 3
+    owner = Client(REMOTE_ADDR="192.0.2.7")
+    assert login(owner, "ann@example.com", PASSWORD).status_code == 302
+    assert owner.get("/admin/").status_code == 200
+
+
+@pytest.mark.security(hole=3, title="Anyone can lock any staff account")
+def test_guessing_from_many_addresses_meets_a_ceiling_that_spares_the_owners_known_browser(settings):
+    settings.LEADS_LOGIN_MAX_FAILURES_PER_ACCOUNT = 6
+    services.staff_create(email="ann@example.com", password=PASSWORD)
+    owner = Client(REMOTE_ADDR="192.0.2.7")
+    assert login(owner, "ann@example.com", PASSWORD).status_code == 302
+    assert owner.post("/admin/logout/").status_code == 302
+    statuses = [login(Client(REMOTE_ADDR=f"10.0.1.{n}"), "ann@example.com", "guess").status_code for n in range(10)]
+    assert statuses == [200] * 6 + [429] * 4  # a spread-out guesser gets no more than the ceiling
+    assert login(Client(REMOTE_ADDR="192.0.2.8"), "ann@example.com", PASSWORD).status_code == 429  # new browser
+    assert login(owner, "ann@example.com", PASSWORD).status_code == 302  # the owner's browser still gets in
+    forged = Client(REMOTE_ADDR="10.0.1.99")
+    forged.cookies["leads_device"] = "forged:token"
+    assert login(forged, "ann@example.com", PASSWORD).status_code == 429
+    other_account = Client(REMOTE_ADDR="10.0.1.98")
+    other_account.cookies["leads_device"] = owner.cookies["leads_device"].value
+    services.staff_create(email="bob@example.com", password=PASSWORD)
+    assert login(other_account, "bob@example.com", PASSWORD).status_code == 302  # the ceiling is per account
 
 
 def test_repeated_failures_from_one_client_lock_that_client(client, settings):
