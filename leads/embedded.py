@@ -7,6 +7,12 @@ under a lock, so the journal's order is exactly the order moto applied them in, 
 the same state. A torn last line (the process died mid-write) is dropped: its client never got an
 answer, so from the client's side that write never happened.
 
+Only the app on this machine may talk to it. moto answers any CORS preflight with the caller's Origin
+and any Host, so a web page the developer visits could read sessions or write an admin account
+(directly, or by DNS rebinding a name of its own to 127.0.0.1). ``LoopbackOnly`` refuses every
+request that carries an Origin, every preflight, and every Host but the address and port it listens
+on; the journal and its directory are the owner's alone (0700/0600).
+
 This is deliberately stricter than moto's own recorder, which logs every request (reads too) before
 it runs — failed ones included, unordered between threads, without fsync — and cannot replay a
 torn line.
@@ -57,7 +63,9 @@ class Journal:
 
     def __init__(self, path: Path):
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        owner_only_dir(path.parent)
+        if path.exists():
+            os.chmod(path, 0o600)  # tighten a journal left by an older version
         self._file = None
 
     def entries(self):
@@ -83,11 +91,45 @@ class Journal:
     def append(self, headers: dict, body: bytes) -> None:
         """Write one entry and make it durable before returning."""
         if self._file is None:
-            self._file = self.path.open("ab")
+            self._file = os.fdopen(os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab")
         record = {"headers": headers, "body": base64.b64encode(body).decode("ascii")}
         self._file.write(json.dumps(record, separators=(",", ":")).encode() + b"\n")
         self._file.flush()
         os.fsync(self._file.fileno())
+
+
+def owner_only_dir(path: Path) -> None:
+    """Create path (and parents) if needed, and make it readable by its owner only."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+
+
+LOOPBACK_NAMES = {"127.0.0.1": ("127.0.0.1", "localhost"), "::1": ("[::1]", "localhost")}
+
+
+class LoopbackOnly:
+    """WSGI middleware: answer only same-machine clients that are not web pages.
+
+    Browsers send Origin on every cross-origin request and on every preflight (OPTIONS); botocore never
+    does. A Host other than the listening address defeats DNS rebinding, where a page's own domain
+    resolves to 127.0.0.1 and so is same-origin to the browser.
+    """
+
+    def __init__(self, app, *, host: str, port: int):
+        self.app = app
+        self.allowed_hosts = {f"{name}:{port}" for name in LOOPBACK_NAMES.get(host, (host,))}
+
+    def __call__(self, environ, start_response):
+        reason = None
+        if environ.get("HTTP_HOST", "").lower() not in self.allowed_hosts:
+            reason = "Host not allowed"
+        elif "HTTP_ORIGIN" in environ or environ.get("REQUEST_METHOD") == "OPTIONS":
+            reason = "Cross-origin requests are refused"
+        if reason is None:
+            return self.app(environ, start_response)
+        body = f"{reason}: the embedded DynamoDB serves only the app on this machine.\n".encode()
+        start_response("403 Forbidden", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+        return [body]
 
 
 class JournaledApp:
@@ -137,13 +179,18 @@ def build_app(data_dir: Path) -> JournaledApp:
     return app
 
 
-def serve(*, host: str, port: int, data_dir: Path) -> None:
-    """Serve the embedded DynamoDB until the process is stopped."""
+def make_embedded_server(*, host: str, port: int, data_dir: Path):
+    """The embedded DynamoDB's HTTP server, bound and ready for serve_forever()."""
     from moto.moto_server.werkzeug_app import MotoRequestHandler
     from werkzeug.serving import make_server
 
+    app = LoopbackOnly(build_app(data_dir), host=host, port=port)
+    return make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+
+
+def serve(*, host: str, port: int, data_dir: Path) -> None:
+    """Serve the embedded DynamoDB until the process is stopped."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    app = build_app(data_dir)
-    server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+    server = make_embedded_server(host=host, port=port, data_dir=data_dir)
     logger.info("Embedded DynamoDB listening on http://%s:%d (data in %s)", host, port, data_dir)
     server.serve_forever()

@@ -1,5 +1,6 @@
 """Django settings for Leads, read from the environment (and `.env`) through django-environ."""
 
+import os
 from pathlib import Path
 
 import environ
@@ -28,8 +29,16 @@ def _secret_key() -> str:
 
     key_file = VAR_DIR / "dev-secret-key"
     if not key_file.is_file():
-        VAR_DIR.mkdir(parents=True, exist_ok=True)
-        key_file.write_text(get_random_secret_key())
+        # Owner-only: whoever reads this key can forge sessions and signed links.
+        VAR_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(VAR_DIR, 0o700)
+        try:
+            with os.fdopen(os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
+                file.write(get_random_secret_key())
+        except FileExistsError:
+            pass  # another process (the embedded store, a second server) made it first
+    elif key_file.stat().st_mode & 0o077:
+        key_file.chmod(0o600)  # a key left readable by an older version
     return key_file.read_text().strip()
 
 
