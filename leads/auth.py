@@ -161,10 +161,12 @@ def _reserve_attempt(windows: list[ratelimit.Window], now: datetime) -> None:
 
 def login(request: HttpRequest, staff: Staff) -> None:
     """Start a fresh session for staff (a new key, so a planted session id is useless)."""
-    request.session.cycle_key()
+    # Filled before the new key is made, so making it writes the whole session in this one call, inside
+    # the view's error handling; the middleware then has nothing left to save that could fail alone.
     request.session[STAFF_EMAIL_KEY] = staff.email
     request.session[STAFF_ROLE_KEY] = staff.role
     request.session[STAFF_NAME_KEY] = staff.name or ""
+    request.session.cycle_key()
 
 
 def logout(request: HttpRequest) -> None:

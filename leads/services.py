@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth.hashers import make_password
+from django.contrib.auth.hashers import check_password, make_password
 from pynamodb.exceptions import PutError, PynamoDBException, TransactWriteError, UpdateError
 
 from . import counters, ratelimit
@@ -162,7 +162,9 @@ def _apply_update(loaded: Lead, changes: dict[str, tuple], *, actor: str, now: d
     ]
     def fill(tx):
         # The version condition is added by PynamoDB: another save in between cancels everything.
-        tx.update(lead, actions=actions, condition=Lead.lead_id.exists())
+        # A copy per attempt: PynamoDB appends the version increment to the list it is given, and the
+        # commit loop's next attempt would otherwise carry it twice (a ValidationException).
+        tx.update(lead, actions=list(actions), condition=Lead.lead_id.exists())
         tx.save(history_event(lead_id=lead.lead_id, actor=actor, action="changed", at=now,
                               changes={k: list(v) for k, v in changes.items()}, version=lead.version + 1))
         if "status" in changes:
@@ -207,6 +209,8 @@ def lead_update(
     except PynamoDBException as error:
         raise _wrap_storage_errors(error) from error
     if lead.version != expected_version:
+        if not _changes(lead, wanted):
+            return lead, {}  # already as wanted: the resend of an edit that landed while its answer was lost
         raise LeadConflict(current=lead)
     changes = _changes(lead, wanted)
     if not changes:
@@ -220,7 +224,14 @@ def lead_update(
 def lead_delete(*, lead_id: str, actor: str, expected_version: int | None = None) -> Lead:
     """Move a lead to the trash (restorable for 30 days), with its history entry and counters."""
     now = utcnow()
-    lead = lead_get(lead_id=lead_id)
+    try:
+        lead = lead_get(lead_id=lead_id)
+    except LeadNotFound:
+        # In the trash already: the resend of a delete that landed while its answer was lost.
+        try:
+            return Lead.from_raw_data(json.loads(TrashedLead.get(lead_id, consistent_read=True).item))
+        except TrashedLead.DoesNotExist:
+            raise LeadNotFound(lead_id) from None
     if expected_version is not None and lead.version != expected_version:
         raise LeadConflict(current=lead)
     trashed = TrashedLead(
@@ -257,7 +268,8 @@ def lead_restore(*, lead_id: str, actor: str) -> Lead:
     try:
         trashed = TrashedLead.get(lead_id, consistent_read=True)
     except TrashedLead.DoesNotExist:
-        raise LeadNotFound(lead_id) from None
+        # Among the leads again: the resend of a restore that landed while its answer was lost.
+        return lead_get(lead_id=lead_id)
     except PynamoDBException as error:
         raise _wrap_storage_errors(error) from error
     if trashed.expires_at <= now:
@@ -343,9 +355,20 @@ def staff_create(*, email: str, password: str, role: str = "sales", name: str = 
         staff.save(condition=Staff.email.does_not_exist())
     except PutError as error:
         if condition_failed(error):
+            if _is_this_account(staff, password):
+                return staff  # botocore resent a put that had landed while its answer was lost
             raise StaffExists(staff.email) from error
         raise _wrap_storage_errors(error) from error
     return staff
+
+
+def _is_this_account(staff: Staff, password: str) -> bool:
+    """True if the stored account is exactly the one being created (same role, name and password)."""
+    try:
+        stored = Staff.get(staff.email, consistent_read=True)
+    except Staff.DoesNotExist:
+        return False
+    return (stored.role, stored.name) == (staff.role, staff.name) and check_password(password, stored.password)
 
 
 def staff_update(*, email: str, role: str | None = None, active: bool | None = None,

@@ -20,6 +20,8 @@ STAFF_EMAIL_KEY = "staff_email"
 class SessionStore(SessionBase):
     """Load, save and delete sessions as DynamoDB items, one GetItem per request that reads one."""
 
+    _written = None  # (key, data) this store last wrote: saving them again is skipped
+
     def _validate_session_key(self, key) -> bool:
         # Only keys this engine could have made (32 lowercase letters and digits) reach DynamoDB: a
         # forged 4 KB cookie would otherwise be a key DynamoDB refuses, and a 503 for its sender.
@@ -67,6 +69,9 @@ class SessionStore(SessionBase):
         if self.session_key is None:
             return self.create()
         data = self._get_session(no_load=must_create)
+        if not must_create and self._written == (self.session_key, data):
+            # Written already in this request (a sign-in): a second write could only fail on its own.
+            return
         item = StaffSession(
             session_key=self._get_or_create_session_key(),
             data=self.encode(data),
@@ -83,7 +88,18 @@ class SessionStore(SessionBase):
         except PutError as error:
             if not condition_failed(error):
                 raise
-            raise (CreateError if must_create else UpdateError) from error
+            if not (must_create and self._holds(item)):
+                raise (CreateError if must_create else UpdateError) from error
+            # else botocore resent a put that had landed while its answer was lost: the item is ours
+        self._written = (item.session_key, dict(data))
+
+    @staticmethod
+    def _holds(item: StaffSession) -> bool:
+        """True if the stored session under item's key is exactly item (the same signed data)."""
+        try:
+            return StaffSession.get(item.session_key, consistent_read=True).data == item.data
+        except StaffSession.DoesNotExist:
+            return False
 
     def delete(self, session_key: str | None = None) -> None:
         session_key = session_key or self.session_key

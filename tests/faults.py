@@ -83,3 +83,135 @@ def dynamodb_fault(*, operations=None, code="ProvisionedThroughputExceededExcept
     finally:
         for client in clients:
             client.meta.events.unregister("before-send.dynamodb", unique_id="leads-fault")
+
+
+# --- One call at a time --------------------------------------------------------------------------
+
+WRITE_OPERATIONS = frozenset({"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"})
+
+
+def _tables(params: dict) -> tuple[str, ...]:
+    """The tables one call touches, by model name (the test prefix stripped), in request order."""
+    names = {model.Meta.table_name: model.__name__ for model in ALL_MODELS}
+    found = []
+    if "TableName" in params:
+        found.append(params["TableName"])
+    found += list(params.get("RequestItems", {}))
+    for item in params.get("TransactItems", []):
+        found += [action["TableName"] for action in item.values() if isinstance(action, dict) and "TableName" in action]
+    return tuple(dict.fromkeys(names.get(table, table) for table in found))
+
+
+class CallLog:
+    """The DynamoDB calls a block made, in order: one entry per API call, not per HTTP attempt.
+
+    `calls` holds (operation, tables) pairs; `injected` counts HTTP attempts answered with a fault,
+    `landed` the attempts that reached the store while their answer was lost.
+    """
+
+    def __init__(self):
+        self.calls: list[tuple[str, tuple[str, ...]]] = []
+        self.injected = 0
+        self.landed = 0
+
+    @property
+    def current(self) -> int:
+        return len(self.calls) - 1
+
+
+class TransactionTokens:
+    """AWS's ClientRequestToken idempotency for TransactWriteItems, modelled for moto, which ignores the token.
+
+    DynamoDB (and DynamoDB Local 3.3.1) answers a repeat of a successful transaction's token with
+    success and applies nothing, for 10 minutes; the same token with other parameters gets
+    IdempotentParameterMismatchException. botocore resends the token when it retries a timeout.
+    """
+
+    def __init__(self):
+        self.committed: dict[str, bytes] = {}
+        self.replayed = 0
+
+    def answer(self, request, event_name):
+        """moto's answer to a transaction, or the remembered success for a token already committed."""
+        from moto.core.models import botocore_stubber
+
+        body = request.body if isinstance(request.body, bytes) else (request.body or "").encode()
+        token = json.loads(body or b"{}").get("ClientRequestToken")
+        if token in self.committed:
+            self.replayed += 1
+            if self.committed[token] != body:
+                return _error_response(request, "IdempotentParameterMismatchException")
+            return AWSResponse(request.url, 200, {"Content-Type": "application/x-amz-json-1.0"}, _Body(b"{}"))
+        response = botocore_stubber(event_name=event_name, request=request)
+        if token and response is not None and response.status_code == 200:
+            self.committed[token] = body
+        return response
+
+
+def _deliver(client, request, event_name, tokens: TransactionTokens | None):
+    """Send a request for real from inside a before-send hook: to moto when a mock is active, else over HTTP."""
+    from moto.core.models import botocore_stubber
+
+    if not botocore_stubber.enabled:
+        return client._endpoint.http_session.send(request)
+    if tokens is not None and event_name.endswith(".TransactWriteItems"):
+        return tokens.answer(request, event_name)
+    return botocore_stubber(event_name=event_name, request=request)
+
+
+def _error_response(request, code: str, status: int = 400, body: dict | None = None) -> AWSResponse:
+    error = body or {"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": "injected fault"}
+    headers = {"x-amzn-ErrorType": error["__type"].rpartition("#")[2], "Content-Type": "application/x-amz-json-1.0"}
+    return AWSResponse(request.url, status, headers, _Body(json.dumps(error).encode()))
+
+
+@contextmanager
+def dynamodb_calls(*, fail: int | None = None, code="ThrottlingException", status=400, timeout=False,
+                   cancel=None, lost=None, tokens: TransactionTokens | None = None):
+    """Record every DynamoDB call the block makes; with `fail=k`, fault call #k (0-based) alone.
+
+    The fault holds for every HTTP attempt botocore makes for that call, so its retries fail too (a
+    fault botocore's retry hides is no test of the app), while every other call reaches the store. A
+    call the app makes again (the commit loop's next attempt) is a new call and goes through.
+    `lost="first"` or `lost="all"` makes the fault an ambiguous outcome instead: the request reaches the
+    store and is applied, then its answer is lost (ReadTimeoutError) — for the first attempt only, so
+    botocore's retry resends it, or for every attempt, so the app gives up and the person resends.
+    `tokens` answers transactions through the model of AWS's token idempotency (moto lacks it).
+    """
+    log = CallLog()
+    clients = list({id(c): c for c in botocore_clients()}.values())
+
+    def count(event_name, params, **_):
+        # params is botocore's request dict here: the API parameters are its JSON body.
+        log.calls.append((event_name.rpartition(".")[2], _tables(json.loads(params.get("body") or b"{}"))))
+
+    def answer(request, event_name):
+        # emit() runs every before-send hook whatever the first answered: moto's must not apply it again.
+        response = _deliver(clients[0], request, event_name, tokens)
+        request.url = "http://answered-by-the-test.invalid/"
+        return response
+
+    def inject(request, event_name, **_):
+        if fail is None or log.current != fail:
+            return answer(request, event_name) if tokens is not None and event_name.endswith(".TransactWriteItems") else None
+        if lost:
+            if lost == "first" and log.landed:
+                return answer(request, event_name)
+            answer(request, event_name)
+            log.landed += 1
+            raise ReadTimeoutError(endpoint_url=request.url)
+        log.injected += 1
+        if timeout:
+            raise ReadTimeoutError(endpoint_url=request.url)
+        request.url = "http://fault-injected.invalid/"  # so moto's stubber leaves it alone
+        return _error_response(request, code, status, cancelled_body(request, cancel) if cancel else None)
+
+    for client in clients:
+        client.meta.events.register_first("before-call.dynamodb", count, unique_id="leads-calls-count")
+        client.meta.events.register_first("before-send.dynamodb", inject, unique_id="leads-calls-fault")
+    try:
+        yield log
+    finally:
+        for client in clients:
+            client.meta.events.unregister("before-call.dynamodb", unique_id="leads-calls-count")
+            client.meta.events.unregister("before-send.dynamodb", unique_id="leads-calls-fault")
