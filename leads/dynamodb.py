@@ -97,12 +97,12 @@ def shared_connection() -> Connection:
     return CountedConnection(**connection_options())
 
 
-# Cancellations that say "try again", not "no": a concurrent transaction on the same item (every new
-# lead touches the shared status and day counters) or throttling of one item.
+# Cancellations that say "try again", not "no": a concurrent transaction on the same item (two writes
+# that met on one tally shard, or on one lead) or throttling of one item.
 RETRYABLE_CANCELLATIONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
 
 
-def commit(fill: Callable[[TransactWrite], None], *, attempts: int = 3) -> None:
+def commit(fill: Callable[[TransactWrite], None], *, attempts: int | None = None) -> None:
     """Commit the writes `fill` adds to one transaction: all of them, or none.
 
     botocore retries throttling, 5xx and timeouts by itself, resending the same ClientRequestToken so a
@@ -110,6 +110,7 @@ def commit(fill: Callable[[TransactWrite], None], *, attempts: int = 3) -> None:
     cancellation whose every reason is retryable is run again here, with jittered backoff. A failed
     condition is an answer, never retried. Raises TransactWriteError when it gives up.
     """
+    attempts = attempts or settings.DYNAMODB_TRANSACTION_ATTEMPTS
     for attempt in range(1, attempts + 1):
         try:
             with TransactWrite(connection=shared_connection(), client_request_token=uuid.uuid4().hex) as tx:
@@ -119,7 +120,8 @@ def commit(fill: Callable[[TransactWrite], None], *, attempts: int = 3) -> None:
             codes = {reason.code for reason in error.cancellation_reasons if reason is not None}
             if attempt == attempts or not codes or not codes <= RETRYABLE_CANCELLATIONS:
                 raise
-            time.sleep(random.uniform(0, 0.025 * 2**attempt))
+            # Full jitter, capped: conflicts last one transaction (tens of ms), not seconds.
+            time.sleep(random.uniform(0, min(0.4, 0.025 * 2**attempt)))
 
 
 def condition_failed(error: PynamoDBException) -> bool:

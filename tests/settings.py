@@ -23,6 +23,7 @@ from leadsite.settings import *  # noqa: E402,F403
 
 # Retries back off for real; keep fault tests quick without changing the retry mode.
 DYNAMODB_MAX_RETRIES = 1
+DYNAMODB_TRANSACTION_ATTEMPTS = 3  # the fault matrix counts calls; production's 8 is exercised by the load test
 
 # Real hashing is slow by design; tests check behaviour, not key stretching.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,11 +1,17 @@
-"""Load on a real deployment: the image's gunicorn command (2 workers) against Amazon's DynamoDB Local.
+"""Load on a real deployment, with AWS's transaction conflicts: gunicorn → conflict proxy → DynamoDB Local.
 
-Two things a lead inbox must never do under concurrency, measured over HTTP rather than the test client:
-lose or duplicate a visitor's lead when many post at once, and let two staff members silently overwrite
-each other's edits. Every request goes to a loopback address, every loop is bounded in count and time.
+The image's gunicorn command (2 workers × 4 threads) talks to Amazon's DynamoDB Local through
+tests.conflict_proxy, which cancels overlapping transactions as real DynamoDB does and keeps each one in
+flight for LEADS_LOAD_HOLD_MS (20 ms: real transactions take tens of milliseconds). The rate limit is
+ON and every visitor comes from its own address, through a trusted proxy's X-Forwarded-For.
 
-The numbers (requests, leads stored, lost, conflicts, wins, durations) are printed, and written as JSON
-to the path in RELIABILITY_REPORT_LOAD when that is set.
+What a lead inbox must never do under concurrency, measured over HTTP: lose, duplicate or refuse (503) a
+visitor's lead when 200 post at the very same moment (200 connections at once, not a thread pool); fail
+a staff member's save because 49 others save other leads at the same time; let two staff members
+silently overwrite each other's edits. Tallies must be exact once the burst is over. Every request goes
+to a loopback address; every loop is bounded in count and time.
+
+The numbers are printed, and written as JSON to the path in RELIABILITY_REPORT_LOAD when that is set.
 """
 import json
 import os
@@ -26,6 +32,8 @@ import boto3
 import pytest
 import requests
 
+from leads import counters
+from tests.conflict_proxy import ConflictProxy
 from tests.dynamodb_local import DynamoDBLocal
 from tests.integration.servers import free_port
 from tests.integration.test_gunicorn import kill_group, production_env, start_gunicorn
@@ -34,9 +42,10 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLE_PREFIX = "load-"
-VISITORS = 200
-POOL = 50  # visitors' threads; each thread is 4 visitors, one after the other
+VISITORS = 200  # each its own thread, connection and client address, all posting at once
+STAFF = 50  # staff members saving 50 different leads at once
 ROUNDS = 50
+HOLD_MS = float(os.environ.get("LEADS_LOAD_HOLD_MS", "20"))
 REQUEST_TIMEOUT = 60  # seconds, per request
 BARRIER_TIMEOUT = 120  # seconds a thread waits for the others before the test fails
 STATUSES = ("new", "contacted", "qualified", "converted", "lost")
@@ -65,11 +74,13 @@ class ProxiedSession(requests.Session):
     the flag is dropped on receipt, as the browser's TLS hop would keep them.
     """
 
-    def __init__(self, base_url: str):
+    def __init__(self, base_url: str, address: str | None = None):
         super().__init__()
         self.base_url = base_url
         self.origin = base_url.replace("http://", "https://")
         self.headers["X-Forwarded-Proto"] = "https"
+        if address:  # the client's address, as the trusted proxy in front of gunicorn reports it
+            self.headers["X-Forwarded-For"] = address
 
     def request(self, method, url, **kwargs):
         kwargs.setdefault("timeout", REQUEST_TIMEOUT)
@@ -90,11 +101,12 @@ def hidden(html: str, name: str) -> str:
 
 @dataclass
 class LoadDeployment:
-    """DynamoDB Local, tables, static files, two staff accounts and the image's gunicorn (2 workers)."""
+    """DynamoDB Local behind the conflict proxy, tables, static files, staff, and the image's gunicorn."""
 
     tmp: Path
     port: int = field(default_factory=free_port)
     dynamodb: DynamoDBLocal | None = None
+    proxy: ConflictProxy | None = None
     gunicorn: subprocess.Popen | None = None
     admin_email: str = "admin@load.example"
     sales_email: str = "sales@load.example"
@@ -120,11 +132,13 @@ class LoadDeployment:
 
     def start(self) -> "LoadDeployment":
         self.dynamodb = DynamoDBLocal(self.tmp / "dynamodb-local.log").start()
+        self.proxy = ConflictProxy(self.dynamodb.url, hold_seconds=HOLD_MS / 1000).start()
         env = production_env(
-            self.tmp, dynamodb_port=self.dynamodb.port,
+            self.tmp, dynamodb_port=self.proxy.port,
             ALLOWED_HOSTS="127.0.0.1",
             DYNAMODB_TABLE_PREFIX=TABLE_PREFIX,
-            LEADS_RATELIMIT_DISABLED="1",
+            # One trusted proxy in front: each visitor's own address arrives in X-Forwarded-For.
+            LEADS_TRUSTED_PROXY_COUNT="1",
         )
         # Production's own timeouts and retries, not the fail-fast ones of the outage test.
         for name in ("DYNAMODB_MAX_RETRIES", "DYNAMODB_CONNECT_TIMEOUT", "DYNAMODB_READ_TIMEOUT"):
@@ -140,8 +154,17 @@ class LoadDeployment:
 
     def stop(self) -> None:
         kill_group(self.gunicorn)
+        if self.proxy:
+            self.proxy.stop()
         if self.dynamodb:
             self.dynamodb.stop()
+
+    def create_sales_staff(self, emails: list[str]) -> None:
+        """Many sales accounts in one process (a manage.py run each would take minutes)."""
+        code = ("from leads import services\n"
+                f"for email in {emails!r}:\n"
+                f"    services.staff_create(email=email, password={self.password!r}, role='sales')\n")
+        self.manage("shell", "-c", code)
 
     # --- reading DynamoDB Local directly, as an operator would ---
 
@@ -162,13 +185,12 @@ class LoadDeployment:
         return self.client.get_item(TableName=f"{TABLE_PREFIX}leads", Key={"lead_id": {"S": lead_id}},
                                     ConsistentRead=True)["Item"]
 
-    def counter(self, counter_id: str) -> int:
-        item = self.client.get_item(TableName=f"{TABLE_PREFIX}counters", Key={"counter_id": {"S": counter_id}},
-                                    ConsistentRead=True).get("Item")
-        return int(item["tally"]["N"]) if item else 0
-
-    def status_counters(self) -> dict[str, int]:
-        return {status: self.counter(f"status#{status}") for status in STATUSES}
+    def status_counts(self) -> dict[str, int]:
+        """Leads per status as the inbox shows them: the sum of every tally shard, read consistently."""
+        keys = [{"counter_id": {"S": key}} for key in counters.status_keys()]
+        items = self.client.batch_get_item(RequestItems={
+            f"{TABLE_PREFIX}counters": {"Keys": keys, "ConsistentRead": True}})["Responses"][f"{TABLE_PREFIX}counters"]
+        return {status: sum(int(item.get(f"n_{status}", {"N": "0"})["N"]) for item in items) for status in STATUSES}
 
     def history(self, lead_id: str) -> list[dict]:
         paginator = self.client.get_paginator("query")
@@ -181,8 +203,8 @@ class LoadDeployment:
     def audit(self) -> subprocess.CompletedProcess:
         return self.manage("leads_audit", check=False)
 
-    def sign_in(self, email: str) -> ProxiedSession:
-        session = ProxiedSession(self.url)
+    def sign_in(self, email: str, address: str | None = None) -> ProxiedSession:
+        session = ProxiedSession(self.url, address)
         page = session.get("/admin/login/")
         assert page.status_code == 200, page.text[:2000]
         response = session.post("/admin/login/", data={
@@ -249,44 +271,60 @@ class Visitor:
         self.seconds = time.monotonic() - started
 
 
+def visitor_address(n: int) -> str:
+    """A distinct client address per visitor (loopback-range values: only ever a header, never a target)."""
+    return f"127.{10 + n // 250}.{n % 250 // 25}.{n % 25 + 1}"
+
+
+def proxy_delta(before: dict, after: dict) -> dict:
+    return {name: after[name] - before[name] for name in after if after[name] != before[name]}
+
+
 def test_200_simultaneous_visitors_each_store_exactly_one_lead(deployment, capsys):
     run = uuid.uuid4().hex[:8]
-    new_before = deployment.counter("status#new")
-    visitors = [Visitor(f"v{n:03d}-{run}@load.example", ProxiedSession(deployment.url)) for n in range(VISITORS)]
-    per_thread = [visitors[i::POOL] for i in range(POOL)]
-    barrier = threading.Barrier(POOL, timeout=BARRIER_TIMEOUT)
+    new_before = deployment.status_counts()["new"]
+    visitors = [Visitor(f"v{n:03d}-{run}@load.example", ProxiedSession(deployment.url, visitor_address(n)))
+                for n in range(VISITORS)]
+    barrier = threading.Barrier(VISITORS, timeout=BARRIER_TIMEOUT)
     post_phase: dict[str, float] = {}
 
-    def visit(group: list[Visitor]) -> None:
-        for visitor in group:
-            visitor.load_form()
-        if barrier.wait() == 0:  # one thread notes when every thread starts posting
+    def visit(visitor: Visitor) -> None:
+        visitor.load_form()
+        if barrier.wait() == 0:  # one thread notes when every visitor starts posting
             post_phase["start"] = time.monotonic()
-        for visitor in group:
-            visitor.post()
+        visitor.post()
 
+    proxy_before = deployment.proxy.stats.as_dict()
     started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=POOL) as pool:
-        for future in [pool.submit(visit, group) for group in per_thread]:
-            future.result(timeout=BARRIER_TIMEOUT + VISITORS * REQUEST_TIMEOUT)
+    # One thread (and so one connection) per visitor: all 200 posts are on the wire at once.
+    with ThreadPoolExecutor(max_workers=VISITORS) as pool:
+        for future in [pool.submit(visit, visitor) for visitor in visitors]:
+            future.result(timeout=BARRIER_TIMEOUT + 2 * REQUEST_TIMEOUT)
     finished = time.monotonic()
+    proxy = proxy_delta(proxy_before, deployment.proxy.stats.as_dict())
 
     client = deployment.client
     stored = {visitor.email: deployment.leads_from(client, visitor.email) for visitor in visitors}
     outcomes = Counter(visitor.status if visitor.error is None else "error" for visitor in visitors)
     lost = [v.email for v in visitors if not stored[v.email]]
     duplicated = [v.email for v in visitors if len(stored[v.email]) > 1]
-    new_added = deployment.counter("status#new") - new_before
+    new_added = deployment.status_counts()["new"] - new_before
     audit = deployment.audit()
     record("visitors", {
-        "visitors": VISITORS,
-        "threads": POOL,
+        "visitors_at_once": VISITORS,
+        "client_connections": VISITORS,
+        "distinct_client_addresses": len({v.session.headers["X-Forwarded-For"] for v in visitors}),
+        "rate_limit": "on",
+        "transaction_hold_ms": HOLD_MS,
         "requests": 2 * VISITORS,
         "responses": {str(status): count for status, count in sorted(outcomes.items(), key=str)},
+        "responses_503": outcomes.get(503, 0),
         "leads_stored": sum(len(items) for items in stored.values()),
         "lost": len(lost),
         "duplicated": len(duplicated),
-        "new_counter_added": new_added,
+        "new_tally_added": new_added,
+        "transactions_cancelled_for_conflict": proxy.get("transactions_cancelled_for_conflict", 0),
+        "transactions_committed": proxy.get("transactions_committed", 0),
         "audit_exit": audit.returncode,
         "duration_s": round(finished - started, 2),
         "post_phase_s": round(finished - post_phase["start"], 2),
@@ -308,7 +346,7 @@ def test_one_visitor_posting_the_same_form_five_times_at_once_stores_one_lead(de
     email = f"five-{uuid.uuid4().hex[:8]}@load.example"
     visitor = Visitor(email, ProxiedSession(deployment.url))
     visitor.load_form()
-    new_before = deployment.counter("status#new")
+    new_before = deployment.status_counts()["new"]
     barrier = threading.Barrier(5, timeout=BARRIER_TIMEOUT)
 
     def post_once(_):
@@ -319,11 +357,12 @@ def test_one_visitor_posting_the_same_form_five_times_at_once_stores_one_lead(de
     with ThreadPoolExecutor(max_workers=5) as pool:
         answers = list(pool.map(post_once, range(5), timeout=BARRIER_TIMEOUT + REQUEST_TIMEOUT))
     items = deployment.leads_from(deployment.client, email)
+    new_added = deployment.status_counts()["new"] - new_before
     record("same_form_five_times", {"requests": 1 + 5, "posts": 5, "leads_stored": len(items),
-                                    "new_counter_added": deployment.counter("status#new") - new_before}, capsys)
+                                    "new_tally_added": new_added}, capsys)
     assert answers == [(302, "/thanks/")] * 5
     assert [item["lead_id"]["S"] for item in items] == [visitor.lead_id]
-    assert deployment.counter("status#new") - new_before == 1
+    assert new_added == 1
     audit = deployment.audit()
     assert audit.returncode == 0, audit.stdout + audit.stderr
 
@@ -400,4 +439,62 @@ def test_two_staff_saving_one_lead_at_once_never_overwrite_each_other(deployment
     assert version == 1 + ROUNDS
     assert len(changed) == ROUNDS
     assert sorted(int(event["version"]["N"]) for event in changed) == list(range(2, ROUNDS + 2))
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+
+
+# --- Fifty staff members saving fifty different leads at once -----------------------------------
+
+def test_50_staff_saving_different_leads_at_once_all_commit(deployment, capsys):
+    run = uuid.uuid4().hex[:8]
+    leads = []
+    for n in range(STAFF):
+        visitor = Visitor(f"s{n:02d}-{run}@load.example", ProxiedSession(deployment.url, visitor_address(300 + n)))
+        visitor.load_form()
+        visitor.post()
+        assert (visitor.status, visitor.location) == (302, "/thanks/"), visitor.error
+        leads.append(visitor.lead_id)
+    emails = [f"staff{n:02d}-{run}@load.example" for n in range(STAFF)]
+    deployment.create_sales_staff(emails)
+    sessions = [deployment.sign_in(email, visitor_address(400 + n)) for n, email in enumerate(emails)]
+    counts_before = deployment.status_counts()
+    barrier = threading.Barrier(STAFF, timeout=BARRIER_TIMEOUT)
+
+    def save(n: int) -> tuple[int, float, str]:
+        path = f"/admin/leads/{leads[n]}/"
+        page = sessions[n].get(path)
+        assert page.status_code == 200, page.text[:2000]
+        data = {"csrfmiddlewaretoken": hidden(page.text, "csrfmiddlewaretoken"), "status": "contacted",
+                "owner": emails[n], "notes": f"called by {n}", "version": hidden(page.text, "version")}
+        barrier.wait()
+        started = time.monotonic()
+        response = sessions[n].post(path, data=data)
+        return response.status_code, time.monotonic() - started, response.headers.get("Location", "")
+
+    proxy_before = deployment.proxy.stats.as_dict()
+    with ThreadPoolExecutor(max_workers=STAFF) as pool:
+        results = list(pool.map(save, range(STAFF), timeout=BARRIER_TIMEOUT + 2 * REQUEST_TIMEOUT))
+    proxy = proxy_delta(proxy_before, deployment.proxy.stats.as_dict())
+    counts_after = deployment.status_counts()
+    stored = [deployment.lead(lead_id) for lead_id in leads]
+    audit = deployment.audit()
+    outcomes = Counter(status for status, _, _ in results)
+    record("staff_saves", {
+        "staff_at_once": STAFF,
+        "different_leads": len(set(leads)),
+        "transaction_hold_ms": HOLD_MS,
+        "responses": {str(status): count for status, count in sorted(outcomes.items())},
+        "responses_503": outcomes.get(503, 0),
+        "saves_stored": sum(1 for item in stored if item["status"]["S"] == "contacted"),
+        "new_tally_change": counts_after["new"] - counts_before["new"],
+        "contacted_tally_change": counts_after["contacted"] - counts_before["contacted"],
+        "transactions_cancelled_for_conflict": proxy.get("transactions_cancelled_for_conflict", 0),
+        "transactions_committed": proxy.get("transactions_committed", 0),
+        "audit_exit": audit.returncode,
+        "save_latency": milliseconds([seconds for _, seconds, _ in results]),
+    }, capsys)
+    assert outcomes == {302: STAFF}, outcomes
+    for n, item in enumerate(stored):
+        assert (item["status"]["S"], item["owner"]["S"], int(item["version"]["N"])) == ("contacted", emails[n], 2)
+    assert counts_after["new"] - counts_before["new"] == -STAFF
+    assert counts_after["contacted"] - counts_before["contacted"] == STAFF
     assert audit.returncode == 0, audit.stdout + audit.stderr
