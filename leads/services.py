@@ -227,11 +227,15 @@ def lead_delete(*, lead_id: str, actor: str, expected_version: int | None = None
     try:
         lead = lead_get(lead_id=lead_id)
     except LeadNotFound:
-        # In the trash already: the resend of a delete that landed while its answer was lost.
+        # In the trash by this person already: the resend of their delete that landed while its answer
+        # was lost. Someone else's delete meanwhile stays a 404.
         try:
-            return Lead.from_raw_data(json.loads(TrashedLead.get(lead_id, consistent_read=True).item))
+            trashed = TrashedLead.get(lead_id, consistent_read=True)
         except TrashedLead.DoesNotExist:
             raise LeadNotFound(lead_id) from None
+        if trashed.deleted_by != actor:
+            raise LeadNotFound(lead_id) from None
+        return Lead.from_raw_data(json.loads(trashed.item))
     if expected_version is not None and lead.version != expected_version:
         raise LeadConflict(current=lead)
     trashed = TrashedLead(
