@@ -295,7 +295,7 @@ class Staff(StaffIdentity, Model):
 
     email = UnicodeAttribute(hash_key=True)
     roster = UnicodeAttribute(default="staff")
-    name = UnicodeAttribute(null=True)  # absent rather than "": older DynamoDB builds refuse empty strings
+    name = UnicodeAttribute(default="")  # "" when not given; an account stored without one reads as "" too
     password = UnicodeAttribute()  # a django.contrib.auth.hashers hash, never the password
     role = UnicodeAttribute(default="sales")
     active = BooleanAttribute(default=True)

@@ -353,7 +353,7 @@ def lead_bulk_delete(*, lead_ids: list[str], actor: str) -> BulkResult:
 
 def staff_create(*, email: str, password: str, role: str = "sales", name: str = "") -> Staff:
     """Create a staff account; StaffExists if the email is taken."""
-    staff = Staff(email=email.strip().lower(), name=name or None, role=role, password=make_password(password),
+    staff = Staff(email=email.strip().lower(), name=name, role=role, password=make_password(password),
                   active=True, created_at=utcnow())
     try:
         staff.save(condition=Staff.email.does_not_exist())
@@ -392,8 +392,7 @@ def staff_update(*, email: str, role: str | None = None, active: bool | None = N
         access.append(Staff.active.set(active))
     if password:
         access.append(Staff.password.set(make_password(password)))
-    renamed = name is not None and (name or None) != staff.name
-    actions = access + ([Staff.name.set(name) if name else Staff.name.remove()] if renamed else [])
+    actions = access + ([Staff.name.set(name)] if name is not None and name != staff.name else [])
     if access:
         actions.append(Staff.sessions_stale.set(True))
     try:

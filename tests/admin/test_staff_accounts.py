@@ -1,4 +1,5 @@
 """Admins manage staff accounts; the createstaff command makes the first one."""
+import re
 from io import StringIO
 
 import pytest
@@ -75,3 +76,42 @@ def test_any_valid_email_gets_a_working_staff_page(admin_client, email):
     saved = admin_client.post(edit_url, {"name": "Renamed", "role": "sales", "active": "on", "password": ""})
     assert saved.status_code == 302
     assert Staff.get(email).name == "Renamed"
+
+
+def stored_item(email: str) -> dict:
+    """The staff item exactly as DynamoDB holds it."""
+    return Staff._get_connection().get_item(email, consistent_read=True)["Item"]
+
+
+def test_a_staff_member_without_a_name_is_stored_with_an_empty_one_and_shown_by_email(admin_client):
+    added = admin_client.post("/admin/staff/", {"email": "anon@example.com", "name": "", "role": "sales",
+                                                "password": "a much longer passphrase"})
+    assert added.status_code == 302, added.content
+    assert stored_item("anon@example.com")["name"] == {"S": ""}  # DynamoDB takes empty strings since 2020
+    assert Staff.get("anon@example.com").name == ""
+    listing = admin_client.get("/admin/staff/").content.decode()
+    assert re.search(r">anon@example\.com</a></td><td></td><td>sales</td>", listing)
+    assert "<td>None</td>" not in listing
+    anon = Client()
+    assert anon.post("/admin/login/", {"email": "anon@example.com", "password": "a much longer passphrase"}).status_code == 302
+    assert '<span class="who">anon@example.com · sales</span>' in anon.get("/admin/leads/").content.decode()
+
+
+def test_clearing_a_name_stores_an_empty_one(admin_client):
+    admin_client.post("/admin/staff/", {"email": "nia@example.com", "name": "Nia", "role": "sales",
+                                        "password": "a much longer passphrase"})
+    saved = admin_client.post("/admin/staff/nia@example.com/", {"name": "", "role": "sales", "active": "on",
+                                                                "password": ""})
+    assert saved.status_code == 302, saved.content
+    assert stored_item("nia@example.com")["name"] == {"S": ""}
+    page = admin_client.get("/admin/staff/nia@example.com/").content.decode()
+    assert 'name="name" maxlength="100"' in page and 'value="Nia"' not in page
+
+
+def test_an_account_stored_without_a_name_reads_as_an_empty_one():
+    Staff._get_connection().put_item("old@example.com", attributes={
+        "roster": {"S": "staff"}, "password": {"S": "!"}, "role": {"S": "sales"}, "active": {"BOOL": True},
+        "created_at": {"S": "2026-01-01T00:00:00.000000Z"},
+    })
+    old = Staff.get("old@example.com")
+    assert (old.name, old.display_name) == ("", "old@example.com")
