@@ -130,6 +130,11 @@ def missed(results: dict) -> list[str]:
                        f"to {ex['app']['rows']:,} rows")
         if not ex["same_csv"]:
             out.append("export: the app's CSV and the floor's differ")
+    if "writes" in results:
+        for size, r in results["writes"]["summary"]["after"].items():
+            if r["refused_503_total"] or r["other_total"]:
+                out.append(f"writes: {r['refused_503_total']} × 503 and {r['other_total']} other failures of "
+                           f"{r['posted_total']} posts in bursts of {size} (budget: none)")
     return out
 
 
@@ -203,6 +208,15 @@ def summary(results: dict) -> str:
         rows.append(["5", "export memory does not grow with rows",
                      f"{ex['app']['hwm_growth_mb']:+.1f} MB from {ex['app']['small_rows']:,} to {ex['app']['rows']:,} rows",
                      verdict(ex["app"]["hwm_growth_mb"] <= BUDGET["export_growth_mb"])])
+    if "writes" in results:
+        w = results["writes"]["summary"]
+        top = str(max(results["writes"]["sizes"]))
+        after, before = w["after"][top], w["before"][top]
+        rows.append(["7", f"{top} visitors at once, conflicts as on AWS: 0 × 503",
+                     f"{after['refused_503_total']} of {after['posted_total']} (before: {before['refused_503_total']})",
+                     verdict(after["refused_503_total"] == 0 and after["other_total"] == 0)])
+        rows.append(["7", "write ceiling, submissions/s (no budget)",
+                     f"{f(after['submissions_per_s'], 1)} (before: {f(before['submissions_per_s'], 1)})", "–"])
     if "seed" in results:
         large = str(results["meta"]["sizes"][1])
         s = results["seed"][large]
@@ -481,6 +495,29 @@ def before_after(before: dict, now: dict) -> str:
             + (f"\nBefore's CPU figures: {before['cpu']['note']}.\n" if before.get("cpu", {}).get("note") else ""))
 
 
+def writes_section(w: dict) -> str:
+    rows = []
+    for size in w["sizes"]:
+        for design in ("before", "after"):
+            r = w["summary"][design][str(size)]
+            shards = w["designs"][design]["LEADS_TALLY_SHARDS"]
+            rows.append([f"{size}", f"{design} ({shards} shard{'s' if shards != '1' else ''}, "
+                         f"{w['designs'][design]['DYNAMODB_TRANSACTION_ATTEMPTS']} attempts)",
+                         f"{r['stored_total']} of {r['posted_total']}", f"{r['refused_503_total']}",
+                         f(r["submissions_per_s"], 1), f(r["p50_ms"]), f(r["p95_ms"])])
+    return f"""## 7. Write ceiling with AWS's transaction conflicts (`bench/writes.py`)
+
+Real DynamoDB cancels a transaction that touches an item another transaction holds (`TransactionConflict`);
+DynamoDB Local serialises instead. Here both app servers reach DynamoDB Local through `tests.conflict_proxy`,
+which cancels overlapping transactions as AWS does and holds each for {w['hold_ms']} ms. Every visitor is its
+own connection and client address, the rate limit is on, and all of a burst post at the same moment;
+{w['rounds']} interleaved round(s) per size, medians of the per-burst figures, totals of the counts. "before"
+is the replaced design (every submission adds to one status item and one day item), "after" today's
+sharded tallies (`leads/counters.py`). Measured {w['measured']['date']} at commit {w['measured']['commit']}.
+
+""" + table(["visitors at once", "design", "stored (302)", "503", "submissions/s", "p50 ms", "p95 ms"], rows) + "\n"
+
+
 def render(results: dict, *, before: dict | None = None) -> str:
     parts = [header(results), summary(results)]
     if "economy" in results:
@@ -497,6 +534,8 @@ def render(results: dict, *, before: dict | None = None) -> str:
         parts.append(export_section(results["export"]))
     if "seed" in results:
         parts.append(seed_section(results))
+    if "writes" in results:
+        parts.append(writes_section(results["writes"]))
     if FINDINGS.is_file() and not results["meta"]["quick"]:
         parts.append(FINDINGS.read_text().strip() + "\n")
     if before:

@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import coldstart, export, load, profile, report, seed
+from . import coldstart, export, load, profile, report, seed, writes
 from .common import (
     BENCH, PYTHON, ROOT, DynamoDBLocal, Gunicorn, app_env, baseline_env, git_commit, log, machine_info, manage,
     new_secret, ratio, sign_in,
@@ -30,12 +30,15 @@ def parse_args(argv):
     parser.add_argument("--large", type=int, help="leads in the large table (default 100000; quick 200)")
     parser.add_argument("--load-seconds", type=float, help="seconds per wrk run (default 6; quick 1)")
     parser.add_argument("--rounds", type=int, help="interleaved rounds of wrk runs (default 5; quick 1)")
-    parser.add_argument("--skip", action="append", default=[], choices=("load", "cpu", "coldstart", "export"),
+    parser.add_argument("--skip", action="append", default=[], choices=("load", "cpu", "coldstart", "export", "writes"),
                         help="leave out a part (repeatable)")
     parser.add_argument("--app-patches", default="", metavar="NAME,...",
                         help="also load an 'app + fixes' server with these bench/experiments.py patches")
     parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md", help="the report to write")
     parser.add_argument("--results", type=Path, help="raw results as JSON (default bench/results/latest.json)")
+    parser.add_argument("--writes-only", action="store_true",
+                        help="measure only the write ceiling (section 7) and merge it into the results file, "
+                             "which keeps every other section's figures; the section states its own date and commit")
     parser.add_argument("--render-only", action="store_true",
                         help="measure nothing: rewrite the report from the results file (after editing findings.md)")
     args = parser.parse_args(argv)
@@ -54,6 +57,8 @@ def main(argv=None) -> int:
         results = json.loads(args.results.read_text())
         write_report(args.out, results)
         return 0
+    if args.writes_only:
+        return writes_only(args)
     started = time.monotonic()
     quick = args.quick
     results: dict = {
@@ -99,6 +104,11 @@ def main(argv=None) -> int:
             subprocess.run(command, cwd=ROOT, env=large_env, stdout=economy_log, stderr=subprocess.STDOUT,
                            timeout=1800, check=True)
         results["economy"] = json.loads(economy_out.read_text())
+
+        if "writes" not in args.skip:
+            log("writes: bursts of simultaneous visitors through the conflict-faithful proxy, before vs after")
+            results["writes"] = writes.run(app_env=large_env, dynamodb_url=dynamodb.url, tmp=tmp,
+                                           sizes=[20] if quick else [20, 200], rounds=1 if quick else 3)
 
         baseline = baseline_env(tmp, dynamodb_url=dynamodb.url, prefix=prefixes[args.large], secret_key=secret)
         app_server = Gunicorn("app", "leadsite.wsgi", {**large_env, "LEADS_RATELIMIT_DISABLED": "1"}, tmp)
@@ -163,6 +173,25 @@ def main(argv=None) -> int:
     args.results.write_text(json.dumps(results, indent=1, default=str))
     write_report(args.out, results)
     log(f"wrote {args.out} and {args.results} in {results['meta']['elapsed_s']:.0f} s")
+    shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+def writes_only(args) -> int:
+    """Measure section 7 alone and merge it into the existing results (the other sections keep their run)."""
+    results = json.loads(args.results.read_text())
+    tmp = load.make_tmp()
+    dynamodb = DynamoDBLocal(tmp / "dynamodb-local.log")
+    try:
+        log(f"DynamoDB Local (-inMemory) on {dynamodb.start().url}; work dir {tmp}")
+        env = app_env(tmp, dynamodb_url=dynamodb.url, prefix="writes-", secret_key=new_secret())
+        manage(env, "collectstatic", "--noinput")
+        results["writes"] = writes.run(app_env=env, dynamodb_url=dynamodb.url, tmp=tmp,
+                                       sizes=[20] if args.quick else [20, 200], rounds=1 if args.quick else 3)
+    finally:
+        dynamodb.stop()
+    args.results.write_text(json.dumps(results, indent=1, default=str))
+    write_report(args.out, results)
     shutil.rmtree(tmp, ignore_errors=True)
     return 0
 

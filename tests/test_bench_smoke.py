@@ -13,7 +13,10 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.backend("dynamodb-local", reason="the bench starts DynamoDB Local (and moto) itself"),
+]
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,6 +49,9 @@ def test_the_quick_bench_runs_and_writes_its_report(tmp_path):
     assert pages[large]["export"]["lead_items_read"] == 2 * pages[large]["export"]["shown"]
     assert results["export"]["same_csv"]
     assert results["coldstart"]["variants"]["app"]["forbidden"] == []
+    after = results["writes"]["summary"]["after"]["20"]
+    assert after["stored_total"] == after["posted_total"] == 20 and after["refused_503_total"] == 0, after
+    assert "## 7. Write ceiling" in report
     if "load" in results:
         for page in results["load"]["pages"].values():
             for server in ("ceiling", "floor", "app"):

@@ -1,0 +1,144 @@
+"""Write ceiling with AWS's transaction conflicts: the old hot tally item against the sharded tallies.
+
+Two app servers (the image's gunicorn) share one DynamoDB Local through tests.conflict_proxy, which
+cancels overlapping transactions as real DynamoDB does and holds each for 20 ms. "before" is the design
+this replaced — every submission adds to one status item and one day item (LEADS_TALLY_SHARDS=1) with
+3 attempts per transaction; "after" is today's (32 shards, 8 attempts). Both have the rate limit on,
+and every visitor is its own connection and client address. Bursts of N visitors posting at the same
+moment, interleaved before/after, say how many were refused (503) and how many submissions per second
+committed.
+"""
+import datetime
+import re
+import statistics
+import subprocess
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+
+from .common import HTTPS, PYTHON, ROOT, Gunicorn, free_port, git_commit, kill_group, log, manage
+
+DESIGNS = {
+    "before": {"LEADS_TALLY_SHARDS": "1", "DYNAMODB_TRANSACTION_ATTEMPTS": "3"},
+    "after": {"LEADS_TALLY_SHARDS": "32", "DYNAMODB_TRANSACTION_ATTEMPTS": "8"},
+}
+HOLD_MS = 20
+TIMEOUT = 120  # seconds, for any one request or barrier
+
+
+class Proxy:
+    """tests.conflict_proxy's command line, in its own process group, on a free loopback port."""
+
+    def __init__(self, upstream: str, tmp: Path):
+        self.port = free_port()
+        self.upstream = upstream
+        self.log = tmp / "conflict-proxy.log"
+        self.process = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "Proxy":
+        with self.log.open("wb") as out:
+            self.process = subprocess.Popen(
+                [PYTHON, "-m", "tests.conflict_proxy", "--upstream", self.upstream, "--port", str(self.port),
+                 "--hold-ms", str(HOLD_MS)], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and "conflict proxy on" not in self.log.read_text():
+            time.sleep(0.1)
+        return self
+
+    def stop(self) -> None:
+        kill_group(self.process)
+
+
+def _address(n: int) -> str:
+    """A distinct client address per visitor (a header value only, never a target)."""
+    return f"127.{20 + n // 250}.{n % 250 // 25}.{n % 25 + 1}"
+
+
+def burst(url: str, visitors: int, first: int) -> dict:
+    """`visitors` clients load the form, then all post at the same moment; what each got back."""
+    barrier = threading.Barrier(visitors, timeout=TIMEOUT)
+    began: list[float] = []
+
+    def visit(n: int) -> tuple[int, float]:
+        session = requests.Session()
+        session.headers.update({**HTTPS, "X-Forwarded-For": _address(first + n)})
+        page = session.get(url + "/", timeout=TIMEOUT)
+        for cookie in session.cookies:  # Secure cookies, sent back over the TLS proxy's plain-http hop
+            cookie.secure = False
+        fields = dict(re.findall(r'name="(csrfmiddlewaretoken|token)" value="([^"]*)"', page.text))
+        data = {**fields, "name": f"Visitor {n}", "email": f"w{first + n}@bench.example", "company": "",
+                "subject": "Write ceiling", "message": "Please call me back."}
+        if barrier.wait() == 0:
+            began.append(time.monotonic())
+        started = time.monotonic()
+        response = session.post(url + "/", data=data, allow_redirects=False, timeout=TIMEOUT,
+                                headers={"Origin": url.replace("http://", "https://"), "Referer": url + "/"})
+        return response.status_code, time.monotonic() - started
+
+    with ThreadPoolExecutor(max_workers=visitors) as pool:
+        answers = list(pool.map(visit, range(visitors), timeout=2 * TIMEOUT))
+    finished = time.monotonic()
+    codes = Counter(code for code, _ in answers)
+    latencies = sorted(seconds for _, seconds in answers)
+    seconds = finished - began[0]
+    return {
+        "visitors": visitors,
+        "stored_302": codes.get(302, 0),
+        "refused_503": codes.get(503, 0),
+        "other": sum(n for code, n in codes.items() if code not in (302, 503)),
+        "codes": {str(code): n for code, n in sorted(codes.items())},
+        "seconds": round(seconds, 2),
+        "submissions_per_s": round(codes.get(302, 0) / seconds, 1),
+        "p50_ms": round(statistics.median(latencies) * 1000),
+        "p95_ms": round(latencies[max(0, int(len(latencies) * 0.95) - 1)] * 1000),
+    }
+
+
+def run(*, app_env: dict, dynamodb_url: str, tmp: Path, sizes: list[int], rounds: int) -> dict:
+    """Bursts of each size on both designs, interleaved; medians per design and size."""
+    proxy = Proxy(dynamodb_url, tmp).start()
+    servers = {}
+    try:
+        for design, settings in DESIGNS.items():
+            env = {**app_env, **settings, "DYNAMODB_ENDPOINT": proxy.url, "LEADS_TRUSTED_PROXY_COUNT": "1",
+                   "DYNAMODB_TABLE_PREFIX": f"writes-{design}-"}
+            env.pop("LEADS_RATELIMIT_DISABLED", None)
+            manage(env, "create_tables")
+            servers[design] = Gunicorn(f"writes-{design}", "leadsite.wsgi", env, tmp).start()
+        runs: dict = {design: {str(size): [] for size in sizes} for design in DESIGNS}
+        first = 0
+        for round_no in range(rounds):
+            for size in sizes:
+                for design in DESIGNS:
+                    result = burst(servers[design].url, size, first)
+                    first += size
+                    runs[design][str(size)].append(result)
+                    log(f"writes {design} ×{size} round {round_no + 1}: {result['stored_302']} stored, "
+                        f"{result['refused_503']} × 503, {result['submissions_per_s']} /s")
+    finally:
+        for server in servers.values():
+            server.stop()
+        proxy.stop()
+    summary = {}
+    for design, by_size in runs.items():
+        summary[design] = {}
+        for size, results in by_size.items():
+            summary[design][size] = {
+                "refused_503_total": sum(r["refused_503"] for r in results),
+                "stored_total": sum(r["stored_302"] for r in results),
+                "other_total": sum(r["other"] for r in results),
+                "posted_total": sum(r["visitors"] for r in results),
+                "submissions_per_s": statistics.median(r["submissions_per_s"] for r in results),
+                "p50_ms": statistics.median(r["p50_ms"] for r in results),
+                "p95_ms": statistics.median(r["p95_ms"] for r in results),
+            }
+    measured = {"date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"), "commit": git_commit()}
+    return {"measured": measured, "hold_ms": HOLD_MS, "designs": DESIGNS, "rounds": rounds, "sizes": sizes, "runs": runs, "summary": summary}
