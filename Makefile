@@ -45,14 +45,18 @@ dynamodb-local: $(DYNAMODB_LOCAL)
 
 # Everything: unit, view, integration and browser tests on moto and real servers, then the unit and
 # view tests again against Amazon's DynamoDB Local, which is stricter than moto.
+# Each run writes its results under test-artifacts/reliability/; RELIABILITY.md is generated from them.
+REPORTS := RELIABILITY_REPORT_DIR=test-artifacts/reliability RELIABILITY_REPORT_LOAD=test-artifacts/reliability/load.json
+
 test: install-dev browser dynamodb-local
 	$(MAKE) --no-print-directory test-moto test-dynamodb-local
+	$(PY) -m tests.reliability.report
 
 test-moto:
-	$(PY) -m pytest
+	mkdir -p test-artifacts/reliability && $(REPORTS) $(PY) -m pytest
 
 test-dynamodb-local:
-	LEADS_TEST_BACKEND=dynamodb-local $(PY) -m pytest -m "not integration and not browser"
+	mkdir -p test-artifacts/reliability && $(REPORTS) LEADS_TEST_BACKEND=dynamodb-local $(PY) -m pytest -m "not integration and not browser"
 
 # Benchmarks against Amazon's DynamoDB Local, with baselines measured in the same run; rewrites
 # BENCHMARKS.md (about 15 minutes; wrk comes from Debian's packages). Not part of `make test`.

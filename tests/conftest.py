@@ -14,6 +14,11 @@ from moto import mock_aws
 from leads import dynamodb, tables
 from leads.models import ALL_MODELS
 from tests.helpers import signed_in
+from tests.reliability.security_report import (  # noqa: F401  (pytest hooks: security.json)
+    pytest_collection_modifyitems,
+    pytest_runtest_logreport,
+    pytest_sessionfinish,
+)
 
 BACKEND = os.environ.get("LEADS_TEST_BACKEND", "moto")
 _prefixes = itertools.count()
