@@ -23,6 +23,7 @@ from .admin_forms import PAGE_SIZES, BulkActionForm, LeadEditForm, LeadFilterFor
 from .exceptions import LeadConflict, LeadNotFound, StaffExists, StaffNotFound, StorageUnavailable
 from .models import STATUS_LABELS, STATUSES
 from .permissions import AdminRequiredMixin, StaffRequiredMixin
+from .sessions import AccessChanged
 
 
 def bad_request(request, message: str):
@@ -68,6 +69,11 @@ class LoginView(View):
             return response
         try:
             auth.login(request, staff)
+        except AccessChanged:
+            # An admin changed this account between the password check and the session write.
+            request.session.flush()
+            form.add_error(None, "Your account was changed while you were signing in. Please sign in again.")
+            return render(request, self.template_name, context, status=409)
         except PynamoDBException:
             form.add_error(None, "Sign-in is unavailable for a moment. Please try again shortly.")
             return render(request, self.template_name, context, status=503)

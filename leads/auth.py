@@ -14,7 +14,7 @@ from . import ratelimit
 from .dynamodb import commit
 from .exceptions import StorageUnavailable
 from .models import Counter, Staff, StaffIdentity, utcnow
-from .sessions import STAFF_EMAIL_KEY
+from .sessions import STAFF_ACCESS_KEY, STAFF_EMAIL_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -166,6 +166,8 @@ def login(request: HttpRequest, staff: Staff) -> None:
     request.session[STAFF_EMAIL_KEY] = staff.email
     request.session[STAFF_ROLE_KEY] = staff.role
     request.session[STAFF_NAME_KEY] = staff.name or ""
+    # The session is written only while the account still holds this stamp: AccessChanged otherwise.
+    request.session[STAFF_ACCESS_KEY] = int(staff.access or 0)
     request.session.cycle_key()
 
 

@@ -37,6 +37,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     VersionAttribute,
 )
 from pynamodb.constants import STRING
@@ -303,6 +304,12 @@ class Staff(StaffIdentity, Model):
     # Set with any change of access, cleared once every session is ended: a failure in between is
     # finished by the next save, so nobody keeps a role they lost.
     sessions_stale = BooleanAttribute(default=False)
+    # Bumped by every change of role, password or `active`; a session is written only while it still
+    # holds the value its sign-in read, so no sign-in in flight outlives such a change.
+    access = NumberAttribute(null=True)
+    # Every session written for this person, added in the session write's own transaction: the change
+    # of access that bumps `access` gets back (consistently, unlike an index) every session to end.
+    session_keys = UnicodeSetAttribute(null=True)
 
     roster_index = RosterIndex()
 

@@ -394,14 +394,17 @@ def staff_update(*, email: str, role: str | None = None, active: bool | None = N
         access.append(Staff.password.set(make_password(password)))
     actions = access + ([Staff.name.set(name)] if name is not None and name != staff.name else [])
     if access:
-        actions.append(Staff.sessions_stale.set(True))
+        # The new stamp cancels any sign-in still in flight (see leads.sessions); the update returns
+        # the account as written, with every session key recorded before it, to end below.
+        actions += [Staff.sessions_stale.set(True), Staff.access.add(1)]
     try:
         if actions:
             staff.update(actions=actions, condition=Staff.email.exists())
         if staff.sessions_stale:
-            staff_end_sessions(email=staff.email)
+            ended = staff_end_sessions(email=staff.email, keys=staff.session_keys or set())
             # Conditional, so that clearing the flag never brings a removed account back as a stub.
-            staff.update(actions=[Staff.sessions_stale.set(False)], condition=Staff.email.exists())
+            done = [Staff.sessions_stale.set(False)] + ([Staff.session_keys.delete(ended)] if ended else [])
+            staff.update(actions=done, condition=Staff.email.exists())
     except UpdateError as error:
         if condition_failed(error):
             raise StaffNotFound() from None
@@ -409,10 +412,14 @@ def staff_update(*, email: str, role: str | None = None, active: bool | None = N
     return staff
 
 
-def staff_end_sessions(*, email: str) -> int:
-    """Delete every session of this staff member (Query on the sessions' staff-index); return how many."""
-    keys = [item.session_key for item in StaffSession.by_staff.query(email)]
+def staff_end_sessions(*, email: str, keys: set[str] = frozenset()) -> set[str]:
+    """Delete every session of this staff member; return their keys.
+
+    `keys` are those the account recorded (read consistently with the change that ends them); the
+    staff-index Query adds sessions written before keys were recorded, though it may lag by a moment.
+    """
+    keys = set(keys) | {item.session_key for item in StaffSession.by_staff.query(email)}
     with StaffSession.batch_write() as batch:
         for key in keys:
             batch.delete(StaffSession(key))
-    return len(keys)
+    return keys

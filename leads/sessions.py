@@ -4,17 +4,26 @@ Sessions are items in the ``sessions`` table with a TTL attribute. An expired it
 (DynamoDB deletes expired items lazily), so logout and expiry really end a session.
 """
 
+import logging
 from datetime import timedelta
 
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError, SessionBase, UpdateError
 from django.utils import timezone
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import PutError, PynamoDBException, TransactWriteError
 
-from .dynamodb import condition_failed
-from .models import StaffSession
+from .dynamodb import commit, condition_failed
+from .models import Staff, StaffSession
 
-# Session data key holding the signed-in staff member's email (see leads.auth).
+logger = logging.getLogger(__name__)
+
+# Session data keys holding the signed-in staff member's email, and the account's `access` stamp as
+# the sign-in read it (see leads.auth).
 STAFF_EMAIL_KEY = "staff_email"
+STAFF_ACCESS_KEY = "staff_access"
+
+
+class AccessChanged(UpdateError):
+    """The staff member's role, password or `active` changed since this session's sign-in read them."""
 
 
 class SessionStore(SessionBase):
@@ -83,6 +92,10 @@ class SessionStore(SessionBase):
         else:
             # Never resurrect a session that a logout (or an admin) deleted in the meantime.
             condition = StaffSession.session_key.exists()
+        if item.staff_email and STAFF_ACCESS_KEY in data:
+            self._save_staff_session(item, condition, data[STAFF_ACCESS_KEY], must_create=must_create)
+            self._written = (item.session_key, dict(data))
+            return
         try:
             item.save(condition=condition)
         except PutError as error:
@@ -92,6 +105,45 @@ class SessionStore(SessionBase):
                 raise (CreateError if must_create else UpdateError) from error
             # else botocore resent a put that had landed while its answer was lost: the item is ours
         self._written = (item.session_key, dict(data))
+
+    @classmethod
+    def _save_staff_session(cls, item: StaffSession, condition, access: int, *, must_create: bool) -> None:
+        """Write a signed-in session only while the account is as its sign-in found it, and record its key.
+
+        One transaction: the session item, and on the staff item a check that `access` (bumped by every
+        change of role, password or `active`) is unchanged, with the session's key added to the
+        account's `session_keys`. A change of access serialises either before it (this is cancelled:
+        AccessChanged) or after it (it finds this key and ends the session). Pages pay nothing: only
+        writes of a session do, and a page still reads the session item alone. The transaction's
+        ClientRequestToken makes botocore's resend of a write that landed a no-op; where a backend
+        ignores the token, the stored item is checked as for a plain put.
+        """
+        unchanged = (Staff.access == access) if access else Staff.access.does_not_exist()
+
+        def fill(tx):
+            tx.save(item, condition=condition)
+            tx.update(
+                Staff(item.staff_email), actions=[Staff.session_keys.add({item.session_key})],
+                condition=Staff.email.exists() & (Staff.active == True) & unchanged,  # noqa: E712
+            )
+
+        try:
+            commit(fill)
+        except TransactWriteError as error:
+            codes = [reason.code if reason else None for reason in error.cancellation_reasons or []]
+            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+                raise AccessChanged() from error
+            if codes and codes[0] == "ConditionalCheckFailed":
+                if must_create and cls._holds(item):
+                    return  # a resend of this very write, which had landed while its answer was lost
+                raise (CreateError if must_create else UpdateError) from error
+            raise
+
+    def flush(self) -> None:
+        email, key = self.get(STAFF_EMAIL_KEY), self.session_key  # flush() forgets both
+        super().flush()
+        if email and key:
+            forget_session_key(email, key)
 
     @staticmethod
     def _holds(item: StaffSession) -> bool:
@@ -111,3 +163,12 @@ class SessionStore(SessionBase):
     @classmethod
     def clear_expired(cls) -> None:
         """Nothing to do: DynamoDB's TTL removes expired sessions, and reads refuse them before that."""
+
+
+def forget_session_key(email: str, key: str) -> None:
+    """Drop an ended session's key from its account's record; best effort, as the session itself is gone."""
+    try:
+        Staff(email).update(actions=[Staff.session_keys.delete({key})], condition=Staff.email.exists())
+    except PynamoDBException:
+        # A stale key costs one no-op delete when the account's access next changes; nothing more.
+        logger.warning("Could not drop an ended session's key from its account", exc_info=True)
