@@ -43,8 +43,9 @@ $(DYNAMODB_LOCAL):
 
 dynamodb-local: $(DYNAMODB_LOCAL)
 
-# Everything: unit, view, integration and browser tests on moto and real servers, then the unit and
-# view tests again against Amazon's DynamoDB Local, which is stricter than moto.
+# Everything, once per DynamoDB: the whole suite on moto (servers on the embedded store), then the
+# whole suite on Amazon's DynamoDB Local 3.3.1, which is stricter. A test that needs no DynamoDB, or only
+# one of them, runs once and is skipped with its reason in the other run (@pytest.mark.backend).
 # Each run writes its results under test-artifacts/reliability/; RELIABILITY.md is generated from them.
 REPORTS := RELIABILITY_REPORT_DIR=test-artifacts/reliability RELIABILITY_REPORT_LOAD=test-artifacts/reliability/load.json
 
@@ -56,7 +57,7 @@ test-moto:
 	mkdir -p test-artifacts/reliability && $(REPORTS) $(PY) -m pytest
 
 test-dynamodb-local:
-	mkdir -p test-artifacts/reliability && $(REPORTS) LEADS_TEST_BACKEND=dynamodb-local $(PY) -m pytest -m "not integration and not browser"
+	mkdir -p test-artifacts/reliability && $(REPORTS) LEADS_TEST_BACKEND=dynamodb-local $(PY) -m pytest
 
 # Benchmarks against Amazon's DynamoDB Local, with baselines measured in the same run; rewrites
 # BENCHMARKS.md (about 15 minutes; wrk comes from Debian's packages). Not part of `make test`.

@@ -1,7 +1,10 @@
-"""Shared fixtures: unit and view tests run against moto's mock_aws, or against Amazon's DynamoDB Local.
+"""Shared fixtures: every test that uses DynamoDB runs on moto, or on Amazon's DynamoDB Local 3.3.1.
 
 `LEADS_TEST_BACKEND=dynamodb-local` runs the same tests against DynamoDB Local: real DynamoDB is
 stricter than moto (reserved words, item size, expression syntax, transaction rules), and so is it.
+Unit and view tests get fresh tables from the `aws` fixture; tests that start servers (gunicorn, the
+browser's devserver) give them the embedded store on moto, DynamoDB Local otherwise. A test that only makes sense once carries `@pytest.mark.backend(name, reason=...)` and is
+skipped, with that reason, in the other run.
 """
 import itertools
 import os
@@ -25,7 +28,15 @@ _prefixes = itertools.count()
 
 
 def pytest_report_header(config):
-    return f"DynamoDB backend for unit and view tests: {BACKEND}"
+    servers = "servers on the embedded store" if BACKEND == "moto" else "servers on DynamoDB Local too"
+    return f"DynamoDB backend (LEADS_TEST_BACKEND): {BACKEND}; {servers}"
+
+
+def pytest_runtest_setup(item):
+    """Skip a test marked for the other backend before its fixtures start any server."""
+    marker = item.get_closest_marker("backend")
+    if marker and marker.args[0] != BACKEND:
+        pytest.skip(f"runs once, with LEADS_TEST_BACKEND={marker.args[0]}: {marker.kwargs['reason']}")
 
 
 @pytest.fixture(scope="session")

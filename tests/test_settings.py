@@ -6,7 +6,10 @@ import pytest
 
 from tests.integration.servers import ROOT
 
-pytestmark = pytest.mark.integration  # fresh interpreters, no moto
+pytestmark = [
+    pytest.mark.integration,  # fresh interpreters, no moto
+    pytest.mark.backend("moto", reason="reads settings in fresh interpreters; no DynamoDB involved"),
+]
 
 
 def manage(*args, **env):

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 import pytest
 from playwright.sync_api import sync_playwright
 
+from tests.conftest import BACKEND
 from tests.integration.servers import DevServer, dev_env, free_port
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's build; a downloaded browser is never used
@@ -28,11 +29,15 @@ def admin() -> Credentials:
 
 
 @pytest.fixture
-def app_server(tmp_path, admin):
-    """`manage.py devserver` with the embedded DynamoDB in tmp_path, on free ports; killed afterwards."""
+def app_server(request, tmp_path, admin):
+    """`manage.py devserver` on free ports: the embedded DynamoDB as `make run` has it, or DynamoDB Local."""
+    store = {}
+    if BACKEND == "dynamodb-local":
+        dynamodb_local = request.getfixturevalue("dynamodb_local")
+        store = dict(DYNAMODB_ENDPOINT=dynamodb_local.url, DYNAMODB_TABLE_PREFIX=f"browser-{tmp_path.name}-")
     env = dev_env(
         data_dir=tmp_path / "dynamodb", dynamodb_port=free_port(),
-        LEADS_ADMIN_EMAIL=admin.email, LEADS_ADMIN_PASSWORD=admin.password,
+        LEADS_ADMIN_EMAIL=admin.email, LEADS_ADMIN_PASSWORD=admin.password, **store,
     )
     server = DevServer(port=free_port(), env=env, log=tmp_path / "devserver.log")
     try:

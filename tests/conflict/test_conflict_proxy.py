@@ -24,7 +24,10 @@ from pynamodb.transactions import TransactWrite
 
 from tests.conflict_proxy import ConflictProxy
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.backend("dynamodb-local", reason="the proxy sits in front of DynamoDB Local"),
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -14,7 +14,10 @@ from tests.integration.servers import (
     submit_contact_form,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.backend("moto", reason="tests the embedded store `make run` starts, not a DynamoDB"),
+]
 
 
 def leads_with_email(dynamodb_port: int, email: str) -> list[dict]:

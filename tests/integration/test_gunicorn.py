@@ -1,8 +1,9 @@
 """The container's web server: the Dockerfile's own gunicorn command, with production settings.
 
 No Docker engine is needed: the command line is read from the Dockerfile's CMD (so the two cannot
-drift) and run from the checkout, against the embedded DynamoDB on a free loopback port, behind a
-pretend TLS-terminating proxy (requests send `X-Forwarded-Proto: https`).
+drift) and run from the checkout, against a DynamoDB on a free loopback port (the embedded store, or
+Amazon's DynamoDB Local with LEADS_TEST_BACKEND=dynamodb-local), behind a pretend TLS-terminating proxy
+(requests send `X-Forwarded-Proto: https`).
 """
 import contextlib
 import json
@@ -24,6 +25,8 @@ import pytest
 import requests
 import yaml
 
+from tests.conftest import BACKEND
+from tests.dynamodb_local import JAR_DIR, VERSION, DynamoDBLocal
 from tests.integration.servers import free_port
 
 pytestmark = pytest.mark.integration
@@ -31,6 +34,8 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 HTTPS = {"X-Forwarded-Proto": "https"}
 TABLE_PREFIX = "gunicorn-test-"
+# The image and compose file are plain files: checking them once is enough.
+FILES_ONLY = pytest.mark.backend("moto", reason="reads the Dockerfile and compose file; no DynamoDB involved")
 
 
 # --- The Dockerfile, read the way docker reads it -----------------------------------------------
@@ -143,7 +148,7 @@ def start_gunicorn(env: dict, *, port: int, log: Path) -> subprocess.Popen:
 
 @dataclass
 class Deployment:
-    """Embedded DynamoDB + tables + collectstatic + the image's gunicorn, each in its own process group."""
+    """A DynamoDB of its own + tables + collectstatic + the image's gunicorn, each in its own process group."""
 
     tmp: Path
     dynamodb_port: int = field(default_factory=free_port)
@@ -172,13 +177,17 @@ class Deployment:
 
     def start(self) -> "Deployment":
         dynamodb_log = self.tmp / "dynamodb.log"
-        with dynamodb_log.open("wb") as log:
-            self.dynamodb = subprocess.Popen(
-                [sys.executable, "manage.py", "embedded_dynamodb", "--port", str(self.dynamodb_port),
-                 "--data-dir", str(self.tmp / "dynamodb")],
-                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )
-        wait_for_port(self.dynamodb_port, self.dynamodb, dynamodb_log)
+        if BACKEND == "dynamodb-local":
+            # Its own process, not the session's: one test kills it.
+            self.dynamodb = DynamoDBLocal(dynamodb_log, port=self.dynamodb_port).start().process
+        else:
+            with dynamodb_log.open("wb") as log:
+                self.dynamodb = subprocess.Popen(
+                    [sys.executable, "manage.py", "embedded_dynamodb", "--port", str(self.dynamodb_port),
+                     "--data-dir", str(self.tmp / "dynamodb")],
+                    cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                )
+            wait_for_port(self.dynamodb_port, self.dynamodb, dynamodb_log)
         # What a release does before traffic: tables (idempotent), and the image build's collectstatic.
         self.manage("create_tables")
         self.manage("collectstatic", "--noinput")
@@ -272,6 +281,7 @@ def children(pid: int) -> list[int]:
 
 # --- The Dockerfile and compose file ------------------------------------------------------------
 
+@FILES_ONLY
 def test_the_image_runs_gunicorn_with_its_config_as_an_unprivileged_user():
     assert image_cmd() == ["gunicorn", "-c", "gunicorn.conf.py", "leadsite.wsgi"]
     [base] = instruction_args("FROM")
@@ -286,6 +296,7 @@ def test_the_image_runs_gunicorn_with_its_config_as_an_unprivileged_user():
         assert name not in baked
 
 
+@FILES_ONLY
 def test_the_exposed_port_is_gunicorns_default(monkeypatch):
     monkeypatch.delenv("PORT", raising=False)
     config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
@@ -296,11 +307,13 @@ def test_the_exposed_port_is_gunicorns_default(monkeypatch):
     assert (config["bind"], config["workers"]) == ("0.0.0.0:9123", 3)
 
 
+@FILES_ONLY
 def test_secrets_and_local_state_stay_out_of_the_build_context():
     ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()}
     assert {".env", ".venv", "var", ".git", "staticfiles"} <= ignored
 
 
+@FILES_ONLY
 def test_compose_runs_the_image_against_dynamodb_local_after_creating_tables():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
@@ -310,7 +323,14 @@ def test_compose_runs_the_image_against_dynamodb_local_after_creating_tables():
     assert app["depends_on"]["init"] == {"condition": "service_completed_successfully"}
     assert app["image"] == init["image"] and app["build"] == init["build"] == "."
     assert "create_tables" in " ".join(init["command"])
-    assert services["dynamodb"]["image"].startswith("amazon/dynamodb-local")
+    assert services["dynamodb"]["image"] == f"amazon/dynamodb-local:{VERSION}"  # the build the suite runs on
+
+
+@pytest.mark.backend("dynamodb-local", reason="asks the installed DynamoDB Local for its version")
+def test_the_suite_runs_on_the_dynamodb_local_that_compose_pins():
+    out = subprocess.run(["java", "-jar", "DynamoDBLocal.jar", "-version"], cwd=JAR_DIR, capture_output=True,
+                         text=True, timeout=60)
+    assert out.stdout.split()[-1:] == [VERSION], out.stdout + out.stderr
 
 
 # --- The running server -------------------------------------------------------------------------

@@ -38,7 +38,10 @@ from tests.dynamodb_local import DynamoDBLocal
 from tests.integration.servers import free_port
 from tests.integration.test_gunicorn import kill_group, production_env, start_gunicorn
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.backend("dynamodb-local", reason="gunicorn → conflict proxy → DynamoDB Local"),
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLE_PREFIX = "load-"
