@@ -10,7 +10,7 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.http import HttpRequest
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 
-from . import ratelimit
+from . import ratelimit, services
 from .dynamodb import commit
 from .exceptions import StorageUnavailable
 from .models import Counter, Staff, StaffIdentity, utcnow
@@ -169,6 +169,11 @@ def login(request: HttpRequest, staff: Staff) -> None:
     # The session is written only while the account still holds this stamp: AccessChanged otherwise.
     request.session[STAFF_ACCESS_KEY] = int(staff.access or 0)
     request.session.cycle_key()
+    try:
+        services.staff_forget_ended_sessions(staff=staff)
+    except PynamoDBException:
+        # Signed in all the same: the keys are pruned at a later sign-in.
+        logger.warning("Could not prune an account's ended session keys", exc_info=True)
 
 
 def logout(request: HttpRequest) -> None:

@@ -412,6 +412,28 @@ def staff_update(*, email: str, role: str | None = None, active: bool | None = N
     return staff
 
 
+# An account's recorded session keys are pruned at sign-in once there are more than this many.
+SESSION_KEYS_KEPT = 20
+
+
+def staff_forget_ended_sessions(*, staff: Staff) -> int:
+    """Drop from the account's record the keys of sessions that ended by themselves; return how many.
+
+    Each signed-in session records its key on the account (leads.sessions); sign-out and changes of
+    access drop keys, but sessions that simply expire would pile up toward DynamoDB's 400 KB item
+    limit. Run at sign-in, past SESSION_KEYS_KEPT keys: one BatchGetItem per 100 keys.
+    """
+    keys = list(staff.session_keys or ())
+    if len(keys) <= SESSION_KEYS_KEPT:
+        return 0
+    now = utcnow()
+    alive = {item.session_key for item in StaffSession.batch_get(keys) if item.expires_at > now}
+    ended = set(keys) - alive
+    if ended:
+        Staff(staff.email).update(actions=[Staff.session_keys.delete(ended)], condition=Staff.email.exists())
+    return len(ended)
+
+
 def staff_end_sessions(*, email: str, keys: set[str] = frozenset()) -> set[str]:
     """Delete every session of this staff member; return their keys.
 
