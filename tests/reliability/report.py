@@ -94,9 +94,10 @@ HOSTILE_PROSE = """## 4. Hostile and malformed input (`tests/reliability/test_ho
 
 ## 5. A second DynamoDB implementation
 
-moto is our own test double; real DynamoDB is stricter. `make test` runs every unit and view test a
-second time against Amazon's DynamoDB Local (`LEADS_TEST_BACKEND=dynamodb-local`, started and stopped by
-the fixtures on a free loopback port, `-inMemory`), and the load tests use it as their backend.
+moto is our own test double; real DynamoDB is stricter. `make test` runs every test that uses a DynamoDB
+a second time against Amazon's DynamoDB Local 3.3.1 (`LEADS_TEST_BACKEND=dynamodb-local`, started and
+stopped by the fixtures on a free loopback port, `-inMemory`) — the production gunicorn and the browser
+test included — and the load tests use it as their backend.
 """
 
 
