@@ -5,10 +5,9 @@ DynamoDB Local. botocore's own event hooks on the app's (single, shared) client 
 ``before-parameter-build`` gives the operation, table, index and Limit; ``after-call`` gives what came
 back (ScannedCount/Count for Query and Scan, Item for GetItem, Responses for BatchGetItem).
 
-Run as a child process (it needs the app's settings): ``python -m bench.economy --out F --sizes ...``;
-bench.run starts it with the environment of bench.common.app_env.
+Run as a child process with the app's environment (bench.common.app_env), printing one JSON line:
+``python -m bench.economy SIZE,SIZE PREFIX,PREFIX TIMING_BLOCKS TIMING_REPEATS``.
 """
-import argparse
 import html
 import json
 import os
@@ -17,9 +16,12 @@ import statistics
 import sys
 import time
 import uuid
+from urllib.parse import urlencode
+
+from .common import HTTPS, contact_json
 
 ECONOMY_PAGES = [
-    # (key, label, list page?) — the pages the budget speaks about, in the order they are measured.
+    # (key, label, list page?) — the pages the budget speaks about, in the order they are reported.
     ("contact_get", "contact form (GET /)", False),
     ("contact_submit", "contact submit (form POST /)", False),
     ("contact_json", "contact submit (JSON POST /)", False),
@@ -35,7 +37,17 @@ ECONOMY_PAGES = [
     ("export", "export (first 1,000 rows)", False),
     ("dashboard", "dashboard (not in the brief)", False),
 ]
-READ_PAGES = ["contact_get", "inbox", "inbox_next", "by_status", "by_email", "by_domain", "lead", "dashboard"]
+# The read pages: the URL (from the lead ids, email and cursor found on the inbox) and whether rows are counted.
+READ_PAGES = {
+    "contact_get": (lambda t: "/", False),
+    "inbox": (lambda t: "/admin/leads/", True),
+    "inbox_next": (lambda t: f"/admin/leads/?{t['next']}", True),
+    "by_status": (lambda t: f"/admin/leads/?status={STATUS}", True),
+    "by_email": (lambda t: "/admin/leads/?" + urlencode({"q": t["email"]}), True),
+    "by_domain": (lambda t: "/admin/leads/?" + urlencode({"q": "@" + DOMAIN}), True),
+    "lead": (lambda t: f"/admin/leads/{t['lead']}/", False),
+    "dashboard": (lambda t: "/admin/", False),
+}
 EXPORT_ROWS = 1000
 STATUS = "new"  # half the demo leads: a full page at any size
 DOMAIN = "acme.example"
@@ -45,84 +57,59 @@ class Recorder:
     """Every DynamoDB call made through a botocore client while recording, with items read and written."""
 
     def __init__(self, prefix: str):
-        self.prefix = prefix
-        self.calls: list[dict] = []
-        self.recording = False
+        self.prefix, self.calls, self.recording = prefix, [], False
 
     def install(self, client) -> None:
-        events = client.meta.events
-        events.register("before-parameter-build.dynamodb", self.before, unique_id="bench-economy-before")
-        events.register("after-call.dynamodb", self.after, unique_id="bench-economy-after")
-
-    def _table(self, name: str) -> str:
-        return name.removeprefix(self.prefix)
+        client.meta.events.register("before-parameter-build.dynamodb", self.before, unique_id="bench-economy-before")
+        client.meta.events.register("after-call.dynamodb", self.after, unique_id="bench-economy-after")
 
     def before(self, params, model, **_):
         if not self.recording:
             return
-        tables, written = [], 0
-        if "TableName" in params:
-            tables = [self._table(params["TableName"])]
-        if "RequestItems" in params:
-            tables = [self._table(t) for t in params["RequestItems"]]
-            if model.name == "BatchWriteItem":
-                written = sum(len(v) for v in params["RequestItems"].values())
+        table = lambda name: name.removeprefix(self.prefix)  # noqa: E731
+        op, requests = model.name, params.get("RequestItems", {})
+        tables = [table(params["TableName"])] if "TableName" in params else [table(t) for t in requests]
+        written = sum(len(v) for v in requests.values()) if op == "BatchWriteItem" else int(op in ("PutItem", "UpdateItem", "DeleteItem"))
         if "TransactItems" in params:
             written = len(params["TransactItems"])
-            tables = sorted({self._table(op["TableName"]) for item in params["TransactItems"] for op in item.values()})
-        if model.name in ("PutItem", "UpdateItem", "DeleteItem"):
-            written = 1
-        keys = None
-        if model.name == "BatchGetItem":
-            keys = sum(len(v["Keys"]) for v in params["RequestItems"].values())
-        self.calls.append({
-            "op": model.name, "tables": tables, "index": params.get("IndexName"), "limit": params.get("Limit"),
-            "keys": keys, "read": 0, "returned": 0, "read_by_table": {}, "written": written,
-        })
+            tables = sorted({table(o["TableName"]) for item in params["TransactItems"] for o in item.values()})
+        keys = sum(len(v["Keys"]) for v in requests.values()) if op == "BatchGetItem" else None
+        self.calls.append({"op": op, "tables": tables, "index": params.get("IndexName"), "limit": params.get("Limit"),
+                           "keys": keys, "read": 0, "returned": 0, "read_by_table": {}, "written": written})
 
     def after(self, parsed, model, **_):
         if not self.recording or not self.calls:
             return
-        call = self.calls[-1]
-        if model.name in ("Query", "Scan"):
-            call["read"] = parsed.get("ScannedCount", 0)
-            call["returned"] = parsed.get("Count", 0)
+        call, op = self.calls[-1], model.name
+        if op in ("Query", "Scan"):
+            call["read"], call["returned"] = parsed.get("ScannedCount", 0), parsed.get("Count", 0)
             call["read_by_table"] = {call["tables"][0]: call["read"]}
-        elif model.name == "GetItem":
-            call["read"] = call["returned"] = 1 if "Item" in parsed else 0
+        elif op == "GetItem":
+            call["read"] = call["returned"] = int("Item" in parsed)
             call["read_by_table"] = {call["tables"][0]: call["read"]}
-        elif model.name in ("BatchGetItem", "TransactGetItems"):
+        elif op in ("BatchGetItem", "TransactGetItems"):
             responses = parsed.get("Responses", {})
-            if isinstance(responses, dict):
-                by_table = {self._table(t): len(items) for t, items in responses.items()}
-            else:
-                by_table = {"(transaction)": sum(1 for r in responses if r.get("Item"))}
-            call["read_by_table"] = by_table
-            call["read"] = call["returned"] = sum(by_table.values())
+            call["read_by_table"] = ({t.removeprefix(self.prefix): len(items) for t, items in responses.items()}
+                                     if isinstance(responses, dict) else
+                                     {"(transaction)": sum(1 for r in responses if r.get("Item"))})
+            call["read"] = call["returned"] = sum(call["read_by_table"].values())
         if "Error" in parsed:
             call["error"] = parsed["Error"].get("Code")
 
 
 def summarise(calls: list[dict]) -> dict:
     ops = [c["op"] for c in calls]
-    lead_items = sum(c["read_by_table"].get("leads", 0) for c in calls)
     return {
-        "calls": len(calls),
-        "operations": ops,
-        "detail": [
-            {k: v for k, v in c.items() if k in ("op", "tables", "index", "limit", "keys", "read", "returned", "written", "error")}
-            for c in calls
-        ],
+        "calls": len(calls), "operations": ops,
+        "detail": [{k: v for k, v in c.items() if k != "read_by_table"} for c in calls],
         "items_read": sum(c["read"] for c in calls),
-        "lead_items_read": lead_items,
+        "lead_items_read": sum(c["read_by_table"].get("leads", 0) for c in calls),
         "items_written": sum(c["written"] for c in calls),
         "scans": ops.count("Scan"),
     }
 
 
-# --- The child: Django in-process --------------------------------------------------------------------
-
-def child(sizes: list[int], prefixes: list[str], out: str, timing_blocks: int, timing_repeats: int) -> None:
+def child(sizes: list[int], prefixes: list[str], timing_blocks: int, timing_repeats: int) -> dict:
     import django
 
     django.setup()
@@ -131,13 +118,10 @@ def child(sizes: list[int], prefixes: list[str], out: str, timing_blocks: int, t
 
     from leads import dynamodb
 
-    STAFF_EMAIL = os.environ["LEADS_ADMIN_EMAIL"]
-    STAFF_PASSWORD = os.environ["LEADS_ADMIN_PASSWORD"]
-    origin = os.environ["LEADS_CORS_ORIGINS"].split(",")[0]
-
-    recorders: dict[int, Recorder] = {}
-    clients: dict[int, Client] = {}
+    recorders = {size: Recorder(prefix) for size, prefix in zip(sizes, prefixes)}
+    clients = {size: Client(headers=HTTPS) for size in sizes}
     current = {"size": None}
+    results: dict = {str(size): {} for size in sizes}
 
     def use(size: int) -> Recorder:
         """Point the app at this size's tables (as the test suite's fixture does) and hook its client."""
@@ -148,85 +132,49 @@ def child(sizes: list[int], prefixes: list[str], out: str, timing_blocks: int, t
             current["size"] = size
         return recorders[size]
 
-    def measure(size: int, fn):
+    def measure(size: int, key: str | None, fn, expected=200, shown=0):
+        """Run fn (a request) with the recorder on; check its status and keep its calls under key."""
         recorder = use(size)
-        recorder.calls = []
-        recorder.recording = True
-        started = time.perf_counter()
+        recorder.calls, recorder.recording = [], True
         try:
-            result = fn()
+            response = fn()
         finally:
             recorder.recording = False
-        elapsed = time.perf_counter() - started
-        return result, summarise(recorder.calls), elapsed
-
-    for size, prefix in zip(sizes, prefixes):
-        recorders[size] = Recorder(prefix)
-        clients[size] = Client(headers={"X-Forwarded-Proto": "https"})
-
-    results: dict = {str(size): {} for size in sizes}
-    signin: dict = {}
-    targets: dict = {}
+        if isinstance(response, tuple):
+            response, shown = response
+        if response.status_code != expected:
+            raise RuntimeError(f"{key}: {response.status_code}: {response.content[:800]!r}")
+        if key:
+            results[str(size)][key] = {**summarise(recorder.calls), "shown": shown, "status": response.status_code}
+        return summarise(recorder.calls)
 
     def shown(response) -> int:
         return response.content.decode().count('name="ids" value="')
 
     # Sign in (once per size), then find the leads and links the pages will use.
+    signin, targets = {}, {}
     for size in sizes:
         client = clients[size]
-        response, calls, _ = measure(size, lambda: client.post(
-            "/admin/login/", {"email": STAFF_EMAIL, "password": STAFF_PASSWORD}))
-        assert response.status_code == 302, response.content[:500]
-        signin[str(size)] = calls
-        use(size)
+        signin[str(size)] = measure(size, None, lambda: client.post("/admin/login/", {
+            "email": os.environ["LEADS_ADMIN_EMAIL"], "password": os.environ["LEADS_ADMIN_PASSWORD"]}), 302)
         page = client.get("/admin/leads/").content.decode()
         ids = re.findall(r'name="ids" value="([0-9a-f]{32})"', page)
-        emails = re.findall(r'aria-label="Select lead from ([^"]+)"', page)
         nxt = re.search(r'href="\?([^"]*cursor=[^"]*)" rel="next"', page)
-        targets[size] = {
-            "lead": ids[0], "edit": ids[1], "delete": ids[2], "email": html.unescape(emails[0]),
-            "next": html.unescape(nxt.group(1)) if nxt else None,
-        }
+        targets[size] = {"lead": ids[0], "edit": ids[1], "delete": ids[2], "next": html.unescape(nxt.group(1)) if nxt else None,
+                         "email": html.unescape(re.search(r'aria-label="Select lead from ([^"]+)"', page).group(1))}
 
-    def page_fn(size: int, key: str):
-        client, t = clients[size], targets[size]
-        if key == "contact_get":
-            return lambda: (client.get("/"), 0)
-        if key == "inbox":
-            return lambda: (r := client.get("/admin/leads/"), shown(r))
-        if key == "inbox_next":
-            return lambda: (r := client.get(f"/admin/leads/?{t['next']}"), shown(r))
-        if key == "by_status":
-            return lambda: (r := client.get(f"/admin/leads/?status={STATUS}"), shown(r))
-        if key == "by_email":
-            return lambda: (r := client.get("/admin/leads/", {"q": t["email"]}), shown(r))
-        if key == "by_domain":
-            return lambda: (r := client.get("/admin/leads/", {"q": "@" + DOMAIN}), shown(r))
-        if key == "lead":
-            return lambda: (client.get(f"/admin/leads/{t['lead']}/"), 1)
-        if key == "dashboard":
-            return lambda: (client.get("/admin/"), 0)
-        raise KeyError(key)
+    def get(size: int, key: str):
+        path, counted = READ_PAGES[key]
+        url = path(targets[size])
+        return lambda: (r := clients[size].get(url), shown(r) if counted else int(key == "lead"))
 
-    def check(response, expected=(200,)):
-        if response.status_code not in expected:
-            raise RuntimeError(f"{response.status_code}: {response.content[:800]!r}")
-
-    # Read pages: calls and items, size by size.
     for key in READ_PAGES:
         for size in sizes:
-            (response, n_shown), calls, _ = measure(size, page_fn(size, key))
-            check(response)
-            results[str(size)][key] = {**calls, "shown": n_shown, "status": response.status_code}
+            measure(size, key, get(size, key))
 
-    # Export: stream the first EXPORT_ROWS rows (the whole table when it is smaller).
-    for size in sizes:
-        client = clients[size]
-
+    for size in sizes:  # export: stream the first EXPORT_ROWS rows (the whole table when it is smaller)
         def export():
-            response = client.get("/admin/leads/export.csv")
-            check(response)
-            rows = -1  # the header
+            response, rows = clients[size].get("/admin/leads/export.csv"), -1  # -1: the header
             for _chunk in response.streaming_content:
                 rows += 1
                 if rows >= EXPORT_ROWS:
@@ -234,45 +182,25 @@ def child(sizes: list[int], prefixes: list[str], out: str, timing_blocks: int, t
             response.close()
             return response, rows
 
-        (response, rows), calls, _ = measure(size, export)
-        results[str(size)]["export"] = {**calls, "shown": rows, "status": response.status_code}
+        measure(size, "export", export)
 
-    # Writes, each once per size: an edit, a delete (confirm, then do it), two contact posts.
-    for size in sizes:
+    for size in sizes:  # writes, each once per size: an edit, a delete (confirm, then do it), two contact posts
         client, t = clients[size], targets[size]
         use(size)
         detail = client.get(f"/admin/leads/{t['edit']}/").content.decode()
         version = re.search(r'name="version" value="(\d+)"', detail).group(1)
-        current_status = re.search(r'<option value="(\w+)" selected>', detail).group(1)
-        new_status = "contacted" if current_status != "contacted" else "qualified"
-        response, calls, _ = measure(size, lambda: client.post(
-            f"/admin/leads/{t['edit']}/", {"status": new_status, "owner": "", "notes": "Called.", "version": version}))
-        check(response, (302,))
-        results[str(size)]["edit_save"] = {**calls, "shown": 0, "status": response.status_code}
-
-        response, calls, _ = measure(size, lambda: client.get(f"/admin/leads/{t['delete']}/delete/"))
-        check(response)
-        results[str(size)]["delete_confirm"] = {**calls, "shown": 1, "status": response.status_code}
-        response, calls, _ = measure(size, lambda: client.post(f"/admin/leads/{t['delete']}/delete/"))
-        check(response, (302,))
-        results[str(size)]["delete"] = {**calls, "shown": 0, "status": response.status_code}
-
-        visitor = Client(headers={"X-Forwarded-Proto": "https"})
-        form = visitor.get("/").content.decode()
-        token = re.search(r'name="token" value="([^"]+)"', form).group(1)
-        response, calls, _ = measure(size, lambda: visitor.post("/", {
+        status = "contacted" if re.search(r'<option value="(\w+)" selected>', detail).group(1) != "contacted" else "qualified"
+        measure(size, "edit_save", lambda: client.post(
+            f"/admin/leads/{t['edit']}/", {"status": status, "owner": "", "notes": "Called.", "version": version}), 302)
+        measure(size, "delete_confirm", lambda: client.get(f"/admin/leads/{t['delete']}/delete/"), shown=1)
+        measure(size, "delete", lambda: client.post(f"/admin/leads/{t['delete']}/delete/"), 302)
+        visitor = Client(headers=HTTPS)
+        token = re.search(r'name="token" value="([^"]+)"', visitor.get("/").content.decode()).group(1)
+        measure(size, "contact_submit", lambda: visitor.post("/", {
             "token": token, "name": "Ada Lovelace", "email": f"ada-{uuid.uuid4().hex[:8]}@economy.example",
-            "company": "", "subject": "Pricing", "message": "Hello from the economy benchmark."}))
-        check(response, (302,))
-        results[str(size)]["contact_submit"] = {**calls, "shown": 0, "status": response.status_code}
-
-        body = {"name": "Grace Hopper", "email": f"grace-{uuid.uuid4().hex[:8]}@economy.example",
-                "subject": "Demo", "message": "Posted as JSON."}
-        response, calls, _ = measure(size, lambda: visitor.post(
-            "/", json.dumps(body), content_type="application/json",
-            headers={"Origin": origin, "Idempotency-Key": uuid.uuid4().hex}))
-        check(response, (201,))
-        results[str(size)]["contact_json"] = {**calls, "shown": 0, "status": response.status_code}
+            "company": "", "subject": "Pricing", "message": "Hello from the economy benchmark."}), 302)
+        body, headers = contact_json()
+        measure(size, "contact_json", lambda: visitor.post("/", body, content_type="application/json", headers=headers), 201)
 
     # In-process latency of the read pages at each size, in blocks (switching tables needs a new client).
     timings: dict = {str(size): {key: [] for key in READ_PAGES} for size in sizes}
@@ -280,30 +208,17 @@ def child(sizes: list[int], prefixes: list[str], out: str, timing_blocks: int, t
         for size in sizes:
             use(size)
             for key in READ_PAGES:
-                fn = page_fn(size, key)
+                fn = get(size, key)
                 fn()  # warm (connection pool, template cache)
                 for _ in range(timing_repeats):
                     started = time.perf_counter()
                     fn()
                     timings[str(size)][key].append((time.perf_counter() - started) * 1000)
     latency = {size: {key: statistics.median(v) for key, v in pages.items()} for size, pages in timings.items()}
-
-    with open(out, "w") as fh:
-        json.dump({"sizes": sizes, "pages": results, "signin": signin, "latency_ms": latency,
-                   "export_rows": EXPORT_ROWS, "status_filter": STATUS, "domain": DOMAIN}, fh, indent=1)
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--sizes", required=True, help="comma-separated lead counts")
-    parser.add_argument("--prefixes", required=True, help="comma-separated table prefixes, one per size")
-    parser.add_argument("--timing-blocks", type=int, default=3)
-    parser.add_argument("--timing-repeats", type=int, default=5)
-    args = parser.parse_args(argv)
-    child([int(s) for s in args.sizes.split(",")], args.prefixes.split(","), args.out,
-          args.timing_blocks, args.timing_repeats)
+    return {"sizes": sizes, "pages": results, "signin": signin, "latency_ms": latency,
+            "export_rows": EXPORT_ROWS, "status_filter": STATUS, "domain": DOMAIN}
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sizes, prefixes, blocks, repeats = sys.argv[1:5]
+    print(json.dumps(child([int(s) for s in sizes.split(",")], prefixes.split(","), int(blocks), int(repeats))))

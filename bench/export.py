@@ -8,72 +8,58 @@ Both run in a fresh process each, in-process (no HTTP), against the same table:
 
 Rows/s come from the full table; peak RSS (VmHWM) from a small and a full export shows whether memory
 grows with the row count. The first rows of both are compared byte for byte. Child mode:
-``python -m bench.export --child app|floor --rows N``.
+``python -m bench.export app|floor ROWS``.
 """
-import argparse
 import csv
 import hashlib
+import itertools
 import json
 import os
-import subprocess
 import sys
 import time
 
-from .common import PYTHON, ROOT, median, ratio, vm_kb
+from .common import HTTPS, SESSION_COOKIE, child_json, django_client, median, ratio, vm_kb
 
 COLUMNS = [
     ("lead_id", "id"), ("created_at", "created_at"), ("name", "name"), ("email", "email"),
     ("company", "company"), ("subject", "subject"), ("message", "message"), ("status", "status"),
     ("owner", "owner"), ("notes", "notes"), ("updated_at", "updated_at"),
 ]
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CHUNK = 100
 
 
-class _Sink:
-    """Where the CSV goes: counted, optionally hashed, then dropped."""
+class Sink:
+    """Where the CSV goes: counted, hashed, then dropped."""
 
-    def __init__(self, digest: bool):
-        self.bytes = 0
-        self.hash = hashlib.sha256() if digest else None
+    def __init__(self):
+        self.bytes, self.hash = 0, hashlib.sha256()
 
     def write(self, data):
         data = data.encode() if isinstance(data, str) else data
         self.bytes += len(data)
-        if self.hash:
-            self.hash.update(data)
+        self.hash.update(data)
 
 
-def _app(rows: int, sink: _Sink) -> int:
-    import django
-
-    django.setup()
-    from django.test import Client
-
-    client = Client(headers={"X-Forwarded-Proto": "https"})
-    client.cookies["leads_session"] = os.environ["BENCH_SESSION"]
-    response = client.get("/admin/leads/export.csv")
+def _app(rows: int, sink: Sink) -> int:
+    response = django_client(os.environ["BENCH_SESSION"]).get("/admin/leads/export.csv")
     if response.status_code != 200:
         raise RuntimeError(f"export: HTTP {response.status_code}")
-    done = -1
-    for chunk in response.streaming_content:
+    done = -1  # the header, then one chunk a row; streamed, never held
+    for chunk in itertools.islice(response.streaming_content, rows + 1):
         sink.write(chunk)
         done += 1
-        if done >= rows:
-            break
     response.close()
     return done
 
 
-def _floor(rows: int, sink: _Sink) -> int:
+def _floor(rows: int, sink: Sink) -> int:
     from datetime import UTC, datetime
 
     from bench.baseline.models import Lead
 
     def cell(value) -> str:
-        if value is None:
-            return ""
-        return "'" + value if value.startswith(_FORMULA_START) else value
+        return "" if value is None else ("'" + value if value.startswith(FORMULA_START) else value)
 
     def iso(value: str) -> str:
         return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).isoformat()
@@ -81,109 +67,63 @@ def _floor(rows: int, sink: _Sink) -> int:
     writer = csv.writer(sink)
     writer.writerow([header for _, header in COLUMNS])
     done = 0
-
-    def flush(keys):
-        nonlocal done
-        found = {lead.lead_id: lead for lead in Lead.batch_get(keys)}
-        for key in keys:
-            lead = found.get(key)
-            if lead is None:
-                continue
+    keys = (item.lead_id for item in Lead.created_index.query("all", scan_index_forward=False, page_size=CHUNK))
+    while done < rows and (chunk := list(itertools.islice(keys, CHUNK))):
+        found = {lead.lead_id: lead for lead in Lead.batch_get(chunk)}
+        for lead in filter(None, map(found.get, chunk)):
             values = {name: getattr(lead, name) for name, _ in COLUMNS}
             values["created_at"], values["updated_at"] = iso(lead.created_at), iso(lead.updated_at)
             writer.writerow([cell(values[name]) for name, _ in COLUMNS])
             done += 1
             if done >= rows:
-                return True
-        return False
-
-    keys = []
-    for item in Lead.created_index.query("all", scan_index_forward=False, page_size=CHUNK):
-        keys.append(item.lead_id)
-        if len(keys) == CHUNK:
-            if flush(keys):
-                return done
-            keys = []
-    if keys:
-        flush(keys)
+                break
     return done
 
 
-def child(kind: str, rows: int, digest: bool) -> None:
-    sink = _Sink(digest)
-    started = time.perf_counter()
+def child(kind: str, rows: int) -> dict:
+    sink, started = Sink(), time.perf_counter()
     done = (_app if kind == "app" else _floor)(rows, sink)
     seconds = time.perf_counter() - started
-    print(json.dumps({
-        "kind": kind, "rows": done, "seconds": seconds, "rows_per_s": done / seconds if seconds else None,
-        "bytes": sink.bytes, "sha256": sink.hash.hexdigest() if sink.hash else None,
-        "hwm_mb": vm_kb(os.getpid(), "VmHWM") / 1024,
-    }))
-
-
-def spawn(kind: str, rows: int, env: dict, *, digest: bool = False, timeout: float = 1800) -> dict:
-    command = [PYTHON, "-m", "bench.export", "--child", kind, "--rows", str(rows), *(["--digest"] if digest else [])]
-    out = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
-    if out.returncode != 0:
-        raise RuntimeError(f"export {kind} failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return {"kind": kind, "rows": done, "seconds": seconds, "rows_per_s": done / seconds if seconds else None,
+            "bytes": sink.bytes, "sha256": sink.hash.hexdigest(), "hwm_mb": vm_kb(os.getpid(), "VmHWM") / 1024}
 
 
 def run(*, app_env: dict, baseline_env: dict, session: str, rows: int, small_rows: int, rounds: int) -> dict:
     envs = {"app": {**app_env, "BENCH_SESSION": session}, "floor": baseline_env}
-    same = {kind: spawn(kind, small_rows, envs[kind], digest=True) for kind in ("app", "floor")}
+    spawn = lambda kind, n: child_json(["-m", "bench.export", kind, str(n)], envs[kind])  # noqa: E731
+    small = {kind: spawn(kind, small_rows) for kind in envs}
     full: dict[str, list] = {"app": [], "floor": []}
     for round_no in range(rounds):
-        for kind in (("app", "floor") if round_no % 2 == 0 else ("floor", "app")):
-            full[kind].append(spawn(kind, rows, envs[kind]))
-    summary = {
-        kind: {
-            "rows": results[0]["rows"],
-            "rows_per_s": median([r["rows_per_s"] for r in results]),
-            "seconds": median([r["seconds"] for r in results]),
-            "hwm_mb_full": median([r["hwm_mb"] for r in results]),
-            "hwm_mb_small": same[kind]["hwm_mb"],
-            "small_rows": same[kind]["rows"],
-        }
-        for kind, results in full.items()
-    }
-    for kind in summary:
-        summary[kind]["hwm_growth_mb"] = summary[kind]["hwm_mb_full"] - summary[kind]["hwm_mb_small"]
-    return {
-        "rounds": rounds,
-        **summary,
-        "rows_per_s_vs_floor": ratio(summary["app"]["rows_per_s"], summary["floor"]["rows_per_s"]),
-        "same_csv": same["app"]["sha256"] == same["floor"]["sha256"],
-        "bytes_small": {k: v["bytes"] for k, v in same.items()},
-    }
+        for kind in ("app", "floor") if round_no % 2 == 0 else ("floor", "app"):
+            full[kind].append(spawn(kind, rows))
+    summary = {kind: {"rows": results[0]["rows"], "rows_per_s": median([r["rows_per_s"] for r in results]),
+                      "seconds": median([r["seconds"] for r in results]),
+                      "hwm_mb_full": median([r["hwm_mb"] for r in results]),
+                      "hwm_mb_small": small[kind]["hwm_mb"], "small_rows": small[kind]["rows"]}
+               for kind, results in full.items()}
+    for figures in summary.values():
+        figures["hwm_growth_mb"] = figures["hwm_mb_full"] - figures["hwm_mb_small"]
+    return {"rounds": rounds, **summary,
+            "rows_per_s_vs_floor": ratio(summary["app"]["rows_per_s"], summary["floor"]["rows_per_s"]),
+            "same_csv": small["app"]["sha256"] == small["floor"]["sha256"],
+            "bytes_small": {kind: r["bytes"] for kind, r in small.items()}}
 
 
-def over_http(app_url: str, session: str, timeout: float = 1800) -> dict:
-    """The same export through gunicorn (context only): rows/s as a client sees them."""
+def over_http(server, session: str) -> dict:
+    """The same export through gunicorn (context only): rows/s as a client sees them, the worker's memory growth."""
     import requests
 
-    from .common import HTTPS, SESSION_COOKIE
-
-    started = time.perf_counter()
-    lines = size = 0
-    with requests.get(f"{app_url}/admin/leads/export.csv", headers=HTTPS, cookies={SESSION_COOKIE: session},
-                      stream=True, timeout=timeout) as response:
+    before, started, lines, size = server.worker_memory()["peak_hwm_mb"] or 0, time.perf_counter(), 0, 0
+    with requests.get(f"{server.url}/admin/leads/export.csv", headers=HTTPS, cookies={SESSION_COOKIE: session},
+                      stream=True, timeout=1800) as response:
         response.raise_for_status()
         for block in response.iter_content(65536):
             size += len(block)
             lines += block.count(b"\n")
     seconds = time.perf_counter() - started
-    return {"rows": lines - 1, "seconds": seconds, "rows_per_s": (lines - 1) / seconds, "bytes": size}
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--child", choices=("app", "floor"), required=True)
-    parser.add_argument("--rows", type=int, required=True)
-    parser.add_argument("--digest", action="store_true")
-    args = parser.parse_args(argv)
-    child(args.child, args.rows, args.digest)
+    return {"rows": lines - 1, "seconds": seconds, "rows_per_s": (lines - 1) / seconds, "bytes": size,
+            "worker_hwm_growth_mb": (server.worker_memory()["peak_hwm_mb"] or 0) - before}
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    print(json.dumps(child(sys.argv[1], int(sys.argv[2]))))

@@ -8,10 +8,8 @@ and every visitor is its own connection and client address. Bursts of N visitors
 moment, interleaved before/after, say how many were refused (503) and how many submissions per second
 committed.
 """
-import datetime
 import re
 import statistics
-import subprocess
 import threading
 import time
 from collections import Counter
@@ -20,7 +18,7 @@ from pathlib import Path
 
 import requests
 
-from .common import HTTPS, PYTHON, ROOT, Gunicorn, free_port, git_commit, kill_group, log, manage
+from .common import HTTPS, PYTHON, Gunicorn, Service, git_commit, log, manage, utc_now
 
 DESIGNS = {
     "before": {"LEADS_TALLY_SHARDS": "1", "DYNAMODB_TRANSACTION_ATTEMPTS": "3"},
@@ -30,31 +28,12 @@ HOLD_MS = 20
 TIMEOUT = 120  # seconds, for any one request or barrier
 
 
-class Proxy:
+def conflict_proxy(upstream: str, tmp: Path) -> Service:
     """tests.conflict_proxy's command line, in its own process group, on a free loopback port."""
-
-    def __init__(self, upstream: str, tmp: Path):
-        self.port = free_port()
-        self.upstream = upstream
-        self.log = tmp / "conflict-proxy.log"
-        self.process = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> "Proxy":
-        with self.log.open("wb") as out:
-            self.process = subprocess.Popen(
-                [PYTHON, "-m", "tests.conflict_proxy", "--upstream", self.upstream, "--port", str(self.port),
-                 "--hold-ms", str(HOLD_MS)], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and "conflict proxy on" not in self.log.read_text():
-            time.sleep(0.1)
-        return self
-
-    def stop(self) -> None:
-        kill_group(self.process)
+    proxy = Service("conflict-proxy", tmp)
+    command = [PYTHON, "-m", "tests.conflict_proxy", "--upstream", upstream, "--port", str(proxy.port),
+               "--hold-ms", str(HOLD_MS)]
+    return proxy.launch(command, lambda: "conflict proxy on" in proxy.log_path.read_text(), timeout=30)
 
 
 def _address(n: int) -> str:
@@ -104,7 +83,7 @@ def burst(url: str, visitors: int, first: int) -> dict:
 
 def run(*, app_env: dict, dynamodb_url: str, tmp: Path, sizes: list[int], rounds: int) -> dict:
     """Bursts of each size on both designs, interleaved; medians per design and size."""
-    proxy = Proxy(dynamodb_url, tmp).start()
+    proxy = conflict_proxy(dynamodb_url, tmp)
     servers = {}
     try:
         for design, settings in DESIGNS.items():
@@ -127,18 +106,12 @@ def run(*, app_env: dict, dynamodb_url: str, tmp: Path, sizes: list[int], rounds
         for server in servers.values():
             server.stop()
         proxy.stop()
-    summary = {}
-    for design, by_size in runs.items():
-        summary[design] = {}
-        for size, results in by_size.items():
-            summary[design][size] = {
-                "refused_503_total": sum(r["refused_503"] for r in results),
-                "stored_total": sum(r["stored_302"] for r in results),
-                "other_total": sum(r["other"] for r in results),
-                "posted_total": sum(r["visitors"] for r in results),
-                "submissions_per_s": statistics.median(r["submissions_per_s"] for r in results),
-                "p50_ms": statistics.median(r["p50_ms"] for r in results),
-                "p95_ms": statistics.median(r["p95_ms"] for r in results),
-            }
-    measured = {"date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"), "commit": git_commit()}
-    return {"measured": measured, "hold_ms": HOLD_MS, "designs": DESIGNS, "rounds": rounds, "sizes": sizes, "runs": runs, "summary": summary}
+    total = lambda results, key: sum(r[key] for r in results)  # noqa: E731
+    middle = lambda results, key: statistics.median(r[key] for r in results)  # noqa: E731
+    summary = {design: {size: {
+        "refused_503_total": total(results, "refused_503"), "stored_total": total(results, "stored_302"),
+        "other_total": total(results, "other"), "posted_total": total(results, "visitors"),
+        **{key: middle(results, key) for key in ("submissions_per_s", "p50_ms", "p95_ms")},
+    } for size, results in by_size.items()} for design, by_size in runs.items()}
+    return {"measured": {"date": utc_now(), "commit": git_commit()}, "hold_ms": HOLD_MS, "designs": DESIGNS,
+            "rounds": rounds, "sizes": sizes, "runs": runs, "summary": summary}

@@ -22,14 +22,10 @@ _NAMESPACE = uuid.UUID("0f1d4d8c-3d43-4a4e-b7d5-6c63f1f0a7e2")
 
 
 def _signed_in(request) -> bool:
-    key = request.COOKIES.get(SESSION_COOKIE)
-    if not key:
-        return False
     try:
-        Session.get(key, consistent_read=True)
-    except Session.DoesNotExist:
+        return Session.get(request.COOKIES[SESSION_COOKIE], consistent_read=True) is not None
+    except (KeyError, Session.DoesNotExist):
         return False
-    return True
 
 
 def inbox(request):
@@ -48,10 +44,8 @@ def lead_page(request, lead_id):
     if not _signed_in(request):
         return HttpResponseForbidden()
     lead = Lead.get(lead_id, consistent_read=True)
-    history = [
-        {"at": e.at, "actor": e.actor, "action": e.action, "changes": json.loads(e.changes or "{}")}
-        for e in HistoryEvent.query(lead_id, scan_index_forward=False, limit=100)
-    ]
+    history = [{"at": e.at, "actor": e.actor, "action": e.action, "changes": json.loads(e.changes or "{}")}
+               for e in HistoryEvent.query(lead_id, scan_index_forward=False, limit=100)]
     staff = list(Staff.roster_index.query("staff"))
     return render(request, "baseline/page.html", {"title": lead.name, "lead": lead, "history": history, "staff": staff})
 
@@ -65,11 +59,10 @@ def contact(request):
     lead_id = uuid.uuid5(_NAMESPACE, key).hex if key else uuid.uuid4().hex
     email = data["email"].strip().lower()
     domain = email.rpartition("@")[2]
-    lead = Lead(
-        lead_id=lead_id, feed="all", created_at=at, updated_at=at, name=data["name"], email=email,
-        email_domain=domain, company=data.get("company") or None, subject=data["subject"], message=data["message"],
-        status="new", source="api", status_email=f"new#{email}", status_domain=f"new#{domain}", version=1,
-    )
+    lead = Lead(lead_id=lead_id, feed="all", created_at=at, updated_at=at, name=data["name"], email=email,
+                email_domain=domain, company=data.get("company") or None, subject=data["subject"],
+                message=data["message"], status="new", source="api", status_email=f"new#{email}",
+                status_domain=f"new#{domain}", version=1)
     event = HistoryEvent(lead_id=lead_id, event_id=f"{at}#{secrets.token_hex(4)}", at=at, actor="visitor",
                          action="created", changes="{}", version=1)
     with TransactWrite(connection=SHARED) as tx:
