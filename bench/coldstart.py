@@ -1,10 +1,4 @@
-"""3. Cold start: what Lambda pays before the first response, as a fresh process.
-
-Each variant (bench/coldstart_child.py lists them) is a new interpreter that imports a WSGI application
-and serves one request through it, without a server in between. Variants run interleaved in a rotating
-order, after one warm-up each (bytecode caches written); medians over the rounds. Then a
-``python -X importtime`` profile of the app and of the floor.
-"""
+"""3. Cold start: fresh interpreters import a WSGI app and serve one request; then `-X importtime` of app and floor."""
 import re
 import time
 from collections import defaultdict

@@ -1,10 +1,4 @@
-"""One cold start: a fresh interpreter imports a WSGI app and serves its first request, then reports.
-
-Run as a script (not -m, so nothing of the bench package is imported first):
-    python bench/coldstart_child.py VARIANT
-with PYTHONPATH at the checkout and the variant's environment. Prints one JSON line; the parent
-measures from just before it spawned this process to ``t_served`` (the first response fully read).
-"""
+"""One cold start, run as a script so nothing of bench is imported first: `python bench/coldstart_child.py VARIANT`."""
 import io
 import json
 import os
@@ -32,9 +26,12 @@ def main(variant: str) -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
     if ceiling_only:
         os.environ["BENCH_CEILING_ONLY"] = "1"
-    from importlib import import_module
+    if settings_module == "leadsite.settings":
+        from leadsite.wsgi import application
+    else:  # the baseline project, as its gunicorn serves it
+        from django.core.wsgi import get_wsgi_application
 
-    application = import_module("leadsite.wsgi" if settings_module == "leadsite.settings" else "bench.baseline.wsgi").application
+        application = get_wsgi_application()
     t_imported = time.time()
     status = []
     environ = {

@@ -1,14 +1,6 @@
-"""1. DynamoDB request economy: calls and items read per page, at a small and a large table.
-
-The pages are driven in-process through Django's test client, with production settings, against
-DynamoDB Local. botocore's own event hooks on the app's (single, shared) client record every call:
-``before-parameter-build`` gives the operation, table, index and Limit; ``after-call`` gives what came
-back (ScannedCount/Count for Query and Scan, Item for GetItem, Responses for BatchGetItem).
-
-Run as a child process with the app's environment (bench.common.app_env), printing one JSON line:
-``python -m bench.economy SIZE,SIZE PREFIX,PREFIX TIMING_BLOCKS TIMING_REPEATS``.
-"""
+"""1. Request economy: every DynamoDB call of each page, recorded by botocore hooks, in a child with the app's settings."""
 import html
+import itertools
 import json
 import os
 import re
@@ -20,33 +12,22 @@ from urllib.parse import urlencode
 
 from .common import HTTPS, contact_json
 
+# (key, label, list page?) — the pages the budget speaks about, in the order they are reported.
 ECONOMY_PAGES = [
-    # (key, label, list page?) — the pages the budget speaks about, in the order they are reported.
-    ("contact_get", "contact form (GET /)", False),
-    ("contact_submit", "contact submit (form POST /)", False),
-    ("contact_json", "contact submit (JSON POST /)", False),
-    ("inbox", "inbox, unfiltered", True),
-    ("inbox_next", "inbox, next page (cursor)", True),
-    ("by_status", "inbox by status", True),
-    ("by_email", "inbox by email", True),
-    ("by_domain", "inbox by domain", True),
-    ("lead", "lead page", False),
-    ("edit_save", "lead edit save (POST)", False),
-    ("delete_confirm", "delete, confirm (GET)", False),
-    ("delete", "delete (POST)", False),
-    ("export", "export (first 1,000 rows)", False),
+    ("contact_get", "contact form (GET /)", False), ("contact_submit", "contact submit (form POST /)", False),
+    ("contact_json", "contact submit (JSON POST /)", False), ("inbox", "inbox, unfiltered", True),
+    ("inbox_next", "inbox, next page (cursor)", True), ("by_status", "inbox by status", True),
+    ("by_email", "inbox by email", True), ("by_domain", "inbox by domain", True), ("lead", "lead page", False),
+    ("edit_save", "lead edit save (POST)", False), ("delete_confirm", "delete, confirm (GET)", False),
+    ("delete", "delete (POST)", False), ("export", "export (first 1,000 rows)", False),
     ("dashboard", "dashboard (not in the brief)", False),
 ]
-# The read pages: the URL (from the lead ids, email and cursor found on the inbox) and whether rows are counted.
+# The read pages: their URL (from the lead ids, email and cursor found on the inbox); list pages count rows shown.
 READ_PAGES = {
-    "contact_get": (lambda t: "/", False),
-    "inbox": (lambda t: "/admin/leads/", True),
-    "inbox_next": (lambda t: f"/admin/leads/?{t['next']}", True),
-    "by_status": (lambda t: f"/admin/leads/?status={STATUS}", True),
-    "by_email": (lambda t: "/admin/leads/?" + urlencode({"q": t["email"]}), True),
-    "by_domain": (lambda t: "/admin/leads/?" + urlencode({"q": "@" + DOMAIN}), True),
-    "lead": (lambda t: f"/admin/leads/{t['lead']}/", False),
-    "dashboard": (lambda t: "/admin/", False),
+    "contact_get": lambda t: "/", "inbox": lambda t: "/admin/leads/", "inbox_next": lambda t: f"/admin/leads/?{t['next']}",
+    "by_status": lambda t: f"/admin/leads/?status={STATUS}", "by_email": lambda t: "/admin/leads/?" + urlencode({"q": t["email"]}),
+    "by_domain": lambda t: "/admin/leads/?" + urlencode({"q": "@" + DOMAIN}), "lead": lambda t: f"/admin/leads/{t['lead']}/",
+    "dashboard": lambda t: "/admin/",
 }
 EXPORT_ROWS = 1000
 STATUS = "new"  # half the demo leads: a full page at any size
@@ -164,8 +145,7 @@ def child(sizes: list[int], prefixes: list[str], timing_blocks: int, timing_repe
                          "email": html.unescape(re.search(r'aria-label="Select lead from ([^"]+)"', page).group(1))}
 
     def get(size: int, key: str):
-        path, counted = READ_PAGES[key]
-        url = path(targets[size])
+        url, counted = READ_PAGES[key](targets[size]), key.startswith(("inbox", "by_"))
         return lambda: (r := clients[size].get(url), shown(r) if counted else int(key == "lead"))
 
     for key in READ_PAGES:
@@ -174,11 +154,8 @@ def child(sizes: list[int], prefixes: list[str], timing_blocks: int, timing_repe
 
     for size in sizes:  # export: stream the first EXPORT_ROWS rows (the whole table when it is smaller)
         def export():
-            response, rows = clients[size].get("/admin/leads/export.csv"), -1  # -1: the header
-            for _chunk in response.streaming_content:
-                rows += 1
-                if rows >= EXPORT_ROWS:
-                    break
+            response = clients[size].get("/admin/leads/export.csv")
+            rows = sum(1 for _ in itertools.islice(response.streaming_content, EXPORT_ROWS + 1)) - 1  # less the header
             response.close()
             return response, rows
 

@@ -1,15 +1,4 @@
-"""5. Export: the app's CSV export vs a bare PynamoDB loop writing the same CSV; memory vs row count.
-
-Both run in a fresh process each, in-process (no HTTP), against the same table:
-
-    app    Django's test client GETs /admin/leads/export.csv (signed in) and drains the stream
-    floor  bare PynamoDB: Query created-index newest first, 100 keys a page, BatchGetItem the full
-           items, csv.writer with the same columns, formatting and formula neutralisation
-
-Rows/s come from the full table; peak RSS (VmHWM) from a small and a full export shows whether memory
-grows with the row count. The first rows of both are compared byte for byte. Child mode:
-``python -m bench.export app|floor ROWS``.
-"""
+"""5. Export: the app's CSV vs a bare PynamoDB loop writing the same CSV, in fresh processes (`python -m bench.export app|floor ROWS`)."""
 import csv
 import hashlib
 import itertools

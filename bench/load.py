@@ -1,11 +1,4 @@
-"""2. Throughput and latency under gunicorn, with wrk at concurrency 16.
-
-Each page of the app is run side by side with (a) the ceiling — plain Django rendering a template, no
-data access — and (b) the data floor — plain Django making the same DynamoDB calls with bare PynamoDB
-(bench/baseline). Both projects are served by the app's own gunicorn.conf.py (gthread, preload, 2
-workers), on loopback, against the same DynamoDB Local tables. Runs are interleaved round by round, in
-a rotating order, and each figure is the median over the rounds.
-"""
+"""2. Throughput and latency: wrk against the app, the floor and the ceiling under the same gunicorn, interleaved."""
 import json
 import re
 import subprocess

@@ -1,10 +1,4 @@
-"""CPU per request, in-process: each loaded page served by the app and by the floor, interleaved rounds.
-
-Each side runs in a fresh child (``python -m bench.profile app|floor REQUESTS``) that serves every page
-through Django's test client (no HTTP, no server) and times ``time.process_time()``. With
-BENCH_CPROFILE=DIR in the environment the child also writes ``DIR/<side>-<page>.prof`` (cProfile;
-read with ``python -m pstats``): where a page's time goes, app vs floor.
-"""
+"""CPU per request in-process, app vs floor (`python -m bench.profile app|floor N`; BENCH_CPROFILE=DIR dumps .prof files)."""
 import cProfile
 import json
 import os

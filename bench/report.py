@@ -1,8 +1,10 @@
-"""Write BENCHMARKS.md from a results dict (bench/results/latest.json): figures, ratios, budgets, verdicts."""
-from .common import BENCH, PAGES, paired
+"""Write BENCHMARKS.md from a results dict (bench/results/latest.json) and the prose of bench/report.md."""
+import re
+
+from .common import BENCH, PAGES, paired, ratio
 from .economy import ECONOMY_PAGES
 
-FINDINGS = BENCH / "findings.md"
+FINDINGS, TEMPLATE = BENCH / "findings.md", BENCH / "report.md"
 LABELS = {key: label for key, label, _ in ECONOMY_PAGES}
 BUDGET = {"max_calls": 4, "list_read_per_shown": 1.0, "rps_vs_floor": 0.8, "p99_vs_floor": 1.25, "coldstart_vs_floor": 1.1,
           "memory_vs_floor": 1.2, "export_vs_floor": 0.8, "export_growth_mb": 5.0}
@@ -117,36 +119,17 @@ def budgets(r: dict) -> tuple[list[list], list[str]]:
     return rows, misses
 
 
-def header(r: dict) -> str:
+def header(r: dict) -> dict:
     meta, m = r["meta"], r["meta"]["machine"]
-    small, large = meta["sizes"]
-    quick = "\n\n> **Quick smoke run** (tiny sizes, one-second loads): the figures below are not benchmarks." if meta["quick"] else ""
-    return f"""# Benchmarks
-
-Written by `{meta['command']}` (`bench/run.py`; `make bench` runs it without options) on {meta['date']},
-app at commit `{meta.get('commit', '?')}`;
-the whole run took {meta['elapsed_s'] / 60:.1f} min.
-Every figure that matters is a **ratio** against a baseline measured in the same run, interleaved with it;
-absolute times come from a shared machine (other jobs were running) and are context only.{quick}
-
-**Machine:** {m['nproc']} CPUs ({m['cpu']}), {m['memory_gb']} GB RAM, Linux {m['kernel']}; load average at
-start {', '.join(f'{v:.2f}' for v in m['loadavg_at_start'])}.
-**Backend:** Amazon's DynamoDB Local, `-inMemory -sharedDb`, on loopback, one process for the whole run;
-tables seeded with `manage.py seed_demo` at {small:,} and {large:,} leads.
-**Baselines** (`bench/baseline/`, a separate minimal Django project served by the same `gunicorn.conf.py`):
-(a) *ceiling* — a plain Django view rendering a template with 25 in-memory rows, no data access;
-(b) *floor* — a plain Django view making the page's DynamoDB calls with bare PynamoDB models of the
-same tables (one shared botocore client, as the app has), rendering the same template.
-
-{table(["component", "version"], [["Python", m["python"]], *m["versions"].items()])}
-
-## Budgets at a glance
-
-{table(["#", "budget", "measured", "verdict"], budgets(r)[0])}
-"""
+    return {**meta, **m, "commit": meta.get("commit", "?"), "minutes": f"{meta['elapsed_s'] / 60:.1f}",
+            "quick": "\n\n> **Quick smoke run** (tiny sizes, one-second loads): the figures below are not benchmarks."
+            if meta["quick"] else "", "loadavg": ", ".join(f"{v:.2f}" for v in m["loadavg_at_start"]),
+            "small": f(meta["sizes"][0]), "large": f(meta["sizes"][1]),
+            "versions": table(["component", "version"], [["Python", m["python"]], *m["versions"].items()]),
+            "budgets": table(["#", "budget", "measured", "verdict"], budgets(r)[0])}
 
 
-def economy_section(r: dict) -> str:
+def economy(r: dict) -> dict:
     economy = r["economy"]
     small, large = (str(s) for s in economy["sizes"])
     pages, latency, e = economy["pages"], economy["latency_ms"], economy_checks(economy)
@@ -159,81 +142,34 @@ def economy_section(r: dict) -> str:
                " / ".join(f(p["lead_items_read"] / p["shown"] if p["shown"] else None, 2) for p in (a, b)))
         rows.append([label, f"{a['calls']} / {b['calls']}", "yes" if e["same_calls"][key] else "**no**",
                      *(f"{a[k]} / {b[k]}" for k in ("items_read", "lead_items_read", "shown")), per, ops])
-    export, signin, n, m = pages[large]["export"], economy["signin"][large], f"{int(small):,}", f"{int(large):,}"
-    lat_rows = [[label, f(latency[small][key], 1), f(latency[large][key], 1),
-                 x(latency[large][key] / latency[small][key] if latency[small][key] else None)]
-                for key, label, _ in ECONOMY_PAGES if key in latency[small]]
-    return f"""## 1. DynamoDB request economy
-
-Every page driven in-process (Django test client, production settings, signed in as an admin) at
-{n} and {m} leads. Calls and items come from botocore's `before-parameter-build` and
-`after-call` hooks on the app's one client: *items read* is ScannedCount for Query/Scan, the item for
-GetItem, the Responses for BatchGetItem, on every table; *lead items* counts the lead table only.
-Each cell is `{n} leads / {m} leads`.
-
-{table(["page", "calls", "same calls", "items read", "lead items read", "shown", "lead items ÷ shown", f"calls at {m} leads"], rows)}
-
-- **Floor and how close we are.** A list page cannot cost less than the session GetItem plus one
-  Query (2 calls, exactly the rows shown). Every list page makes **3**: the extra call is the
-  BatchGetItem of the five status counters shown beside the filters (5 small items). Lead items read
-  equal leads shown on every list page at both sizes (ratio 1.00; the by-domain page shows fewer rows
-  at {n} leads only because fewer leads match there). The lead page makes 4 (session, lead,
-  history, staff roster for the owner menu); an edit save 4 (session, lead, roster, one
-  TransactWriteItems); a delete 3; a contact post exactly one TransactWriteItems; the form itself none.
-- **Export:** one Query page of 100 keys (index items) + one BatchGetItem of the 100 full items per
-  100 rows: **{(export["calls"] - 1) * 1000 / max(export["shown"], 1):.0f} calls and 2 items read per row, per 1,000 rows** at {m} leads — the same
-  at any size (at {n} leads the one listing ends in an empty Query page, an end effect).
-- Sign-in (not a page in the brief): {signin['calls']} calls ({', '.join(signin['operations'])}).
-- The same call sequences are asserted, size-independently, in `tests/test_request_economy.py` (moto).
-
-In-process latency of the read pages, median ms (the same pages, the same process; context for
-"constant cost": the ratio should stay near 1.0×):
-
-{table(["page", f"{n} leads", f"{m} leads", "ratio"], lat_rows)}
-"""
+    export, signin, n, m = pages[large]["export"], economy["signin"][large], f(int(small)), f(int(large))
+    return {"small": n, "large": m, "export_calls": f"{(export['calls'] - 1) * 1000 / max(export['shown'], 1):.0f}",
+            "signin": f"{signin['calls']} calls ({', '.join(signin['operations'])})",
+            "pages": table(["page", "calls", "same calls", "items read", "lead items read", "shown", "lead items ÷ shown",
+                            f"calls at {m} leads"], rows),
+            "latency": table(["page", f"{n} leads", f"{m} leads", "ratio"], [
+                [label, f(latency[small][key], 1), f(latency[large][key], 1), x(ratio(latency[large][key], latency[small][key]))]
+                for key, label, _ in ECONOMY_PAGES if key in latency[small]])}
 
 
-def load_section(r: dict) -> str:
-    load = r["load"]
-    rows = [[p["label"], *(f(p[s]["rps"]) for s in load["servers"]), f"**{x(p['rps_vs_floor'])}**", x(p["rps_vs_ceiling"]),
-             *(f(p[s]["p99_ms"], 1) for s in load["servers"]), f"**{x(p['p99_vs_floor'])}**",
+def load(r: dict) -> dict:
+    load, servers = r["load"], r["load"]["servers"]
+    rows = [[p["label"], *(f(p[s]["rps"]) for s in servers), f"**{x(p['rps_vs_floor'])}**", x(p["rps_vs_ceiling"]),
+             *(f(p[s]["p99_ms"], 1) for s in servers), f"**{x(p['p99_vs_floor'])}**",
              verdict(p["rps_vs_floor"] >= BUDGET["rps_vs_floor"] and p["p99_vs_floor"] <= BUDGET["p99_vs_floor"])]
             for p in load["pages"].values()]
-    round_rows = [[p["label"], ", ".join(x(v) for v in p["rps_vs_floor_by_round"]),
-                   " / ".join(str(p[s]["non_2xx_3xx"]) for s in load["servers"])] for p in load["pages"].values()]
-    return f"""## 2. Throughput and latency (gunicorn, 2 workers × 4 threads, wrk -c{load['concurrency']})
-
-`wrk -t{load['wrk_threads']} -c{load['concurrency']} -d{load['seconds']:g}s`, {load['rounds']} interleaved round(s) in a rotating order. Requests/s and p99
-are medians over the rounds; the **ratios are medians of the per-round ratios** (each round's app and
-floor runs are seconds apart, so a burst of load from other jobs hits both sides of a pair).
-The app runs with `DEBUG=0` behind a pretend TLS proxy (`X-Forwarded-Proto: https`), JSON request logs
-on, rate limit off (`LEADS_RATELIMIT_DISABLED=1`, so every post is stored); pages are signed in with a
-real session cookie. Every form post carries its own `Idempotency-Key` and stores a new lead
-(`bench/wrk/post.lua`). Everything — wrk, the servers, DynamoDB Local — shares the machine's CPUs.
-
-{table(["page", *(f"{s} req/s" for s in load["servers"]), "app ÷ floor", "app ÷ ceiling",
-        *(f"{s} p99 ms" for s in load["servers"]), "p99 app ÷ floor", "budget"], rows)}
-
-Per-round app ÷ floor requests/s (steadiness), and non-2xx/3xx responses ({" / ".join(load["servers"])}):
-
-{table(["page", "app ÷ floor by round", "errors"], round_rows)}
-"""
+    return {**load, "seconds": f"{load['seconds']:g}", "servers": " / ".join(servers),
+            "pages": table(["page", *(f"{s} req/s" for s in servers), "app ÷ floor", "app ÷ ceiling",
+                            *(f"{s} p99 ms" for s in servers), "p99 app ÷ floor", "budget"], rows),
+            "rounds_table": table(["page", "app ÷ floor by round", "errors"], [
+                [p["label"], ", ".join(x(v) for v in p["rps_vs_floor_by_round"]),
+                 " / ".join(str(p[s]["non_2xx_3xx"]) for s in servers)] for p in load["pages"].values()])}
 
 
-def cpu_section(r: dict) -> str:
-    cpu = r["cpu"]
-    rows = [[label, f(cpu["app"][key], 2), f(cpu["floor"][key], 2), f"**{x(cpu['ratio'][key])}**"]
-            for key, (label, *_) in PAGES.items()]
-    return f"""### CPU per request (in-process, the steady signal behind the ratios above)
-
-Each page served {cpu['requests_each']} times in a fresh process through Django's test client (no HTTP,
-no server) against the same DynamoDB Local, app and floor interleaved over {cpu['rounds']} round(s);
-`time.process_time()` per request, DynamoDB Local's own CPU excluded. Under load every process
-shares the same CPUs, so a page's requests/s ratio follows its CPU ratio, diluted by the CPU
-DynamoDB Local and wrk spend per request (the same for both sides).
-
-{table(["page", "app CPU ms", "floor CPU ms", "app ÷ floor"], rows)}
-"""
+def cpu(r: dict) -> dict:
+    c = r["cpu"]
+    return {**c, "pages": table(["page", "app CPU ms", "floor CPU ms", "app ÷ floor"], [
+        [label, f(c["app"][key], 2), f(c["floor"][key], 2), f"**{x(c['ratio'][key])}**"] for key, (label, *_) in PAGES.items()])}
 
 
 COLDSTART_LABELS = {
@@ -243,87 +179,60 @@ COLDSTART_LABELS = {
 }
 
 
-def coldstart_section(r: dict) -> str:
+def coldstart(r: dict) -> dict:
     c = r["coldstart"]
     prof, floor, forbidden = c["profiles"]["app"], c["profiles"]["floor"], c["variants"]["app"]["forbidden"]
-    rows = [[COLDSTART_LABELS[k], f(v["total_ms"]), f(v["import_ms"]), f(v["first_request_ms"]), f(v["modules"])]
-            for k, v in c["variants"].items()]
-    extra = ", ".join(f"{k} {v:.0f} ms" for k, v in list(c["app_extra_import_ms_by_package"].items())[:10]) or "nothing notable"
-    return f"""## 3. Cold start (what Lambda pays before the first response)
-
-A fresh interpreter per run (`bench/coldstart_child.py`) imports the WSGI application and serves one
-request through it (no server): from spawn to the response fully read. {c['rounds']} interleaved rounds, medians.
-
-{table(["variant", "total ms", "to imported ms", "first request ms", "modules"], rows)}
-
-- **App ÷ (plain Django + one bare GetItem): {x(c['app_vs_floor'])}** (budget ≤ {BUDGET['coldstart_vs_floor']}×):
-  {verdict(c['app_vs_floor'] <= BUDGET['coldstart_vs_floor'])}. Signed-in inbox, app ÷ floor: {x(c['app_inbox_vs_floor_inbox'])}.
-  Floor ÷ plain Django: {x(c['floor_vs_django'])} (PynamoDB + botocore + the first call).
-- Modules never imported by the app in production: moto, tests, pytest, flask, werkzeug, responses —
-  {"**imported: " + ", ".join(forbidden) + "**" if forbidden else "none of them was in `sys.modules` after the first request"}.
-
-`python -X importtime`, app (`leadsite.wsgi`, {prof['modules']} modules, {prof['total_ms']:.0f} ms of imports):
-
-{table(["import (app), depth ≤ 3 under leadsite.wsgi", "depth", "cumulative ms"],
-       [[i["module"], i["depth"], f(i["ms"], 1)] for i in prof["heaviest"][:18]])}
-
-Self time by top-level package (app vs floor); what the app imports beyond the floor: {extra}.
-
-{table(["package", "self ms, app", "self ms, floor"],
-       [[k, f(v, 1), f(floor["by_package_ms"].get(k), 1)] for k, v in list(prof["by_package_ms"].items())[:15]])}
-"""
+    return {
+        "rounds": c["rounds"], "app_vs_floor": x(c["app_vs_floor"]), "budget": BUDGET["coldstart_vs_floor"],
+        "verdict": verdict(c["app_vs_floor"] <= BUDGET["coldstart_vs_floor"]),
+        "inbox_vs_floor": x(c["app_inbox_vs_floor_inbox"]), "floor_vs_django": x(c["floor_vs_django"]),
+        "forbidden": "**imported: " + ", ".join(forbidden) + "**" if forbidden
+        else "none of them was in `sys.modules` after the first request",
+        "modules": prof["modules"], "import_ms": f"{prof['total_ms']:.0f}",
+        "extra": ", ".join(f"{k} {v:.0f} ms" for k, v in list(c["app_extra_import_ms_by_package"].items())[:10])
+        or "nothing notable",
+        "variants": table(["variant", "total ms", "to imported ms", "first request ms", "modules"], [
+            [COLDSTART_LABELS[k], f(v["total_ms"]), f(v["import_ms"]), f(v["first_request_ms"]), f(v["modules"])]
+            for k, v in c["variants"].items()]),
+        "heaviest": table(["import (app), depth ≤ 3 under leadsite.wsgi", "depth", "cumulative ms"],
+                          [[i["module"], i["depth"], f(i["ms"], 1)] for i in prof["heaviest"][:18]]),
+        "packages": table(["package", "self ms, app", "self ms, floor"], [
+            [k, f(v, 1), f(floor["by_package_ms"].get(k), 1)] for k, v in list(prof["by_package_ms"].items())[:15]]),
+    }
 
 
-def memory_section(r: dict) -> str:
-    memory = r["memory"]
-    rows = [[name, ", ".join(f(w["hwm_mb"], 1) for w in m["workers"]), f(m["peak_hwm_mb"], 1), f(m["master_hwm_mb"], 1)]
-            for name, m in (("app", memory["app"]), ("baseline (floor + ceiling)", memory["baseline"]))]
-    return f"""## 4. Memory (peak RSS of a gunicorn worker after the load)
-
-VmHWM from `/proc/<pid>/status` of each worker after all the wrk runs above (preloaded master, workers
-forked from it; shared pages count in both).
-
-{table(["server", "workers' VmHWM MB", "peak MB", "master MB"], rows)}
-
-App ÷ floor: **{x(memory['ratio'])}** (budget ≤ {BUDGET['memory_vs_floor']}×): {verdict(memory['ratio'] <= BUDGET['memory_vs_floor'])}.
-"""
+def memory(r: dict) -> dict:
+    m = r["memory"]
+    return {"ratio": x(m["ratio"]), "budget": BUDGET["memory_vs_floor"], "verdict": verdict(m["ratio"] <= BUDGET["memory_vs_floor"]),
+            "servers": table(["server", "workers' VmHWM MB", "peak MB", "master MB"], [
+                [name, ", ".join(f(w["hwm_mb"], 1) for w in s["workers"]), f(s["peak_hwm_mb"], 1), f(s["master_hwm_mb"], 1)]
+                for name, s in (("app", m["app"]), ("baseline (floor + ceiling)", m["baseline"]))])}
 
 
-def export_section(r: dict) -> str:
-    ex, http, small = r["export"], r["export"].get("http"), f"{r['export']['app']['small_rows']:,}"
-    rows = [[name, f(e["rows"]), f(e["rows_per_s"]), f(e["hwm_mb_small"], 1), f(e["hwm_mb_full"], 1), f"{e['hwm_growth_mb']:+.1f}"]
+def export(r: dict) -> dict:
+    ex, http, small = r["export"], r["export"].get("http"), f(r["export"]["app"]["small_rows"])
+    return {
+        "rounds": ex["rounds"], "small": small, "same_csv": "yes" if ex["same_csv"] else "**no**",
+        "ratio": x(ex["rows_per_s_vs_floor"]), "budget": BUDGET["export_vs_floor"],
+        "verdict": verdict(ex["rows_per_s_vs_floor"] >= BUDGET["export_vs_floor"]),
+        "exporters": table(["exporter", "rows", "rows/s", f"peak MB, {small} rows", "peak MB, all rows", "growth MB"], [
+            [name, f(e["rows"]), f(e["rows_per_s"]), f(e["hwm_mb_small"], 1), f(e["hwm_mb_full"], 1), f"{e['hwm_growth_mb']:+.1f}"]
             for name, e in (("app (`/admin/leads/export.csv`, in-process)", ex["app"]),
-                            ("floor (bare PynamoDB loop, same CSV)", ex["floor"]))]
-    return f"""## 5. Export
-
-Fresh processes, no HTTP, {ex['rounds']} interleaved round(s), medians. Peak RSS (VmHWM) after a small export
-({small} rows) and after the full one: memory must not grow with the row count.
-The first {small} rows of both CSVs are byte-identical: {"yes" if ex["same_csv"] else "**no**"}.
-
-{table(["exporter", "rows", "rows/s", f"peak MB, {small} rows", "peak MB, all rows", "growth MB"], rows)}
-
-App ÷ floor rows/s: **{x(ex['rows_per_s_vs_floor'])}** (budget ≥ {BUDGET['export_vs_floor']}×):
-{verdict(ex['rows_per_s_vs_floor'] >= BUDGET['export_vs_floor'])}.
-""" + (f"\nThrough gunicorn over loopback (context): {f(http['rows'])} rows in {f(http['seconds'], 1)} s, "
-       f"{f(http['rows_per_s'])} rows/s, {http['bytes'] / 1e6:.1f} MB; the worker's peak RSS grew "
-       f"{http['worker_hwm_growth_mb']:+.1f} MB.\n" if http else "")
+                            ("floor (bare PynamoDB loop, same CSV)", ex["floor"]))]),
+        "http": f"\nThrough gunicorn over loopback (context): {f(http['rows'])} rows in {f(http['seconds'], 1)} s, "
+                f"{f(http['rows_per_s'])} rows/s, {http['bytes'] / 1e6:.1f} MB; the worker's peak RSS grew "
+                f"{http['worker_hwm_growth_mb']:+.1f} MB." if http else "",
+    }
 
 
-def seed_section(r: dict) -> str:
-    rows = [[f(s["count"]), f(s["seconds"], 1), f(s["leads_per_s"]), f(s["items_per_s"]), f(s["seed_process_cpu_s"], 1),
-             f(s["dynamodb_local_cpu_s"], 1)] for s in (r["seed"][str(size)] for size in r["meta"]["sizes"])]
-    return f"""## 6. Seeding
-
-`python manage.py seed_demo --count N` (BatchWriteItem of 25 items, a lead and its history event each;
-counters by UpdateItem at the end; tqdm progress bar), into the fresh tables of this run.
-
-{table(["leads", "seconds", "leads/s", "items/s", "CPU s, seed_demo", "CPU s, DynamoDB Local"], rows)}
-
-DynamoDB Local's resident memory after seeding: {f(r['seed'].get('dynamodb_local_rss_mb'), 0)} MB.
-"""
+def seed(r: dict) -> dict:
+    return {"rss": f(r["seed"].get("dynamodb_local_rss_mb"), 0), "sizes": table(
+        ["leads", "seconds", "leads/s", "items/s", "CPU s, seed_demo", "CPU s, DynamoDB Local"],
+        [[f(s["count"]), f(s["seconds"], 1), f(s["leads_per_s"]), f(s["items_per_s"]), f(s["seed_process_cpu_s"], 1),
+          f(s["dynamodb_local_cpu_s"], 1)] for s in (r["seed"][str(size)] for size in r["meta"]["sizes"])])}
 
 
-def writes_section(r: dict) -> str:
+def writes(r: dict) -> dict:
     w, rows = r["writes"], []
     for size in w["sizes"]:
         for design, settings in w["designs"].items():
@@ -331,23 +240,13 @@ def writes_section(r: dict) -> str:
             rows.append([size, f"{design} ({shards} shard{'s' if shards != '1' else ''}, "
                          f"{settings['DYNAMODB_TRANSACTION_ATTEMPTS']} attempts)", f"{s['stored_total']} of {s['posted_total']}",
                          s["refused_503_total"], f(s["submissions_per_s"], 1), f(s["p50_ms"]), f(s["p95_ms"])])
-    return f"""## 7. Write ceiling with AWS's transaction conflicts (`bench/writes.py`)
-
-Real DynamoDB cancels a transaction that touches an item another transaction holds (`TransactionConflict`);
-DynamoDB Local serialises instead. Here both app servers reach DynamoDB Local through `tests.conflict_proxy`,
-which cancels overlapping transactions as AWS does and holds each for {w['hold_ms']} ms. Every visitor is its
-own connection and client address, the rate limit is on, and all of a burst post at the same moment;
-{w['rounds']} interleaved round(s) per size, medians of the per-burst figures, totals of the counts. "before"
-is the replaced design (every submission adds to one status item and one day item), "after" today's
-sharded tallies (`leads/counters.py`). Measured {w['measured']['date']} at commit {w['measured']['commit']}.
-
-{table(["visitors at once", "design", "stored (302)", "503", "submissions/s", "p50 ms", "p95 ms"], rows)}
-"""
+    return {**w, **w["measured"], "bursts": table(
+        ["visitors at once", "design", "stored (302)", "503", "submissions/s", "p50 ms", "p95 ms"], rows)}
 
 
-# Each section: the results key it needs, and how it is written.
-SECTIONS = [("economy", economy_section), ("load", load_section), ("cpu", cpu_section), ("coldstart", coldstart_section),
-            ("memory", memory_section), ("export", export_section), ("seed", seed_section), ("writes", writes_section)]
+# The sections after the header, in order: each is filled from the results key of its name.
+SECTIONS = {"economy": economy, "load": load, "cpu": cpu, "coldstart": coldstart, "memory": memory, "export": export,
+            "seed": seed, "writes": writes}
 BEFORE_AFTER = [  # (figure, how to get it from a results dict, format)
     *[(f"{key}: {name}", lambda r, k=key, fig=fig: paired(r["load"]["pages"][k]["app"]["runs"],
                                                              r["load"]["pages"][k]["floor"]["runs"], fig), x)
@@ -360,7 +259,7 @@ BEFORE_AFTER = [  # (figure, how to get it from a results dict, format)
 ]
 
 
-def before_after(before: dict, now: dict) -> str:
+def before_after(before: dict, now: dict) -> dict:
     """The same figures from bench/results/before.json and this run (ratios recomputed from both runs' rounds)."""
     def value(results, get, fmt):
         try:
@@ -369,31 +268,27 @@ def before_after(before: dict, now: dict) -> str:
             return "–"
 
     rows = [[label, value(before, get, fmt), value(now, get, fmt)] for label, get, fmt in BEFORE_AFTER]
-    rows = [row for row in rows if row[1:] != ["–", "–"]]
     note, cpu_note = before["meta"].get("note"), before.get("cpu", {}).get("note")
-    return (f"### Before / after: `bench/results/before.json` ({before['meta']['date']}, commit "
-            f"`{before['meta'].get('commit', '?')}`{'; ' + note if note else ''}) vs this run\n\n"
-            + table(["figure (ratios against the same run's baseline)", "before", "now"], rows) + "\n"
-            + (f"\nBefore's CPU figures: {cpu_note}.\n" if cpu_note else "")) if rows else ""
+    return {**before["meta"], "commit": before["meta"].get("commit", "?"), "note": f"; {note}" if note else "",
+            "cpu_note": f"\nBefore's CPU figures: {cpu_note}." if cpu_note else "",
+            "figures": table(["figure (ratios against the same run's baseline)", "before", "now"],
+                             [row for row in rows if row[1:] != ["–", "–"]])}
 
 
 def render(results: dict, *, before: dict | None = None) -> str:
-    parts = [header(results), *(write(results) for key, write in SECTIONS if results.get(key))]
+    parts = re.split(r"^<!-- (\w+) -->\n", TEMPLATE.read_text(), flags=re.M)
+    text = dict(zip(parts[1::2], parts[2::2]))
+    fill = lambda name, fields: text[name].format_map(fields).rstrip() + "\n"  # noqa: E731
+    out = [fill("header", header(results))]
+    out += [fill(name, fields(results)) for name, fields in SECTIONS.items() if results.get(name)]
     if FINDINGS.is_file() and not results["meta"]["quick"]:
-        parts.append(FINDINGS.read_text().strip() + "\n")
+        out.append(FINDINGS.read_text().strip() + "\n")
     if before:
-        parts.append(before_after(before, results))
+        out.append(fill("before_after", before_after(before, results)))
     misses = budgets(results)[1]
-    closing = ("Every budget above is met in this run." if not misses else
-               "Budgets missed in this run, and by how much (the findings above say why):\n\n"
-               + "\n".join(f"- {m}" for m in misses)
-               + "\n\nThe per-round ratios in section 2 show how far a single run moves on this machine; the CPU per "
-                 "request table is the steadier measure of what the app adds to the floor.")
-    return "\n".join(parts + ["## Closing note\n\n" + closing + "\n", """## Reproduce
-
-```sh
-make bench                      # = .venv/bin/python -m bench.run (needs make install-dev, make dynamodb-local, wrk)
-.venv/bin/python -m bench.run --quick --out /tmp/BENCHMARKS.md   # a one-minute smoke run
-```
-Raw figures of the last run: `bench/results/latest.json`.
-"""])
+    return "\n".join(out + [fill("closing", {"closing": "Every budget above is met in this run." if not misses else
+                                             "Budgets missed in this run, and by how much (the findings above say why):\n\n"
+                                             + "\n".join(f"- {m}" for m in misses)
+                                             + "\n\nThe per-round ratios in section 2 show how far a single run moves on "
+                                             "this machine; the CPU per request table is the steadier measure of what the "
+                                             "app adds to the floor."})])

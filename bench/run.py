@@ -1,11 +1,4 @@
-"""Run every benchmark against baselines in the same run, then write BENCHMARKS.md.
-
-    python -m bench.run            the full run (100 and 100,000 leads; ~25 minutes on 2 cores)
-    python -m bench.run --quick    a smoke run with tiny sizes and one-second loads (~1 minute)
-
-Everything runs on loopback: one in-memory DynamoDB Local, the app's gunicorn and the baseline's
-gunicorn on free ports, each in its own process group, stopped at the end whatever happens.
-"""
+"""Run every benchmark against baselines in the same run, then write BENCHMARKS.md (`--quick`: a one-minute smoke run)."""
 import argparse
 import json
 import secrets
@@ -105,7 +98,7 @@ def measure(results: dict, mode: dict, skip: list[str], tmp: Path, services: lis
     baseline = django_env(tmp, "bench.baseline.settings", SECRET_KEY=secret, BENCH_DYNAMODB_URL=dynamodb.url,
                           BENCH_TABLE_PREFIX=prefixes[large])
     app = Gunicorn("app", "leadsite.wsgi", unlimited, tmp)
-    floor = Gunicorn("baseline", "bench.baseline.wsgi", baseline, tmp)
+    floor = Gunicorn("baseline", "django.core.wsgi:get_wsgi_application()", baseline, tmp)
     services += [app, floor]
     app.start()
     floor.start(ready_path="/floor/healthz")

@@ -1,7 +1,4 @@
-"""6. Seeding: tables, `manage.py seed_demo --count N` (batch writes, progress bar), a staff account.
-
-Where the time goes is reported too: CPU of the seeding process vs CPU of DynamoDB Local.
-"""
+"""6. Seeding: tables, `manage.py seed_demo --count N`, a staff account; CPU of seed_demo vs DynamoDB Local."""
 import os
 import re
 import resource

@@ -1,13 +1,4 @@
-"""Write ceiling with AWS's transaction conflicts: the old hot tally item against the sharded tallies.
-
-Two app servers (the image's gunicorn) share one DynamoDB Local through tests.conflict_proxy, which
-cancels overlapping transactions as real DynamoDB does and holds each for 20 ms. "before" is the design
-this replaced — every submission adds to one status item and one day item (LEADS_TALLY_SHARDS=1) with
-3 attempts per transaction; "after" is today's (32 shards, 8 attempts). Both have the rate limit on,
-and every visitor is its own connection and client address. Bursts of N visitors posting at the same
-moment, interleaved before/after, say how many were refused (503) and how many submissions per second
-committed.
-"""
+"""7. Write ceiling: bursts of visitors through tests.conflict_proxy, the old hot tally item vs sharded tallies."""
 import re
 import statistics
 import threading

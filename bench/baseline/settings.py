@@ -12,7 +12,6 @@ INSTALLED_APPS: list[str] = []
 MIDDLEWARE = [f"django.middleware.{m}" for m in ("security.SecurityMiddleware", "common.CommonMiddleware",
                                                  "csrf.CsrfViewMiddleware", "clickjacking.XFrameOptionsMiddleware")]
 ROOT_URLCONF = "bench.baseline.urls"
-WSGI_APPLICATION = "bench.baseline.wsgi.application"
 TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates",
               "DIRS": [Path(__file__).resolve().parent / "templates"], "APP_DIRS": False, "OPTIONS": {}}]
 DATABASES: dict = {}

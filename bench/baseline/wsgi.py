@@ -1,8 +1,0 @@
-"""WSGI entry point of the baseline project (served by the app's own gunicorn.conf.py)."""
-import os
-
-from django.core.wsgi import get_wsgi_application
-
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.baseline.settings")
-
-application = get_wsgi_application()
