@@ -33,10 +33,8 @@ def inbox(request):
         return HttpResponseForbidden()
     counts = {c.counter_id: int(c.tally) for c in Counter.batch_get([f"status#{s}" for s in STATUSES])}
     status = request.GET.get("status")
-    if status:
-        rows = Lead.status_index.query(status, scan_index_forward=False, limit=25)
-    else:
-        rows = Lead.created_index.query("all", scan_index_forward=False, limit=25)
+    index, key = (Lead.status_index, status) if status else (Lead.created_index, "all")
+    rows = index.query(key, scan_index_forward=False, limit=25)
     return render(request, "baseline/page.html", {"title": "Inbox", "counts": counts, "rows": list(rows)})
 
 
