@@ -11,7 +11,10 @@ from leads.services import lead_submit
 from tests.faults import dynamodb_fault
 from tests.helpers import day_count, status_count
 
-NOW = datetime(2026, 11, 21, 9, 30, tzinfo=timezone.utc)
+# The real clock, not a fixed date: a rate-limit window's counter expires (TTL) an hour after the window
+# ends, and DynamoDB Local 3.3.1 deletes expired items as AWS does, so a window long past could vanish
+# between two submissions and let a client over its allowance.
+NOW = datetime.now(timezone.utc).replace(microsecond=0)
 
 
 def submit(lead_id=None, **overrides):
@@ -43,7 +46,7 @@ def test_stores_a_new_lead_with_index_keys():
 def test_timestamps_are_stored_as_utc_iso_8601():
     submit("b" * 32)
     raw = Lead._get_connection().get_item("b" * 32)["Item"]
-    assert raw["created_at"]["S"] == "2026-11-21T09:30:00.000000Z"
+    assert raw["created_at"]["S"] == NOW.strftime("%Y-%m-%dT%H:%M:%S.000000Z")  # e.g. 2026-11-21T09:30:00.000000Z
 
 
 def test_counts_status_and_day_in_the_same_write():
