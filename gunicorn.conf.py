@@ -63,7 +63,7 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 # those pages copy-on-write, start (and restart) fast, and a configuration error (no SECRET_KEY, a
 # bad DYNAMODB_ENDPOINT) stops gunicorn at once with one clear message instead of a crash loop of
 # workers. The cost, a full restart to load new code, is how containers are deployed anyway.
-# The app's botocore client is made lazily on the first DynamoDB call (leads.dynamodb), so it is
+# The app's botocore client is made lazily on the first DynamoDB call (leads.storage.dynamodb), so it is
 # always made in a worker: no two workers share a connection pool.
 preload_app = True
 

@@ -97,7 +97,7 @@ def child(sizes: list[int], prefixes: list[str], timing_blocks: int, timing_repe
     from django.conf import settings
     from django.test import Client
 
-    from leads import dynamodb
+    from leads.storage import dynamodb
 
     recorders = {size: Recorder(prefix) for size, prefix in zip(sizes, prefixes)}
     clients = {size: Client(headers=HTTPS) for size in sizes}

@@ -7,6 +7,6 @@ class LeadsConfig(AppConfig):
 
     def ready(self):
         """Point every model at the configured endpoint, region and table prefix."""
-        from . import dynamodb
+        from leads.storage import dynamodb
 
         dynamodb.configure()

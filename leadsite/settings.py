@@ -54,9 +54,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "leads.observability.RequestLogMiddleware",
-    "leads.middleware.HealthCheckMiddleware",
-    "leads.middleware.StaffNoStoreMiddleware",
+    "leads.web.request_log.RequestLogMiddleware",
+    "leads.web.middleware.HealthCheckMiddleware",
+    "leads.web.middleware.StaffNoStoreMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -65,9 +65,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "leads.middleware.CurrentStaffMiddleware",
+    "leads.web.middleware.CurrentStaffMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "leads.middleware.StorageUnavailableMiddleware",
+    "leads.web.middleware.StorageUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "leadsite.urls"
@@ -79,7 +79,7 @@ TEMPLATES = [
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
-            "builtins": ["leads.templatetags.leads_extras"],
+            "builtins": ["leads.backoffice.templatetags.leads_extras"],
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.messages.context_processors.messages",
@@ -119,7 +119,7 @@ DYNAMODB_RETRY_MODE = env.str("DYNAMODB_RETRY_MODE", default="standard")
 DYNAMODB_MAX_RETRIES = env.int("DYNAMODB_MAX_RETRIES", default=3)
 # Attempts at a transaction cancelled for a retryable reason (TransactionConflict, throttling of one
 # item), which botocore never retries itself. Conflicts clear in tens of ms and each attempt lands on
-# fresh tally shards, so several quick attempts beat a 503 (leads.dynamodb.commit).
+# fresh tally shards, so several quick attempts beat a 503 (leads.storage.dynamodb.commit).
 DYNAMODB_TRANSACTION_ATTEMPTS = env.int("DYNAMODB_TRANSACTION_ATTEMPTS", default=8)
 
 
@@ -151,7 +151,7 @@ LEADS_NOTIFY_VIA = env.str("LEADS_NOTIFY_VIA", default="request")
 if LEADS_NOTIFY_VIA not in ("request", "stream"):
     raise ImproperlyConfigured("LEADS_NOTIFY_VIA must be 'request' or 'stream'.")
 # Each tally (leads per status, per day) is spread over this many items so that no item is on every
-# write's path (leads.counters). Grow it, never shrink it; 3 × it must fit one BatchGetItem (100 keys).
+# write's path (leads.domain.tallies). Grow it, never shrink it; 3 × it must fit one BatchGetItem (100 keys).
 LEADS_TALLY_SHARDS = env.int("LEADS_TALLY_SHARDS", default=32)
 if not 1 <= LEADS_TALLY_SHARDS <= 33:
     raise ImproperlyConfigured("LEADS_TALLY_SHARDS must be between 1 and 33.")
@@ -165,7 +165,7 @@ LEADS_TRUSTED_PROXY_COUNT = env.int("LEADS_TRUSTED_PROXY_COUNT", default=0)
 LEADS_FORM_MAX_AGE = env.int("LEADS_FORM_MAX_AGE", default=2 * 24 * 3600)
 
 # Staff sign-in: sessions live in DynamoDB; repeated failures slow the guesser down for a while.
-SESSION_ENGINE = "leads.sessions"
+SESSION_ENGINE = "leads.accounts.sessions"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
 SESSION_COOKIE_NAME = "leads_session"
 LEADS_LOGIN_LOCKOUT_SECONDS = env.int("LEADS_LOGIN_LOCKOUT_SECONDS", default=900)
@@ -246,7 +246,7 @@ LOGGING = {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
     # Staff pages are addressed by email: keep personal data out of Django's own request lines.
-    "filters": {"redact_emails": {"()": "leads.observability.RedactEmails"}},
+    "filters": {"redact_emails": {"()": "leads.web.request_log.RedactEmails"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["redact_emails"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {

@@ -2,8 +2,8 @@
 from django.urls import include, path
 
 urlpatterns = [
-    path("admin/", include("leads.admin_urls")),
-    path("", include("leads.urls")),
+    path("admin/", include("leads.backoffice.urls")),
+    path("", include("leads.public.urls")),
 ]
 
-handler400 = "leads.views.bad_request"
+handler400 = "leads.public.views.bad_request"

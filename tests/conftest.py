@@ -14,8 +14,8 @@ import pytest
 from django.conf import settings
 from moto import mock_aws
 
-from leads import dynamodb, tables
-from leads.models import ALL_MODELS
+from leads.storage import dynamodb, tables
+from leads.storage.models import ALL_MODELS
 from tests.helpers import signed_in
 from tests.reliability.security_report import (  # noqa: F401  (pytest hooks: security.json)
     pytest_collection_modifyitems,

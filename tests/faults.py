@@ -5,8 +5,8 @@ from contextlib import contextmanager
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ReadTimeoutError
 
-from leads import dynamodb
-from leads.models import ALL_MODELS
+from leads.storage import dynamodb
+from leads.storage.models import ALL_MODELS
 
 
 class _Body:

@@ -4,8 +4,9 @@ from datetime import datetime, timedelta, timezone
 
 from django.test import Client
 
-from leads import services, tokens
-from leads.models import Counter
+from leads.domain import services
+from leads.public import tokens
+from leads.storage.models import Counter
 
 PASSWORD = "correct horse battery staple"
 _clock = itertools.count()
@@ -31,14 +32,14 @@ def signed_in(email, role):
 
 def status_count(status: str) -> int:
     """Leads with this status, as the inbox counts them (the sum of the tally shards)."""
-    from leads.selectors import status_counts
+    from leads.domain.selectors import status_counts
 
     return status_counts()[status]
 
 
 def day_count(day) -> int:
     """Leads created on this UTC day, as the dashboard counts them."""
-    from leads.selectors import dashboard_counts
+    from leads.domain.selectors import dashboard_counts
 
     return dict(dashboard_counts(days=1, today=day)[1])[day]
 

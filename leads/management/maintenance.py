@@ -5,9 +5,9 @@ from collections import Counter as Tally
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from leads import counters
-from leads.models import STATUSES, Counter, HistoryEvent, Lead, utcnow
-from leads.services import history_event
+from leads.domain import tallies
+from leads.storage.models import STATUSES, Counter, HistoryEvent, Lead, utcnow
+from leads.domain.services import history_event
 
 FIRST_NAMES = ["Ada", "Grace", "Alan", "Katherine", "Linus", "Mei", "Jonas", "Amara", "Ravi", "Sofia", "Omar", "Ingrid"]
 LAST_NAMES = ["Lovelace", "Hopper", "Turing", "Johnson", "Okafor", "Tanaka", "Weber", "Diallo", "Patel", "Rossi"]
@@ -17,7 +17,7 @@ SUBJECTS = ["Pricing for our team", "Demo request", "Integration question", "Par
 
 
 # What these commands call, on which tables (base names): the source of the generated MaintenancePolicy
-# (leads.cloudformation), checked against the calls they really make by tests/test_cloudformation.py.
+# (leads.storage.cloudformation), checked against the calls they really make by tests/test_cloudformation.py.
 IAM_GRANTS = {
     "dynamodb:Scan": ("leads",),  # audit: every lead's status and day, read consistently
     "dynamodb:BatchGetItem": ("counters",),  # audit: the tally shards
@@ -46,14 +46,14 @@ def _months(first: date, last: date) -> list[str]:
 
 def _stored_tallies(months: list[str]) -> tuple[dict[str, int], dict[date, int]]:
     """Raw shard sums (not clamped at 0) per status and per day of these months, read consistently."""
-    items = list(Counter.batch_get(counters.status_keys() + counters.month_keys(months), consistent_read=True))
+    items = list(Counter.batch_get(tallies.status_keys() + tallies.month_keys(months), consistent_read=True))
     statuses = Tally({status: 0 for status in STATUSES})
     days: Tally[date] = Tally()
     for item in items:
         kind = item.counter_id.split("#")
         if kind[1] == "status":
             for status in STATUSES:
-                statuses[status] += int(getattr(item, counters.status_attribute(status)) or 0)
+                statuses[status] += int(getattr(item, tallies.status_attribute(status)) or 0)
         else:
             year, month = map(int, kind[2].split("-"))
             for day in range(1, 32):
@@ -89,12 +89,12 @@ def audit(*, repair: bool = False) -> tuple[int, list[Drift]]:
             kind, _, value = item.counter_id.partition(":")
             delta = item.actual - item.stored
             if kind == "status":
-                Counter(counters.status_shard_key(0)).update(
-                    actions=[getattr(Counter, counters.status_attribute(value)).add(delta)])
+                Counter(tallies.status_shard_key(0)).update(
+                    actions=[getattr(Counter, tallies.status_attribute(value)).add(delta)])
             else:
                 day = date.fromisoformat(value)
-                Counter(counters.month_shard_key(counters.month_of(day), 0)).update(
-                    actions=[getattr(Counter, counters.day_attribute(day)).add(delta)])
+                Counter(tallies.month_shard_key(tallies.month_of(day), 0)).update(
+                    actions=[getattr(Counter, tallies.day_attribute(day)).add(delta)])
     return scanned, drift
 
 
@@ -140,15 +140,15 @@ def seed(leads, *, on_batch=lambda done: None, batch_size: int = 500) -> int:
     # BatchWriteItem cannot ADD: one atomic UpdateItem adds every status, then one per month of days.
     statuses = {status: amount for status, amount in totals.items() if isinstance(status, str)}
     if statuses:
-        Counter(counters.status_shard_key(0)).update(
-            actions=[getattr(Counter, counters.status_attribute(s)).add(n) for s, n in statuses.items()])
+        Counter(tallies.status_shard_key(0)).update(
+            actions=[getattr(Counter, tallies.status_attribute(s)).add(n) for s, n in statuses.items()])
     by_month: dict[str, list] = {}
     for day, amount in totals.items():
         if isinstance(day, date):
-            by_month.setdefault(counters.month_of(day), []).append(
-                getattr(Counter, counters.day_attribute(day)).add(amount))
+            by_month.setdefault(tallies.month_of(day), []).append(
+                getattr(Counter, tallies.day_attribute(day)).add(amount))
     for month, actions in by_month.items():
-        Counter(counters.month_shard_key(month, 0)).update(actions=actions)
+        Counter(tallies.month_shard_key(month, 0)).update(actions=actions)
     return written
 
 

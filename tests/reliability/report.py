@@ -32,7 +32,7 @@ call, in order. Then, on fresh tables, the same request is sent again for each c
 kind with **exactly that call failing** — on every attempt botocore makes for it, so its own retries
 fail too — while every other call reaches the store. Fault kinds: throttling
 (`ThrottlingException`), HTTP 500, a read timeout, and, for `TransactWriteItems`, a cancellation
-(`TransactionConflict`), which botocore never retries and `leads.dynamodb.commit` runs again.
+(`TransactionConflict`), which botocore never retries and `leads.storage.dynamodb.commit` runs again.
 
 Every case asserts: never a 500; a 503 only because DynamoDB was unavailable, and then the person's
 input is kept (the contact form with its text and the same one-time token, the sign-in form with the

@@ -29,9 +29,11 @@ from django.conf import settings
 from django.test import Client
 from pynamodb.exceptions import GetError
 
-from leads import dynamodb, services, tokens
+from leads.storage import dynamodb
+from leads.domain import services
+from leads.public import tokens
 from leads.management.maintenance import audit
-from leads.models import Counter, HistoryEvent, Lead, Staff, StaffSession, TrashedLead, ALL_MODELS
+from leads.storage.models import Counter, HistoryEvent, Lead, Staff, StaffSession, TrashedLead, ALL_MODELS
 from tests.conftest import BACKEND
 from tests.dynamodb_local import JAR_DIR
 from tests.faults import WRITE_OPERATIONS, TransactionTokens, dynamodb_calls, dynamodb_fault

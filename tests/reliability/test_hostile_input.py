@@ -25,8 +25,9 @@ from hypothesis import HealthCheck, event, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from leads import cursors, services, tokens
-from leads.models import Lead, Staff, TrashedLead
+from leads.domain import cursors, services
+from leads.public import tokens
+from leads.storage.models import Lead, Staff, TrashedLead
 from tests.helpers import PASSWORD, make_lead, signed_in
 
 ALLOWED_ORIGIN = "https://static.example.com"  # LEADS_CORS_ORIGINS in tests/settings.py

@@ -32,7 +32,7 @@ import boto3
 import pytest
 import requests
 
-from leads import counters
+from leads.domain import tallies
 from tests.conflict_proxy import ConflictProxy
 from tests.dynamodb_local import DynamoDBLocal
 from tests.integration.servers import free_port
@@ -190,7 +190,7 @@ class LoadDeployment:
 
     def status_counts(self) -> dict[str, int]:
         """Leads per status as the inbox shows them: the sum of every tally shard, read consistently."""
-        keys = [{"counter_id": {"S": key}} for key in counters.status_keys()]
+        keys = [{"counter_id": {"S": key}} for key in tallies.status_keys()]
         items = self.client.batch_get_item(RequestItems={
             f"{TABLE_PREFIX}counters": {"Keys": keys, "ConsistentRead": True}})["Responses"][f"{TABLE_PREFIX}counters"]
         return {status: sum(int(item.get(f"n_{status}", {"N": "0"})["N"]) for item in items) for status in STATUSES}

@@ -1,7 +1,7 @@
 """Create every DynamoDB table and index the app needs, with TTL and point-in-time recovery; safe to run again."""
 from django.core.management.base import BaseCommand
 
-from leads import tables
+from leads.storage import tables
 
 
 class Command(BaseCommand):

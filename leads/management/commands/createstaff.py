@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
 
-from leads import selectors, services
-from leads.models import ROLES
+from leads.domain import selectors, services
+from leads.storage.models import ROLES
 
 
 class Command(BaseCommand):

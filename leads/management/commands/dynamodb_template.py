@@ -5,9 +5,9 @@ import botocore.session
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from leads import cloudformation
+from leads.storage import cloudformation
 from leads.management.maintenance import IAM_GRANTS
-from leads.models import ALL_MODELS
+from leads.storage.models import ALL_MODELS
 
 
 class Command(BaseCommand):

@@ -17,6 +17,6 @@ class Command(BaseCommand):
             import moto  # noqa: F401
         except ImportError:
             raise CommandError("The embedded DynamoDB needs moto: pip install -r requirements-embedded.txt") from None
-        from leads import embedded
+        from leads.storage import embedded
 
         embedded.serve(host="127.0.0.1", port=port, data_dir=data_dir)

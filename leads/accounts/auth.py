@@ -1,0 +1,181 @@
+"""Staff sign-in: password check, throttling of repeated failures, and who is signed in."""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.core import signing
+from django.contrib.auth.hashers import check_password, make_password
+from django.http import HttpRequest
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
+
+from leads.domain import ratelimit, services
+from leads.storage.dynamodb import commit
+from leads.domain.exceptions import StorageUnavailable
+from leads.storage.models import Counter, Staff, StaffIdentity, utcnow
+from leads.accounts.sessions import STAFF_ACCESS_KEY, STAFF_EMAIL_KEY
+
+logger = logging.getLogger(__name__)
+
+STAFF_ROLE_KEY = "staff_role"
+STAFF_NAME_KEY = "staff_name"
+
+
+class InvalidCredentials(Exception):
+    """Wrong email or password (deliberately not saying which)."""
+
+
+class LoginThrottled(Exception):
+    """Too many recent failures for this account or this client."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(f"Too many failed sign-ins; retry in {retry_after} s.")
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class CurrentStaff(StaffIdentity):
+    """The signed-in staff member, as recorded in their session (no extra read per request)."""
+
+    email: str
+    role: str
+    name: str
+
+
+def current_staff(request: HttpRequest) -> CurrentStaff | None:
+    """Who is signed in on this request, or None."""
+    session = request.session
+    email = session.get(STAFF_EMAIL_KEY)
+    if not email:
+        return None
+    return CurrentStaff(email=email, role=session.get(STAFF_ROLE_KEY, "sales"), name=session.get(STAFF_NAME_KEY, ""))
+
+
+DEVICE_COOKIE = "leads_device"
+_DEVICE_SALT = "leads.accounts.auth.device"
+
+
+def device_token(email: str) -> str:
+    """A signed token saying "this browser signed in to this account before" (the email only as a keyed hash)."""
+    return signing.dumps(ratelimit.client_fingerprint(email.strip().lower()), salt=_DEVICE_SALT, compress=False)
+
+
+def is_known_device(token: str | None, email: str) -> bool:
+    """True if token was issued to a browser that signed in to this account within the cookie's lifetime."""
+    if not token:
+        return False
+    try:
+        account = signing.loads(token, salt=_DEVICE_SALT, max_age=settings.LEADS_LOGIN_DEVICE_COOKIE_AGE)
+    except signing.BadSignature:
+        return False
+    return account == ratelimit.client_fingerprint(email.strip().lower())
+
+
+def _failure_windows(email: str, client: str, now: datetime, *, known_device: bool) -> list[ratelimit.Window]:
+    """The allowances one attempt draws on.
+
+    Guessing is throttled where the guesser is: per account and client together, and per client. A
+    wrong password from elsewhere therefore never locks the owner out. Only a guesser spread over
+    many addresses meets the account's own ceiling, set high; a browser that signed in to this account
+    before is exempt from it, so even then the owner gets in.
+    """
+    period = settings.LEADS_LOGIN_LOCKOUT_SECONDS
+    account = ratelimit.client_fingerprint(email)
+    windows = [
+        ratelimit.current_window(
+            scope="login-pair", client=ratelimit.client_fingerprint(f"{account}|{client}"), period=period,
+            now=now, limit=settings.LEADS_LOGIN_MAX_FAILURES_PER_ACCOUNT_CLIENT,
+        ),
+        ratelimit.current_window(
+            scope="login-client", client=client, period=period, now=now,
+            limit=settings.LEADS_LOGIN_MAX_FAILURES_PER_CLIENT,
+        ),
+    ]
+    if not known_device:
+        windows.append(ratelimit.current_window(
+            scope="login-account", client=account, period=period, now=now,
+            limit=settings.LEADS_LOGIN_MAX_FAILURES_PER_ACCOUNT,
+        ))
+    return windows
+
+
+def authenticate(*, email: str, password: str, client: str, device: str | None = None,
+                 now: datetime | None = None) -> Staff:
+    """Return the active staff member with these credentials.
+
+    Every attempt first reserves one of each allowed failure it draws on (see _failure_windows) with
+    one conditional, atomic transaction, so even a burst of parallel guesses gets at most that many
+    password checks per window; a successful sign-in hands its reservation back. `device` is the
+    browser's device cookie, if any. Raises LoginThrottled when an allowance is used up,
+    InvalidCredentials on any mismatch (never saying which part).
+    """
+    now = now or utcnow()
+    email = email.strip().lower()
+    windows = _failure_windows(email, client, now, known_device=is_known_device(device, email))
+    try:
+        _reserve_attempt(windows, now)
+        try:
+            staff = Staff.get(email, consistent_read=True)
+        except Staff.DoesNotExist:
+            staff = None
+        if staff is None:
+            make_password(password)  # the same cost as a real check: timing must not reveal who exists
+        elif check_password(password, staff.password) and staff.active:
+            _refund_attempt(windows)
+            return staff
+    except PynamoDBException as error:
+        raise StorageUnavailable(str(error)) from error
+    raise InvalidCredentials()
+
+
+def _refund_attempt(windows: list[ratelimit.Window]) -> None:
+    """Hand a successful sign-in's reservation back; if DynamoDB fails here, sign in all the same."""
+
+    def fill(tx):
+        for window in windows:
+            tx.update(Counter(window.counter_id), actions=[Counter.tally.add(-1)])
+
+    try:
+        commit(fill)
+    except PynamoDBException:
+        # The password was right: an unreturned reservation costs one attempt of the allowance at
+        # worst, while refusing the sign-in would lock honest people out during an outage.
+        logger.warning("Could not refund a sign-in attempt", exc_info=True)
+
+
+def _reserve_attempt(windows: list[ratelimit.Window], now: datetime) -> None:
+    """Count this attempt against every window, all or none; LoginThrottled if one is full."""
+    def fill(tx):
+        for window in windows:
+            ratelimit.hit_in(tx, window)
+
+    try:
+        commit(fill)
+    except TransactWriteError as error:
+        reasons = error.cancellation_reasons or []
+        if any(reason and reason.code == "ConditionalCheckFailed" for reason in reasons):
+            raise LoginThrottled(max(w.seconds_left(now) for w in windows)) from error
+        raise
+
+
+def login(request: HttpRequest, staff: Staff) -> None:
+    """Start a fresh session for staff (a new key, so a planted session id is useless)."""
+    # Filled before the new key is made, so making it writes the whole session in this one call, inside
+    # the view's error handling; the middleware then has nothing left to save that could fail alone.
+    request.session[STAFF_EMAIL_KEY] = staff.email
+    request.session[STAFF_ROLE_KEY] = staff.role
+    request.session[STAFF_NAME_KEY] = staff.name or ""
+    # The session is written only while the account still holds this stamp: AccessChanged otherwise.
+    request.session[STAFF_ACCESS_KEY] = int(staff.access or 0)
+    request.session.cycle_key()
+    try:
+        services.staff_forget_ended_sessions(staff=staff)
+    except PynamoDBException:
+        # Signed in all the same: the keys are pruned at a later sign-in.
+        logger.warning("Could not prune an account's ended session keys", exc_info=True)
+
+
+def logout(request: HttpRequest) -> None:
+    """Delete the session item and its cookie."""
+    request.session.flush()

@@ -1,0 +1,126 @@
+"""Staff-side forms: sign-in, inbox filters, lead edits, bulk actions, staff accounts. Validation only."""
+
+import re
+
+from django import forms
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from leads.storage.models import STATUS_LABELS, STATUSES
+from leads.domain.selectors import Search
+
+STATUS_CHOICES = [(s, STATUS_LABELS[s]) for s in STATUSES]
+ROLE_CHOICES = [("sales", "Sales — view, search, edit, export"), ("admin", "Admin — also delete and manage staff")]
+PAGE_SIZES = (25, 50, 100)
+LEAD_ID = re.compile(r"^[0-9a-f]{32}$")
+_DOMAIN = re.compile(r"^(?:[\w-]+\.)+[\w-]{2,}$")
+
+
+class LoginForm(forms.Form):
+    """Email and password."""
+
+    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True}))
+    password = forms.CharField(max_length=1024, strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+
+
+def parse_search(text: str) -> Search | None:
+    """``ann@acme.com`` → one address; ``@acme.com`` or ``acme.com`` → the whole domain."""
+    text = text.strip().lower()
+    if not text:
+        return None
+    if "@" in text and not text.startswith("@"):
+        validate_email(text)
+        return Search("email", text)
+    domain = text.removeprefix("@")
+    if not _DOMAIN.match(domain):
+        raise ValidationError("Search by a full email address (ann@acme.com) or a domain (acme.com or @acme.com).")
+    return Search("domain", domain)
+
+
+class LeadFilterForm(forms.Form):
+    """The inbox's query string: ?status=&q=&per_page=&cursor=."""
+
+    status = forms.ChoiceField(choices=[("", "All")] + STATUS_CHOICES, required=False)
+    q = forms.CharField(required=False, max_length=254, label="Email or domain")
+    per_page = forms.TypedChoiceField(choices=[(n, n) for n in PAGE_SIZES], coerce=int, required=False, empty_value=25)
+    cursor = forms.CharField(required=False, max_length=4000)
+
+    def clean_q(self):
+        return parse_search(self.cleaned_data["q"])
+
+
+class LeadEditForm(forms.Form):
+    """What sales can change on a lead; `version` is the one they loaded, for conflict detection."""
+
+    status = forms.ChoiceField(choices=STATUS_CHOICES)
+    owner = forms.ChoiceField(choices=[("", "Nobody")], required=False)
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), required=False, max_length=5000)
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    def __init__(self, *args, staff=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].choices = [("", "Nobody")] + [(s.email, s.display_name) for s in staff]
+
+
+class BulkActionForm(forms.Form):
+    """Selected rows and what to do with them; `confirm` is set on the confirmation page."""
+
+    ids = forms.MultipleChoiceField(error_messages={"required": "Select at least one lead first."})
+    action = forms.ChoiceField(choices=[("set_status", "Set status"), ("delete", "Delete")])
+    status = forms.ChoiceField(choices=[("", "—")] + STATUS_CHOICES, required=False)
+    confirm = forms.BooleanField(required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        posted = self.data.getlist("ids") if hasattr(self.data, "getlist") else self.data.get("ids", [])
+        # Any well-formed id may be chosen; unknown ones are reported as missing when applied.
+        self.fields["ids"].choices = [(i, i) for i in posted if LEAD_ID.match(i)]
+
+    def clean_ids(self):
+        ids = self.cleaned_data["ids"]
+        if len(ids) > 100:
+            raise ValidationError("Select at most 100 leads at a time.")
+        return ids
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("action") == "set_status" and not cleaned.get("status"):
+            self.add_error("status", "Choose the status to set.")
+        return cleaned
+
+
+class StaffForm(forms.Form):
+    """Create a staff account."""
+
+    email = forms.EmailField(max_length=254)
+    name = forms.CharField(max_length=100, required=False)
+    role = forms.ChoiceField(choices=ROLE_CHOICES, initial="sales", widget=forms.RadioSelect)
+    password = forms.CharField(strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+
+    def clean_email(self):
+        return self.cleaned_data["email"].strip().lower()
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        password_validation.validate_password(password)
+        return password
+
+
+class StaffEditForm(forms.Form):
+    """Change a staff account; leave the password blank to keep it."""
+
+    name = forms.CharField(max_length=100, required=False)
+    role = forms.ChoiceField(choices=ROLE_CHOICES, widget=forms.RadioSelect)
+    active = forms.BooleanField(required=False, help_text="Inactive accounts cannot sign in.")
+    password = forms.CharField(
+        strip=False, required=False, label="New password",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if password:
+            password_validation.validate_password(password)
+        return password
+

@@ -1,0 +1,50 @@
+"""Staff URLs under /admin/."""
+from django.urls import path, register_converter
+
+from leads.backoffice import views as views
+
+
+class LeadIdConverter:
+    """Lead ids are 32 lowercase hex digits; anything else is a 404 before any view runs."""
+
+    regex = "[0-9a-f]{32}"
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return value
+
+
+class StaffEmailConverter:
+    """A stored staff email, which may hold "/" (valid in an address's local part): up to the last "@",
+    anything; after it, a domain, which never holds "/" (so more path segments could still follow)."""
+
+    regex = r".+@[^/]+"
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return value
+
+
+register_converter(LeadIdConverter, "lead_id")
+register_converter(StaffEmailConverter, "staff_email")
+
+app_name = "staff"
+
+urlpatterns = [
+    path("", views.DashboardView.as_view(), name="dashboard"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("leads/", views.LeadListView.as_view(), name="lead_list"),
+    path("leads/export.csv", views.LeadExportView.as_view(), name="lead_export"),
+    path("leads/bulk/", views.LeadBulkView.as_view(), name="lead_bulk"),
+    path("leads/deleted/", views.TrashView.as_view(), name="trash"),
+    path("leads/<lead_id:lead_id>/", views.LeadDetailView.as_view(), name="lead_detail"),
+    path("leads/<lead_id:lead_id>/delete/", views.LeadDeleteView.as_view(), name="lead_delete"),
+    path("leads/<lead_id:lead_id>/restore/", views.LeadRestoreView.as_view(), name="lead_restore"),
+    path("staff/", views.StaffListView.as_view(), name="staff_list"),
+    path("staff/<staff_email:email>/", views.StaffEditView.as_view(), name="staff_edit"),
+]

@@ -1,0 +1,405 @@
+"""Staff pages under /admin/: sign-in, dashboard, inbox, lead detail, trash, staff accounts. HTTP only."""
+
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.utils.functional import cached_property
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import View
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.generic import TemplateView
+from pynamodb.exceptions import PynamoDBException
+
+from leads.accounts import auth
+from leads.backoffice import charts, exports
+from leads.domain import cursors, ratelimit, selectors, services
+from leads.backoffice.forms import PAGE_SIZES, BulkActionForm, LeadEditForm, LeadFilterForm, LoginForm, StaffEditForm, StaffForm
+from leads.domain.exceptions import LeadConflict, LeadNotFound, StaffExists, StaffNotFound, StorageUnavailable
+from leads.storage.models import STATUS_LABELS, STATUSES
+from leads.backoffice.permissions import AdminRequiredMixin, StaffRequiredMixin
+from leads.accounts.sessions import AccessChanged
+
+
+def bad_request(request, message: str):
+    """A 400 page that says what was wrong with the link."""
+    html = render_to_string("400.html", {"explanation": message}, request=request)
+    return HttpResponseBadRequest(html)
+
+
+@method_decorator([never_cache, sensitive_post_parameters("password")], name="dispatch")
+class LoginView(View):
+    """Sign in with email and password; repeated failures slow the guesser down for a while."""
+
+    template_name = "admin/login.html"
+
+    def get(self, request):
+        if request.staff:
+            return redirect(self.next_url())
+        return render(request, self.template_name, {"form": LoginForm(), "next": self.next_url()})
+
+    def post(self, request):
+        form = LoginForm(request.POST)
+        context = {"form": form, "next": self.next_url()}
+        if not form.is_valid():
+            return render(request, self.template_name, context)
+        try:
+            staff = auth.authenticate(
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password"],
+                client=ratelimit.client_key(request),
+                device=request.COOKIES.get(auth.DEVICE_COOKIE),
+            )
+        except auth.InvalidCredentials:
+            form.add_error(None, "That email and password do not match an active account.")
+            return render(request, self.template_name, context)
+        except StorageUnavailable:
+            form.add_error(None, "Sign-in is unavailable for a moment. Please try again shortly.")
+            return render(request, self.template_name, context, status=503)
+        except auth.LoginThrottled as error:
+            minutes = max(1, round(error.retry_after / 60))
+            form.add_error(None, f"Too many failed sign-in attempts. Please wait {minutes} minute{'s' if minutes != 1 else ''} and try again.")
+            response = render(request, self.template_name, context, status=429)
+            response["Retry-After"] = str(error.retry_after)
+            return response
+        try:
+            auth.login(request, staff)
+        except AccessChanged:
+            # An admin changed this account between the password check and the session write.
+            request.session.flush()
+            form.add_error(None, "Your account was changed while you were signing in. Please sign in again.")
+            return render(request, self.template_name, context, status=409)
+        except PynamoDBException:
+            form.add_error(None, "Sign-in is unavailable for a moment. Please try again shortly.")
+            return render(request, self.template_name, context, status=503)
+        response = redirect(self.next_url())
+        # Remembers that this browser knows the password, so guessing elsewhere cannot lock it out.
+        response.set_cookie(
+            auth.DEVICE_COOKIE, auth.device_token(staff.email), max_age=settings.LEADS_LOGIN_DEVICE_COOKIE_AGE,
+            path=reverse("staff:login"), secure=settings.SESSION_COOKIE_SECURE or None, httponly=True, samesite="Lax",
+        )
+        return response
+
+    def next_url(self) -> str:
+        """Where to go after signing in: ?next= if it is on this site, else the dashboard."""
+        target = self.request.POST.get("next") or self.request.GET.get("next", "")
+        if target and url_has_allowed_host_and_scheme(target, {self.request.get_host()}, self.request.is_secure()):
+            return target
+        return reverse("staff:dashboard")
+
+
+@method_decorator(never_cache, name="dispatch")
+class LogoutView(View):
+    """End the session (POST only, so a link or an image cannot sign anyone out)."""
+
+    http_method_names = ["post"]
+
+    def post(self, request):
+        auth.logout(request)
+        messages.success(request, "You have signed out.")
+        return redirect("staff:login")
+
+
+@method_decorator(never_cache, name="dispatch")
+class DashboardView(StaffRequiredMixin, TemplateView):
+    """Counts per status and leads per day for the last 30 days."""
+
+    template_name = "admin/dashboard.html"
+
+    def get_context_data(self, **kwargs):
+        counts, daily = selectors.dashboard_counts(days=30)
+        return {
+            **super().get_context_data(**kwargs),
+            "counts": [(status, STATUS_LABELS[status], counts[status]) for status in STATUSES],
+            "total": sum(counts.values()),
+            "chart": charts.daily_bar_chart(daily),
+        }
+
+
+def _filter_query(cleaned: dict, **overrides) -> str:
+    """The inbox query string for these filters (cursor excluded unless given)."""
+    search = cleaned.get("q")
+    params = {
+        "status": cleaned.get("status") or "",
+        "q": (search.value if search.kind == "email" else f"@{search.value}") if search else "",
+        "per_page": cleaned.get("per_page") or 25,
+        **overrides,
+    }
+    return urlencode({k: v for k, v in params.items() if v not in ("", None) and not (k == "per_page" and v == 25)})
+
+
+@method_decorator(never_cache, name="dispatch")
+class LeadListView(StaffRequiredMixin, View):
+    """The inbox: newest first, filter by status, search by email or domain, signed cursors."""
+
+    template_name = "admin/lead_list.html"
+
+    def get(self, request):
+        form = LeadFilterForm(request.GET)
+        counts = selectors.status_counts()
+        context = {"form": form, "counts": counts, "total": sum(counts.values()), "page_sizes": PAGE_SIZES,
+                   "statuses": [(s, STATUS_LABELS[s]) for s in STATUSES], "status_labels": STATUS_LABELS}
+        if not form.is_valid():
+            if "status" in form.errors or "per_page" in form.errors or "cursor" in form.errors:
+                return bad_request(request, "That filter is not valid. Please start again from the inbox.")
+            return render(request, self.template_name, {**context, "page": None})
+        cleaned = form.cleaned_data
+        try:
+            page = selectors.lead_list(
+                status=cleaned["status"] or None, search=cleaned["q"],
+                cursor=cleaned["cursor"] or None, page_size=cleaned["per_page"],
+            )
+        except cursors.BadCursor as error:
+            return bad_request(request, f"{error} Please start again from the first page.")
+        context.update(
+            page=page,
+            status=cleaned["status"],
+            query_base=_filter_query(cleaned),
+            status_query=lambda s: _filter_query(cleaned, status=s),
+            next_query=page.next_cursor and _filter_query(cleaned, cursor=page.next_cursor),
+            previous_query=page.previous_cursor and _filter_query(cleaned, cursor=page.previous_cursor),
+            filter_links=[("", "All", context["total"], _filter_query(cleaned, status=""))]
+            + [(s, STATUS_LABELS[s], counts[s], _filter_query(cleaned, status=s)) for s in STATUSES],
+        )
+        return render(request, self.template_name, context)
+
+
+@method_decorator(never_cache, name="dispatch")
+class LeadExportView(StaffRequiredMixin, View):
+    """The current filter as CSV, streamed page by page."""
+
+    def get(self, request):
+        form = LeadFilterForm(request.GET)
+        if not form.is_valid():
+            return bad_request(request, "That filter is not valid.")
+        leads = selectors.lead_export(status=form.cleaned_data["status"] or None, search=form.cleaned_data["q"])
+        response = StreamingHttpResponse(exports.csv_lines(leads), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="leads.csv"'
+        return response
+
+
+@method_decorator(never_cache, name="dispatch")
+class LeadBulkView(StaffRequiredMixin, View):
+    """Bulk actions on selected rows: a confirmation page listing what will change, then apply."""
+
+    http_method_names = ["post"]
+    template_name = "admin/bulk_confirm.html"
+
+    def post(self, request):
+        form = BulkActionForm(request.POST)
+        if not form.is_valid():
+            for errors in form.errors.values():
+                for error in errors:
+                    messages.error(request, error)
+            return redirect(self.back_url())
+        action, lead_ids = form.cleaned_data["action"], form.cleaned_data["ids"]
+        if action == "delete" and not request.staff.is_admin:
+            raise PermissionDenied("Only admins can delete leads.")
+        if not form.cleaned_data["confirm"]:
+            leads = selectors.leads_get_many(lead_ids=lead_ids)
+            return render(request, self.template_name, {
+                "leads": leads, "action": action, "status": form.cleaned_data["status"],
+                "status_label": STATUS_LABELS.get(form.cleaned_data["status"], ""), "back": self.back_url(),
+                "missing": len(lead_ids) - len(leads),
+            })
+        actor = request.staff.email
+        if action == "delete":
+            result = services.lead_bulk_delete(lead_ids=lead_ids, actor=actor)
+            done = f"Moved {len(result.done)} lead{'s' if len(result.done) != 1 else ''} to Recently deleted."
+        else:
+            result = services.lead_bulk_set_status(lead_ids=lead_ids, status=form.cleaned_data["status"], actor=actor)
+            label = STATUS_LABELS[form.cleaned_data["status"]]
+            done = f"Set {len(result.done)} lead{'s' if len(result.done) != 1 else ''} to {label}."
+        messages.success(request, done)
+        if result.conflicts:
+            messages.warning(request, f"{len(result.conflicts)} lead(s) were changed by someone else meanwhile and were left alone.")
+        if result.missing:
+            messages.warning(request, f"{len(result.missing)} lead(s) no longer exist.")
+        return redirect(self.back_url())
+
+    def back_url(self) -> str:
+        back = self.request.POST.get("back", "")
+        if back.startswith(reverse("staff:lead_list")) and url_has_allowed_host_and_scheme(back, set()):
+            return back
+        return reverse("staff:lead_list")
+
+
+@method_decorator(never_cache, name="dispatch")
+class LeadDetailView(StaffRequiredMixin, View):
+    """One lead: every field, the edit form, and its history."""
+
+    template_name = "admin/lead_detail.html"
+
+    def get(self, request, lead_id):
+        lead = self.get_lead(lead_id)
+        form = LeadEditForm(
+            initial={"status": lead.status, "notes": lead.notes, "owner": lead.owner, "version": lead.version},
+            staff=self.staff,
+        )
+        return self.render_page(lead, form)
+
+    def post(self, request, lead_id):
+        lead = self.get_lead(lead_id)
+        form = LeadEditForm(request.POST, staff=self.staff)
+        if not form.is_valid():
+            return self.render_page(lead, form)
+        data = form.cleaned_data
+        try:
+            lead, changes = services.lead_update(
+                lead_id=lead_id, expected_version=data["version"], actor=request.staff.email, current=lead,
+                status=data["status"], notes=data["notes"], owner=data["owner"],
+            )
+        except LeadNotFound:
+            raise Http404("This lead was deleted.") from None
+        except LeadConflict as conflict:
+            # Keep what this person typed; show what the other person changed; saving again overwrites.
+            missed = selectors.lead_history_since(lead_id=lead_id, version=data["version"])
+            posted = request.POST.copy()
+            posted["version"] = str(conflict.current.version)
+            messages.error(request, "Someone else saved this lead while you were editing. Nothing was overwritten: "
+                                    "review their changes below, then save again to apply yours.")
+            return self.render_page(conflict.current, LeadEditForm(posted, staff=self.staff), missed=missed, status=409)
+        except StorageUnavailable:
+            messages.error(request, "The lead could not be saved just now. Your changes are still in the form; please try again.")
+            return self.render_page(lead, form, status=503)
+        messages.success(request, "Saved." if changes else "No changes to save.")
+        return redirect("staff:lead_detail", lead_id=lead_id)
+
+    @cached_property
+    def staff(self):
+        """Everyone a lead can be assigned to (one Query per request, shared by form and page)."""
+        return selectors.staff_list()
+
+    def get_lead(self, lead_id):
+        try:
+            return selectors.lead_get(lead_id=lead_id)
+        except LeadNotFound:
+            raise Http404("No lead with this id.") from None
+
+    def render_page(self, lead, form, *, missed=None, status=200):
+        return render(self.request, self.template_name, {
+            "lead": lead, "form": form, "missed": missed, "status_labels": STATUS_LABELS,
+            "staff_names": {s.email: s.display_name for s in self.staff},
+            "history": selectors.lead_history(lead_id=lead.lead_id),
+        }, status=status)
+
+
+@method_decorator(never_cache, name="dispatch")
+class LeadDeleteView(AdminRequiredMixin, View):
+    """GET asks for confirmation; POST moves the lead to Recently deleted."""
+
+    template_name = "admin/lead_delete.html"
+
+    def get(self, request, lead_id):
+        try:
+            lead = selectors.lead_get(lead_id=lead_id)
+        except LeadNotFound:
+            raise Http404("No lead with this id.") from None
+        return render(request, self.template_name, {"lead": lead})
+
+    def post(self, request, lead_id):
+        try:
+            lead = services.lead_delete(lead_id=lead_id, actor=request.staff.email)
+        except LeadNotFound:
+            raise Http404("No lead with this id.") from None
+        except LeadConflict:
+            messages.error(request, "Someone else changed this lead just now; it was not deleted. Please check it again.")
+            return redirect("staff:lead_detail", lead_id=lead_id)
+        messages.success(request, f"Deleted the lead from {lead.email}. You can restore it from Recently deleted for 30 days.")
+        return redirect("staff:lead_list")
+
+
+@method_decorator(never_cache, name="dispatch")
+class TrashView(AdminRequiredMixin, TemplateView):
+    """Recently deleted leads, restorable for 30 days."""
+
+    template_name = "admin/trash.html"
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "trashed": selectors.trash_list(),
+                "status_labels": STATUS_LABELS}
+
+
+@method_decorator(never_cache, name="dispatch")
+class LeadRestoreView(AdminRequiredMixin, View):
+    """Bring a deleted lead back (POST)."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, lead_id):
+        try:
+            lead = services.lead_restore(lead_id=lead_id, actor=request.staff.email)
+        except LeadNotFound:
+            messages.error(request, "That lead can no longer be restored.")
+            return redirect("staff:trash")
+        messages.success(request, f"Restored the lead from {lead.email}.")
+        return redirect("staff:lead_detail", lead_id=lead_id)
+
+
+@method_decorator(never_cache, name="dispatch")
+class StaffListView(AdminRequiredMixin, View):
+    """Everyone who can sign in, and a form to add someone."""
+
+    template_name = "admin/staff_list.html"
+
+    def get(self, request):
+        return self.render_page(StaffForm())
+
+    def post(self, request):
+        form = StaffForm(request.POST)
+        if form.is_valid():
+            try:
+                services.staff_create(**form.cleaned_data)
+            except StaffExists:
+                form.add_error("email", "There is already an account with this email.")
+            except StorageUnavailable:
+                form.add_error(None, "The account could not be saved just now. Please try again in a moment.")
+                return self.render_page(form, status=503)
+            else:
+                messages.success(request, f"Added {form.cleaned_data['email']}.")
+                return redirect("staff:staff_list")
+        return self.render_page(form)
+
+    def render_page(self, form, *, status=200):
+        return render(self.request, self.template_name, {"staff": selectors.staff_list(), "form": form}, status=status)
+
+
+@method_decorator([never_cache, sensitive_post_parameters("password")], name="dispatch")
+class StaffEditView(AdminRequiredMixin, View):
+    """Change someone's name, role, access or password."""
+
+    template_name = "admin/staff_edit.html"
+
+    def get(self, request, email):
+        member = self.get_member(email)
+        form = StaffEditForm(initial={"name": member.name, "role": member.role, "active": member.active})
+        return render(request, self.template_name, {"member": member, "form": form})
+
+    def post(self, request, email):
+        member = self.get_member(email)
+        form = StaffEditForm(request.POST)
+        if not form.is_valid():
+            return render(request, self.template_name, {"member": member, "form": form})
+        if member.email == request.staff.email and (form.cleaned_data["role"] != "admin" or not form.cleaned_data["active"]):
+            form.add_error(None, "You cannot remove your own admin access; ask another admin.")
+            return render(request, self.template_name, {"member": member, "form": form})
+        try:
+            services.staff_update(email=member.email, **form.cleaned_data)
+        except StaffNotFound:
+            raise Http404("This staff member was removed meanwhile.") from None
+        messages.success(request, f"Saved {member.email}.")
+        return redirect("staff:staff_list")
+
+    def get_member(self, email):
+        member = selectors.staff_get(email=email)
+        if member is None:
+            raise Http404("No staff member with this email.")
+        return member
+

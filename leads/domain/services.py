@@ -1,0 +1,447 @@
+"""Writes. Each change commits with everything derived from it in one DynamoDB transaction."""
+
+import json
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
+from pynamodb.exceptions import PutError, PynamoDBException, TransactWriteError, UpdateError
+
+from leads.domain import ratelimit, tallies
+from leads.storage.dynamodb import commit, condition_failed
+from leads.domain.exceptions import LeadConflict, LeadNotFound, RateLimited, StaffExists, StaffNotFound, StorageUnavailable
+from leads.storage.models import HistoryEvent, Lead, Staff, StaffSession, TrashedLead, utcnow
+from leads.domain.notifications import notify_new_lead
+from leads.domain.selectors import lead_get, leads_get_many
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Submission:
+    """The outcome of a contact-form post: the lead id, and whether this post stored it."""
+
+    lead_id: str
+    created: bool
+
+
+def history_event(
+    *, lead_id: str, actor: str, action: str, changes: dict, at: datetime, version: int | None = None
+) -> HistoryEvent:
+    """Build a timeline entry; its id sorts by time and never collides."""
+    return HistoryEvent(
+        lead_id=lead_id,
+        event_id=f"{HistoryEvent.at.serialize(at)}#{secrets.token_hex(4)}",
+        at=at,
+        actor=actor,
+        action=action,
+        changes=json.dumps(changes, ensure_ascii=False),
+        version=version,
+    )
+
+
+def _failed_items(error: TransactWriteError) -> list[int]:
+    """Indexes of the transaction items whose condition failed."""
+    return [
+        index
+        for index, reason in enumerate(error.cancellation_reasons or [])
+        if reason is not None and reason.code == "ConditionalCheckFailed"
+    ]
+
+
+def lead_submit(
+    *,
+    lead_id: str,
+    name: str,
+    email: str,
+    subject: str,
+    message: str,
+    company: str = "",
+    source: str = "form",
+    client: str | None = None,
+    now: datetime | None = None,
+) -> Submission:
+    """Store a new lead exactly once per lead id, counting it and rate-limiting the client.
+
+    A repeat of an id already stored (double click, browser retry) stores nothing and reports
+    ``created=False``. Raises RateLimited when the client is over its allowance, and
+    StorageUnavailable when DynamoDB cannot take the write; in both cases nothing is written.
+    """
+    now = now or utcnow()
+    lead = Lead(
+        lead_id=lead_id,
+        created_at=now,
+        updated_at=now,
+        name=name,
+        email=email,
+        company=company or None,
+        subject=subject,
+        message=message,
+        status="new",
+        source=source,
+    )
+    lead.refresh_index_keys()
+    window = None
+    if client is not None and not settings.LEADS_RATELIMIT_DISABLED:
+        window = ratelimit.current_window(
+            scope="contact",
+            client=client,
+            limit=settings.LEADS_RATELIMIT_COUNT,
+            period=settings.LEADS_RATELIMIT_WINDOW,
+            now=now,
+        )
+    def fill(tx):
+        # Item 0 (puts come first in the request): the lead itself, only if this id was never stored.
+        tx.save(lead, condition=Lead.lead_id.does_not_exist())
+        tx.save(history_event(lead_id=lead_id, actor="visitor", action="created", changes={}, at=now, version=1))
+        tallies.add_in(tx, statuses={"new": 1}, day=now.date(), day_amount=1)
+        if window:
+            ratelimit.hit_in(tx, window)
+
+    try:
+        commit(fill)
+    except TransactWriteError as error:
+        failed = _failed_items(error)
+        if 0 in failed:
+            return Submission(lead_id=lead_id, created=False)
+        if failed and window:
+            raise RateLimited(window.seconds_left(now)) from error
+        raise StorageUnavailable(str(error)) from error
+    except PynamoDBException as error:
+        raise StorageUnavailable(str(error)) from error
+    if settings.LEADS_NOTIFY_VIA == "request":
+        notify_new_lead(lead)  # on Lambda the table's stream triggers it instead (leads.management.stream_handler)
+    return Submission(lead_id=lead_id, created=True)
+
+
+# --- Staff edits ---------------------------------------------------------------------------------
+
+EDITABLE_FIELDS = ("status", "notes", "owner")
+TRASH_DAYS = 30
+
+
+def _wrap_storage_errors(error: PynamoDBException) -> StorageUnavailable:
+    return StorageUnavailable(str(error))
+
+
+def _conflict_or_gone(lead_id: str) -> LeadConflict | LeadNotFound:
+    """Why a lead's guarded write failed: someone else saved it (a conflict), or deleted it (not found).
+
+    A version condition fails alike for both; one consistent read, on this rare path only, tells them
+    apart, so a deletion meanwhile is a 404 and never a misleading "changed by someone else".
+    """
+    try:
+        Lead.get(lead_id, consistent_read=True, attributes_to_get=["lead_id"])
+    except Lead.DoesNotExist:
+        return LeadNotFound(lead_id)
+    except PynamoDBException as error:
+        return _wrap_storage_errors(error)
+    return LeadConflict()
+
+
+def _apply_update(loaded: Lead, changes: dict[str, tuple], *, actor: str, now: datetime) -> Lead:
+    """Commit changes to a loaded lead, guarded by its version; return the updated copy.
+
+    `loaded` is left as it was, so a page shown after a failure shows what is stored, not what was
+    attempted. Raises LeadConflict if the lead moved on, StorageUnavailable if DynamoDB did not answer.
+    """
+    lead = Lead.from_raw_data(loaded.serialize())
+    old_status = lead.status
+    for name, (_, after) in changes.items():
+        setattr(lead, name, after)
+    lead.updated_at = now
+    lead.refresh_index_keys()
+    actions = [getattr(Lead, name).set(getattr(lead, name)) for name in changes]
+    actions += [
+        Lead.updated_at.set(now),
+        Lead.status_email.set(lead.status_email),
+        Lead.status_domain.set(lead.status_domain),
+    ]
+    def fill(tx):
+        # The version condition is added by PynamoDB: another save in between cancels everything.
+        # A copy per attempt: PynamoDB appends the version increment to the list it is given, and the
+        # commit loop's next attempt would otherwise carry it twice (a ValidationException).
+        tx.update(lead, actions=list(actions), condition=Lead.lead_id.exists())
+        tx.save(history_event(lead_id=lead.lead_id, actor=actor, action="changed", at=now,
+                              changes={k: list(v) for k, v in changes.items()}, version=lead.version + 1))
+        if "status" in changes:
+            tallies.add_in(tx, statuses={old_status: -1, lead.status: 1})
+
+    try:
+        commit(fill)
+    except TransactWriteError as error:
+        if _failed_items(error):
+            raise _conflict_or_gone(lead.lead_id) from error
+        raise _wrap_storage_errors(error) from error
+    except PynamoDBException as error:
+        raise _wrap_storage_errors(error) from error
+    return lead
+
+
+def _changes(lead: Lead, wanted: dict) -> dict[str, tuple]:
+    """{field: (before, after)} for the editable fields whose value really changes."""
+    changes = {}
+    for name in EDITABLE_FIELDS:
+        if name not in wanted:
+            continue
+        before, after = getattr(lead, name), wanted[name] or None  # blank notes/owner are stored as absent
+        if before != after:
+            changes[name] = (before, after)
+    return changes
+
+
+def lead_update(
+    *, lead_id: str, expected_version: int, actor: str, current: Lead | None = None, **wanted
+) -> tuple[Lead, dict]:
+    """Save status / notes / owner if nobody else saved since `expected_version`.
+
+    `current` is the lead as the caller just read it (saves a GetItem); the version condition on the
+    write catches anything that happened since. Returns the lead and the changes made ({} when nothing
+    differed). Raises LeadNotFound, or LeadConflict carrying the current lead when someone else saved
+    in between — nothing is written then.
+    """
+    now = utcnow()
+    try:
+        lead = current or lead_get(lead_id=lead_id)
+    except PynamoDBException as error:
+        raise _wrap_storage_errors(error) from error
+    if lead.version != expected_version:
+        if not _changes(lead, wanted):
+            return lead, {}  # already as wanted: the resend of an edit that landed while its answer was lost
+        raise LeadConflict(current=lead)
+    changes = _changes(lead, wanted)
+    if not changes:
+        return lead, {}
+    try:
+        return _apply_update(lead, changes, actor=actor, now=now), changes
+    except LeadConflict:
+        raise LeadConflict(current=lead_get(lead_id=lead_id)) from None
+
+
+def lead_delete(*, lead_id: str, actor: str, expected_version: int | None = None) -> Lead:
+    """Move a lead to the trash (restorable for 30 days), with its history entry and counters."""
+    now = utcnow()
+    try:
+        lead = lead_get(lead_id=lead_id)
+    except LeadNotFound:
+        # In the trash by this person already: the resend of their delete that landed while its answer
+        # was lost. Someone else's delete meanwhile stays a 404.
+        try:
+            trashed = TrashedLead.get(lead_id, consistent_read=True)
+        except TrashedLead.DoesNotExist:
+            raise LeadNotFound(lead_id) from None
+        if trashed.deleted_by != actor:
+            raise LeadNotFound(lead_id) from None
+        return Lead.from_raw_data(json.loads(trashed.item))
+    if expected_version is not None and lead.version != expected_version:
+        raise LeadConflict(current=lead)
+    trashed = TrashedLead(
+        lead_id=lead.lead_id,
+        deleted_at=now,
+        deleted_by=actor,
+        name=lead.name,
+        email=lead.email,
+        subject=lead.subject,
+        status=lead.status,
+        item=json.dumps(lead.serialize()),
+        expires_at=now + timedelta(days=TRASH_DAYS),
+    )
+    def fill(tx):
+        tx.delete(lead)  # PynamoDB adds the version condition
+        tx.save(trashed)
+        tx.save(history_event(lead_id=lead.lead_id, actor=actor, action="deleted", at=now, changes={}))
+        tallies.add_in(tx, statuses={lead.status: -1}, day=lead.created_at.date(), day_amount=-1)
+
+    try:
+        commit(fill)
+    except TransactWriteError as error:
+        if _failed_items(error):
+            raise _conflict_or_gone(lead.lead_id) from error
+        raise _wrap_storage_errors(error) from error
+    except PynamoDBException as error:
+        raise _wrap_storage_errors(error) from error
+    return lead
+
+
+def lead_restore(*, lead_id: str, actor: str) -> Lead:
+    """Bring a lead back from the trash exactly as it was; LeadNotFound if it is not (or no longer) there."""
+    now = utcnow()
+    try:
+        trashed = TrashedLead.get(lead_id, consistent_read=True)
+    except TrashedLead.DoesNotExist:
+        # Among the leads again: the resend of a restore that landed while its answer was lost.
+        return lead_get(lead_id=lead_id)
+    except PynamoDBException as error:
+        raise _wrap_storage_errors(error) from error
+    if trashed.expires_at <= now:
+        raise LeadNotFound(lead_id)
+    item = json.loads(trashed.item)
+    item.pop("version", None)  # stored afresh: PynamoDB writes version 1, on condition the item is new
+    lead = Lead.from_raw_data(item)
+    lead.updated_at = now
+    def fill(tx):
+        tx.save(lead, condition=Lead.lead_id.does_not_exist())
+        tx.delete(trashed, condition=TrashedLead.lead_id.exists())
+        tx.save(history_event(lead_id=lead_id, actor=actor, action="restored", at=now, changes={}, version=1))
+        tallies.add_in(tx, statuses={lead.status: 1}, day=lead.created_at.date(), day_amount=1)
+
+    try:
+        commit(fill)
+    except TransactWriteError as error:
+        if _failed_items(error):
+            raise LeadNotFound(lead_id) from error  # restored (or purged) by someone else meanwhile
+        raise _wrap_storage_errors(error) from error
+    except PynamoDBException as error:
+        raise _wrap_storage_errors(error) from error
+    return lead
+
+
+@dataclass
+class BulkResult:
+    """What a bulk action did, lead by lead."""
+
+    done: list[str]
+    unchanged: list[str]
+    conflicts: list[str]
+    missing: list[str]
+
+
+def lead_bulk_set_status(*, lead_ids: list[str], status: str, actor: str) -> BulkResult:
+    """Set one status on many leads; each lead commits in its own transaction with its counters."""
+    now = utcnow()
+    result = BulkResult([], [], [], [])
+    try:
+        leads = leads_get_many(lead_ids=lead_ids)
+    except PynamoDBException as error:
+        raise _wrap_storage_errors(error) from error
+    found = {lead.lead_id for lead in leads}
+    result.missing = [lead_id for lead_id in lead_ids if lead_id not in found]
+    for lead in leads:
+        changes = _changes(lead, {"status": status})
+        if not changes:
+            result.unchanged.append(lead.lead_id)
+            continue
+        try:
+            _apply_update(lead, changes, actor=actor, now=now)
+            result.done.append(lead.lead_id)
+        except LeadNotFound:
+            result.missing.append(lead.lead_id)
+        except LeadConflict:
+            result.conflicts.append(lead.lead_id)
+    return result
+
+
+def lead_bulk_delete(*, lead_ids: list[str], actor: str) -> BulkResult:
+    """Move many leads to the trash, each in its own transaction."""
+    result = BulkResult([], [], [], [])
+    for lead_id in dict.fromkeys(lead_ids):
+        try:
+            lead_delete(lead_id=lead_id, actor=actor)
+            result.done.append(lead_id)
+        except LeadNotFound:
+            result.missing.append(lead_id)
+        except LeadConflict:
+            result.conflicts.append(lead_id)
+    return result
+
+
+# --- Staff accounts ------------------------------------------------------------------------------
+
+
+def staff_create(*, email: str, password: str, role: str = "sales", name: str = "") -> Staff:
+    """Create a staff account; StaffExists if the email is taken."""
+    staff = Staff(email=email.strip().lower(), name=name, role=role, password=make_password(password),
+                  active=True, created_at=utcnow())
+    try:
+        staff.save(condition=Staff.email.does_not_exist())
+    except PutError as error:
+        if condition_failed(error):
+            if _is_this_account(staff, password):
+                return staff  # botocore resent a put that had landed while its answer was lost
+            raise StaffExists(staff.email) from error
+        raise _wrap_storage_errors(error) from error
+    return staff
+
+
+def _is_this_account(staff: Staff, password: str) -> bool:
+    """True if the stored account is exactly the one being created (same role, name and password)."""
+    try:
+        stored = Staff.get(staff.email, consistent_read=True)
+    except Staff.DoesNotExist:
+        return False
+    return (stored.role, stored.name) == (staff.role, staff.name) and check_password(password, stored.password)
+
+
+def staff_update(*, email: str, role: str | None = None, active: bool | None = None,
+                 password: str | None = None, name: str | None = None) -> Staff:
+    """Change a staff account; a new role, password or deactivation signs them out everywhere.
+
+    Raises StaffNotFound if there is no such account, or it was removed before the write landed.
+    """
+    try:
+        staff = Staff.get(email, consistent_read=True)
+    except Staff.DoesNotExist:
+        raise StaffNotFound() from None
+    access = []  # changes to who may do what: the person must sign in again
+    if role is not None and role != staff.role:
+        access.append(Staff.role.set(role))
+    if active is not None and active != staff.active:
+        access.append(Staff.active.set(active))
+    if password:
+        access.append(Staff.password.set(make_password(password)))
+    actions = access + ([Staff.name.set(name)] if name is not None and name != staff.name else [])
+    if access:
+        # The new stamp cancels any sign-in still in flight (see leads.accounts.sessions); the update returns
+        # the account as written, with every session key recorded before it, to end below.
+        actions += [Staff.sessions_stale.set(True), Staff.access.add(1)]
+    try:
+        if actions:
+            staff.update(actions=actions, condition=Staff.email.exists())
+        if staff.sessions_stale:
+            ended = staff_end_sessions(email=staff.email, keys=staff.session_keys or set())
+            # Conditional, so that clearing the flag never brings a removed account back as a stub.
+            done = [Staff.sessions_stale.set(False)] + ([Staff.session_keys.delete(ended)] if ended else [])
+            staff.update(actions=done, condition=Staff.email.exists())
+    except UpdateError as error:
+        if condition_failed(error):
+            raise StaffNotFound() from None
+        raise
+    return staff
+
+
+# An account's recorded session keys are pruned at sign-in once there are more than this many.
+SESSION_KEYS_KEPT = 20
+
+
+def staff_forget_ended_sessions(*, staff: Staff) -> int:
+    """Drop from the account's record the keys of sessions that ended by themselves; return how many.
+
+    Each signed-in session records its key on the account (leads.accounts.sessions); sign-out and changes of
+    access drop keys, but sessions that simply expire would pile up toward DynamoDB's 400 KB item
+    limit. Run at sign-in, past SESSION_KEYS_KEPT keys: one BatchGetItem per 100 keys.
+    """
+    keys = list(staff.session_keys or ())
+    if len(keys) <= SESSION_KEYS_KEPT:
+        return 0
+    now = utcnow()
+    alive = {item.session_key for item in StaffSession.batch_get(keys) if item.expires_at > now}
+    ended = set(keys) - alive
+    if ended:
+        Staff(staff.email).update(actions=[Staff.session_keys.delete(ended)], condition=Staff.email.exists())
+    return len(ended)
+
+
+def staff_end_sessions(*, email: str, keys: set[str] = frozenset()) -> set[str]:
+    """Delete every session of this staff member; return their keys.
+
+    `keys` are those the account recorded (read consistently with the change that ends them); the
+    staff-index Query adds sessions written before keys were recorded, though it may lag by a moment.
+    """
+    keys = set(keys) | {item.session_key for item in StaffSession.by_staff.query(email)}
+    with StaffSession.batch_write() as batch:
+        for key in keys:
+            batch.delete(StaffSession(key))
+    return keys

@@ -1,0 +1,106 @@
+"""Sharded tallies of leads per status and per day: exact, and no item on every write's path.
+
+On DynamoDB, transactions that touch one item at the same time cancel each other
+(``TransactionConflict``), so one ``status#new`` item written by every submission would cap the whole
+app at one submission per transaction time (tens of ms) and turn bursts into retries and 503s
+(DESIGN.md, principle 6). Instead each change adds to ONE of ``LEADS_TALLY_SHARDS`` shard items, picked at random
+for every attempt (a retry after a conflict lands elsewhere), and readers sum the shards:
+
+    tally#status#<shard>           n_<status>   leads per status (one shard may dip below 0; sums never do)
+    tally#day#<YYYY-MM>#<shard>    d<DD>        leads created on that UTC day
+
+The adds commit inside the change's own transaction, so counts are exact, never "converging". The cost:
+a submission touches two shard items (as it touched two counters before); a status change touches one
+(before: two); a list page reads that many small items in the BatchGetItem it already made; the dashboard
+reads three times as many (the statuses and the two months any 30 days span), still one BatchGetItem.
+LEADS_TALLY_SHARDS (default 32) may grow later, never shrink: a dropped shard drops its counts. Set to 1,
+it is the old single hot item, which the benchmark measures as the "before" of the write ceiling.
+"""
+
+import random
+from collections.abc import Iterable
+from datetime import date
+
+from pynamodb.transactions import TransactWrite
+
+from django.conf import settings
+
+from leads.storage.models import STATUSES, Counter
+
+
+def shard_count() -> int:
+    """How many shards each tally is spread over (LEADS_TALLY_SHARDS; settings checks 1 to 33)."""
+    return settings.LEADS_TALLY_SHARDS
+
+
+def status_shard_key(shard: int) -> str:
+    """Key of one shard of the per-status tallies."""
+    return f"tally#status#{shard:02d}"
+
+
+def month_shard_key(month: str, shard: int) -> str:
+    """Key of one shard of the per-day tallies of a month (``YYYY-MM``)."""
+    return f"tally#day#{month}#{shard:02d}"
+
+
+def status_attribute(status: str) -> str:
+    """The attribute of a status shard that counts leads with this status."""
+    return f"n_{status}"
+
+
+def day_attribute(day: date) -> str:
+    """The attribute of a month shard that counts leads created on this day."""
+    return f"d{day.day:02d}"
+
+
+def month_of(day: date) -> str:
+    return day.strftime("%Y-%m")
+
+
+def pick_shard() -> int:
+    """A shard for one attempt of one write: random, so concurrent writers rarely meet on one item."""
+    return random.randrange(shard_count())
+
+
+def add_in(tx: TransactWrite, *, statuses: dict[str, int] | None = None, day: date | None = None,
+           day_amount: int = 0) -> None:
+    """Add to the status tallies and/or one day's tally as part of tx, on one freshly picked shard."""
+    shard = pick_shard()
+    status_adds = [getattr(Counter, status_attribute(s)).add(n) for s, n in (statuses or {}).items() if n]
+    if status_adds:
+        tx.update(Counter(status_shard_key(shard)), actions=status_adds)
+    if day is not None and day_amount:
+        tx.update(Counter(month_shard_key(month_of(day), shard)),
+                  actions=[getattr(Counter, day_attribute(day)).add(day_amount)])
+
+
+def status_keys() -> list[str]:
+    """Every shard of the per-status tallies."""
+    return [status_shard_key(shard) for shard in range(shard_count())]
+
+
+def month_keys(months: Iterable[str]) -> list[str]:
+    """Every shard of these months' per-day tallies."""
+    return [month_shard_key(month, shard) for month in months for shard in range(shard_count())]
+
+
+def sum_statuses(items: Iterable[Counter]) -> dict[str, int]:
+    """Leads per status, summed over the status shards among items."""
+    totals = dict.fromkeys(STATUSES, 0)
+    for item in items:
+        if item.counter_id.startswith("tally#status#"):
+            for status in STATUSES:
+                totals[status] += int(getattr(item, status_attribute(status)) or 0)
+    return {status: max(0, total) for status, total in totals.items()}
+
+
+def sum_days(items: Iterable[Counter], days: Iterable[date]) -> dict[date, int]:
+    """Leads created per day, summed over the month shards among items."""
+    by_month: dict[str, list[Counter]] = {}
+    for item in items:
+        if item.counter_id.startswith("tally#day#"):
+            by_month.setdefault(item.counter_id.split("#")[2], []).append(item)
+    return {
+        day: max(0, sum(int(getattr(item, day_attribute(day)) or 0) for item in by_month.get(month_of(day), [])))
+        for day in days
+    }

@@ -1,0 +1,75 @@
+"""The visitor contact form: validation and normalisation only, no DynamoDB calls."""
+
+from django import forms
+from django.core import signing
+
+from leads.public import tokens
+
+FIELD_LIMITS = {"name": 200, "email": 254, "company": 200, "subject": 200, "message": 5000}
+
+
+def refuse_unstorable_characters(value: str) -> None:
+    """Refuse lone UTF-16 surrogates (JSON's "\\ud800"): no UTF-8 store or page can hold them."""
+    if any("\ud800" <= char <= "\udfff" for char in value):
+        raise forms.ValidationError("This contains characters that cannot be stored. Please retype it.",
+                                    code="unstorable")
+
+
+class ContactForm(forms.Form):
+    """Name, email, company (optional), subject and message, plus the one-time token and honeypot."""
+
+    name = forms.CharField(max_length=FIELD_LIMITS["name"])
+    email = forms.EmailField(max_length=FIELD_LIMITS["email"])
+    company = forms.CharField(max_length=FIELD_LIMITS["company"], required=False)
+    subject = forms.CharField(max_length=FIELD_LIMITS["subject"])
+    message = forms.CharField(max_length=FIELD_LIMITS["message"], widget=forms.Textarea(attrs={"rows": 7}))
+    token = forms.CharField(widget=forms.HiddenInput, required=False)
+    # Humans never see this field; bots that fill every input do.
+    website = forms.CharField(required=False, label="Leave this field empty")
+
+    error_messages = {
+        "token_invalid": "This form could not be verified. Please check your message and send it again.",
+        "token_expired": "This form has expired. Please check your message and send it again.",
+    }
+
+    def __init__(self, *args, require_token: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.require_token = require_token
+        for field_name, field in self.fields.items():
+            field.validators.append(refuse_unstorable_characters)
+            if field_name in FIELD_LIMITS:
+                field.error_messages["max_length"] = (
+                    "Please keep this under %(limit_value)d characters (it has %(show_value)d)."
+                )
+        self.fields["email"].widget.attrs["autocomplete"] = "email"
+        self.fields["name"].widget.attrs["autocomplete"] = "name"
+        self.fields["company"].widget.attrs["autocomplete"] = "organization"
+        self.fields["website"].widget.attrs.update({"autocomplete": "off", "tabindex": "-1"})
+
+    @property
+    def is_spam(self) -> bool:
+        """True when the honeypot was filled in."""
+        return bool(self.data.get("website"))
+
+    def clean_email(self) -> str:
+        """Store addresses trimmed and lower-cased, so search is case-insensitive."""
+        return self.cleaned_data["email"].strip().lower()
+
+    def clean_token(self) -> str:
+        """Turn the signed one-time token into the lead id it stands for."""
+        token = self.cleaned_data["token"]
+        if not token and not self.require_token:
+            return ""
+        try:
+            return tokens.lead_id_from_token(token)
+        except signing.SignatureExpired:
+            raise forms.ValidationError(self.error_messages["token_expired"], code="token_expired")
+        except signing.BadSignature:
+            raise forms.ValidationError(self.error_messages["token_invalid"], code="token_invalid")
+
+    def renew_token_if_unusable(self) -> None:
+        """Give a re-rendered form a fresh token when the posted one cannot be used."""
+        if "token" in self.errors:
+            data = self.data.copy()
+            data["token"] = tokens.new_token()
+            self.data = data

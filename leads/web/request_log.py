@@ -1,0 +1,72 @@
+"""One JSON log line per request — request id, path, status, duration, DynamoDB calls made."""
+
+import logging
+import re
+import time
+import uuid
+
+from leads.storage import call_count
+
+logger = logging.getLogger("leads.request")
+
+
+def request_id_for(request) -> str:
+    """The id of this request as the platform knows it: Lambda's, a proxy's, or a new one."""
+    context = request.META.get("lambda.context")
+    if context is not None and getattr(context, "aws_request_id", None):
+        return context.aws_request_id
+    supplied = request.headers.get("X-Request-ID", "")
+    if supplied and len(supplied) <= 200 and supplied.isprintable():
+        return supplied
+    return uuid.uuid4().hex
+
+
+_EMAIL = re.compile(r"[^\s/@]+@[^\s/@]+\.[^\s/@]+")
+
+
+class RedactEmails(logging.Filter):
+    """Replace anything shaped like an email in a log line (Django's "Not Found: /admin/staff/<email>/")."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = _EMAIL.sub("<email>", message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def loggable_path(request) -> str:
+    """The request path with any email in it (staff pages are addressed by email) replaced by a placeholder."""
+    match = getattr(request, "resolver_match", None)
+    email = match.kwargs.get("email") if match else None
+    if not email:
+        return request.path
+    return request.path.replace(email, "<email>")
+
+
+class RequestLogMiddleware:
+    """Log each request once, after the response, with what it cost."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.request_id = request_id_for(request)
+        started = time.perf_counter()
+        with call_count.counting() as calls:
+            response = self.get_response(request)
+        response["X-Request-ID"] = request.request_id
+        # Streaming responses (CSV export) make their calls later; the count covers what ran so far.
+        logger.info(
+            "%s %s %s", request.method, loggable_path(request), response.status_code,
+            extra={
+                "request_id": request.request_id,
+                "method": request.method,
+                "path": loggable_path(request),
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                "dynamodb_calls": len(calls),
+                "dynamodb_operations": calls,
+            },
+        )
+        return response

@@ -1,0 +1,111 @@
+"""One lead: every field, editing with version checks, the timeline."""
+import re
+
+import pytest
+
+from leads.domain import selectors, services
+from leads.storage.models import Lead
+from tests.helpers import day_count, make_lead, status_count
+
+
+def edit(client, lead_id, version, **fields):
+    data = {"status": "new", "notes": "", "owner": "", "version": version, **fields}
+    return client.post(f"/admin/leads/{lead_id}/", data)
+
+
+def test_shows_every_field(sales_client):
+    lead_id = make_lead("ann@acme.com", name="Ann Example", subject="Pricing", message="Line one\nLine two",
+                        company="Acme Ltd")
+    html = sales_client.get(f"/admin/leads/{lead_id}/").content.decode()
+    for text in ["Ann Example", "ann@acme.com", "Pricing", "Line one\nLine two", "Acme Ltd", lead_id]:
+        assert text in html
+
+
+def test_saving_status_notes_and_owner_updates_the_lead_counters_and_history(sales_client):
+    lead_id = make_lead()
+    response = edit(sales_client, lead_id, 1, status="contacted", notes="Called, will buy", owner="sam@example.com")
+    assert response.status_code == 302
+    page = sales_client.get(response["Location"]).content.decode()
+    assert "Saved." in page
+    lead = Lead.get(lead_id)
+    assert (lead.status, lead.notes, lead.owner, lead.version) == ("contacted", "Called, will buy", "sam@example.com", 2)
+    assert (status_count("new"), status_count("contacted")) == (0, 1)
+    history = page[page.index("History"):]
+    assert "Sam</strong> changed" in history
+    assert "status: “new” → “contacted”" in history
+    assert "notes: “—” → “Called, will buy”" in history
+    assert history.index("changed") < history.index("created")  # newest first
+
+
+def test_saving_without_changes_writes_nothing(sales_client):
+    lead_id = make_lead()
+    response = edit(sales_client, lead_id, 1)
+    assert "No changes to save." in sales_client.get(response["Location"]).content.decode()
+    assert Lead.get(lead_id).version == 1
+
+
+def test_a_conflicting_save_overwrites_nothing_and_shows_what_changed(sales_client, admin_client):
+    lead_id = make_lead()
+    # Both open the lead at version 1; the admin saves first.
+    assert edit(admin_client, lead_id, 1, status="qualified", notes="Boss's note").status_code == 302
+    response = edit(sales_client, lead_id, 1, status="lost", notes="My careful note")
+    html = response.content.decode()
+    assert response.status_code == 409
+    assert "Someone else saved this lead while you were editing. Nothing was overwritten" in html
+    assert "boss@example.com" in html and "“new” → “qualified”" in html
+    assert "My careful note" in html  # the form keeps what this person typed
+    assert re.search(r'<option value="lost" selected>', html)
+    assert 'name="version" value="2"' in html  # saving again is a deliberate overwrite
+    lead = Lead.get(lead_id)
+    assert (lead.status, lead.notes) == ("qualified", "Boss's note")
+    assert edit(sales_client, lead_id, 2, status="lost", notes="My careful note").status_code == 302
+    assert Lead.get(lead_id).status == "lost"
+    assert (status_count("qualified"), status_count("lost")) == (0, 1)
+
+
+def test_race_between_read_and_write_is_caught_by_the_version_condition(sales_client, monkeypatch):
+    lead_id = make_lead()
+    real_get = selectors.lead_get
+
+    def stale_get(**kwargs):
+        lead = real_get(**kwargs)
+        monkeypatch.setattr(selectors, "lead_get", real_get)  # only the page's own read is raced
+        services.lead_update(lead_id=lead_id, expected_version=1, actor="boss@example.com", status="converted")
+        return lead  # still version 1: the write must fail on DynamoDB's condition
+
+    monkeypatch.setattr(selectors, "lead_get", stale_get)
+    response = edit(sales_client, lead_id, 1, status="lost")
+    assert response.status_code == 409
+    assert Lead.get(lead_id).status == "converted"
+    assert status_count("lost") == 0 and status_count("converted") == 1
+
+
+def test_invalid_status_is_a_form_error(sales_client):
+    lead_id = make_lead()
+    response = edit(sales_client, lead_id, 1, status="bogus")
+    assert response.status_code == 200
+    assert "Select a valid choice." in response.content.decode()
+
+
+def test_owner_must_be_a_staff_member(sales_client):
+    lead_id = make_lead()
+    response = edit(sales_client, lead_id, 1, owner="stranger@example.com")
+    assert "Select a valid choice." in response.content.decode()
+
+
+@pytest.mark.security(hole=6, title="The lead page's mailto: link is not URL-encoded")
+@pytest.mark.parametrize("email", ["x?cc=evil%40x.y&subject=hi&body=hi@b.co", "a@b.c?cc=evil@x.y&body=hi"])
+def test_mailto_link_addresses_exactly_the_visitor(sales_client, email):
+    from html import unescape
+    from urllib.parse import unquote, urlsplit
+
+    from leads.public.forms import ContactForm
+
+    if email.endswith("@b.co"):  # the contact form itself accepts this one: "?", "&", "=" and "%" are valid
+        assert ContactForm.base_fields["email"].clean(email) == email
+    lead_id = make_lead(email)
+    html = sales_client.get(f"/admin/leads/{lead_id}/").content.decode()
+    [href] = re.findall(r'href="(mailto:[^"]*)"', html)
+    link = urlsplit(unescape(href))
+    assert link.scheme == "mailto" and link.query == "" and link.fragment == ""
+    assert unquote(link.path) == email

@@ -1,0 +1,70 @@
+"""Settings come from the environment with safe defaults; production never falls into the embedded store."""
+import subprocess
+import sys
+
+import pytest
+
+from tests.integration.servers import ROOT
+
+pytestmark = [
+    pytest.mark.integration,  # fresh interpreters, no moto
+    pytest.mark.backend("moto", reason="reads settings in fresh interpreters; no DynamoDB involved"),
+]
+
+
+def manage(*args, **env):
+    base = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "leadsite.settings", "HOME": "/tmp"}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env}, capture_output=True, text=True,
+    )
+
+
+def test_debug_is_off_and_secret_key_required_by_default():
+    result = manage("check")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off." in result.stderr
+
+
+def test_production_must_ask_for_the_embedded_store_explicitly():
+    result = manage("check", SECRET_KEY="x" * 50)
+    assert result.returncode != 0
+    assert "ask for the embedded store explicitly" in result.stderr
+    assert manage("check", SECRET_KEY="x" * 50, DYNAMODB_ENDPOINT="embedded").returncode == 0
+
+
+def test_unknown_endpoint_is_refused():
+    result = manage("check", SECRET_KEY="x" * 50, DYNAMODB_ENDPOINT="postgres://nope")
+    assert "DYNAMODB_ENDPOINT must be 'embedded', 'aws' or a URL" in result.stderr
+
+
+def test_endpoints_resolve_and_there_is_no_relational_database():
+    script = (
+        "from django.conf import settings as s; from leads.storage.models import Lead; "
+        "print(s.DATABASES, Lead.Meta.host, Lead.Meta.region, Lead.Meta.table_name)"
+    )
+    aws = manage("shell", "-c", script, SECRET_KEY="x" * 50, DYNAMODB_ENDPOINT="aws", AWS_REGION="eu-west-1",
+                 DYNAMODB_TABLE_PREFIX="prod-")
+    assert aws.stdout.splitlines()[-1].split() == ["{}", "None", "eu-west-1", "prod-leads"]
+    local = manage("shell", "-c", script, SECRET_KEY="x" * 50, DYNAMODB_ENDPOINT="http://127.0.0.1:8000")
+    assert local.stdout.splitlines()[-1].split() == ["{}", "http://127.0.0.1:8000", "us-east-1", "leads-leads"]
+    assert not list(ROOT.glob("*.sqlite3"))
+
+
+def test_no_botocore_client_exists_before_the_first_dynamodb_call():
+    # gunicorn's preload_app imports the app in the master before forking: a client made there
+    # would be shared by every worker.
+    script = (
+        "import django; django.setup(); from leads import dynamodb; "
+        "print(dynamodb.shared_connection()._client is None)"
+    )
+    result = manage("shell", "-c", script, SECRET_KEY="x" * 50, DYNAMODB_ENDPOINT="aws")
+    assert result.stdout.splitlines()[-1] == "True"
+
+
+def test_production_code_never_imports_moto_or_test_helpers():
+    script = (
+        "import sys, django; django.setup(); import leadsite.wsgi, leads.backoffice.views, leads.management.stream_handler; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('moto', 'tests', 'pytest', 'werkzeug')))"
+    )
+    result = manage("shell", "-c", script, SECRET_KEY="x" * 50, DYNAMODB_ENDPOINT="aws")
+    assert result.stdout.splitlines()[-1] == "[]"

@@ -1,0 +1,16 @@
+"""Every table shares one botocore client, configured from settings with explicit retries and timeouts."""
+from django.conf import settings
+
+from leads.storage import dynamodb
+from leads.storage.models import ALL_MODELS
+
+
+def test_all_tables_and_transactions_share_one_client():
+    clients = {id(model._get_connection().connection.client) for model in ALL_MODELS}
+    assert clients == {id(dynamodb.shared_connection().client)}
+
+
+def test_retries_and_timeouts_are_explicit():
+    config = dynamodb.shared_connection().client.meta.config
+    assert config.retries == {"mode": "standard", "total_max_attempts": 1 + settings.DYNAMODB_MAX_RETRIES}
+    assert (config.connect_timeout, config.read_timeout) == (settings.DYNAMODB_CONNECT_TIMEOUT, settings.DYNAMODB_READ_TIMEOUT)
