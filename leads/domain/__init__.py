@@ -1,1 +1,6 @@
-"""domain"""
+"""Domain: the rules, with no HTTP in them.
+
+Services (every write: submit, update, delete, restore, staff changes, sign-in throttling), selectors
+(every read: a GetItem, BatchGetItem or Query, never a Scan), the domain errors that views map to HTTP,
+the sharded tallies, rate limits, signed cursors and new-lead notifications. May import: storage.
+"""
