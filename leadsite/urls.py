@@ -1,4 +1,4 @@
-"""Root URLconf: the public contact form and health check, and the staff admin under /admin/."""
+"""Root URLconf: the public contact form and health check, and the staff back office under /admin/."""
 from django.urls import include, path
 
 urlpatterns = [

@@ -32,7 +32,7 @@ class StaffEmailConverter:
 register_converter(LeadIdConverter, "lead_id")
 register_converter(StaffEmailConverter, "staff_email")
 
-app_name = "staff"
+app_name = "backoffice"
 
 urlpatterns = [
     path("", views.DashboardView.as_view(), name="dashboard"),

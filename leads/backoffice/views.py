@@ -38,7 +38,7 @@ def bad_request(request, message: str):
 class LoginView(View):
     """Sign in with email and password; repeated failures slow the guesser down for a while."""
 
-    template_name = "admin/login.html"
+    template_name = "backoffice/login.html"
 
     def get(self, request):
         if request.staff:
@@ -83,7 +83,7 @@ class LoginView(View):
         # Remembers that this browser knows the password, so guessing elsewhere cannot lock it out.
         response.set_cookie(
             auth.DEVICE_COOKIE, auth.device_token(staff.email), max_age=settings.LEADS_LOGIN_DEVICE_COOKIE_AGE,
-            path=reverse("staff:login"), secure=settings.SESSION_COOKIE_SECURE or None, httponly=True, samesite="Lax",
+            path=reverse("backoffice:login"), secure=settings.SESSION_COOKIE_SECURE or None, httponly=True, samesite="Lax",
         )
         return response
 
@@ -92,7 +92,7 @@ class LoginView(View):
         target = self.request.POST.get("next") or self.request.GET.get("next", "")
         if target and url_has_allowed_host_and_scheme(target, {self.request.get_host()}, self.request.is_secure()):
             return target
-        return reverse("staff:dashboard")
+        return reverse("backoffice:dashboard")
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -104,14 +104,14 @@ class LogoutView(View):
     def post(self, request):
         auth.logout(request)
         messages.success(request, "You have signed out.")
-        return redirect("staff:login")
+        return redirect("backoffice:login")
 
 
 @method_decorator(never_cache, name="dispatch")
 class DashboardView(StaffRequiredMixin, TemplateView):
     """Counts per status and leads per day for the last 30 days."""
 
-    template_name = "admin/dashboard.html"
+    template_name = "backoffice/dashboard.html"
 
     def get_context_data(self, **kwargs):
         counts, daily = selectors.dashboard_counts(days=30)
@@ -139,7 +139,7 @@ def _filter_query(cleaned: dict, **overrides) -> str:
 class LeadListView(StaffRequiredMixin, View):
     """The inbox: newest first, filter by status, search by email or domain, signed cursors."""
 
-    template_name = "admin/lead_list.html"
+    template_name = "backoffice/lead_list.html"
 
     def get(self, request):
         form = LeadFilterForm(request.GET)
@@ -190,7 +190,7 @@ class LeadBulkView(StaffRequiredMixin, View):
     """Bulk actions on selected rows: a confirmation page listing what will change, then apply."""
 
     http_method_names = ["post"]
-    template_name = "admin/bulk_confirm.html"
+    template_name = "backoffice/bulk_confirm.html"
 
     def post(self, request):
         form = BulkActionForm(request.POST)
@@ -226,16 +226,16 @@ class LeadBulkView(StaffRequiredMixin, View):
 
     def back_url(self) -> str:
         back = self.request.POST.get("back", "")
-        if back.startswith(reverse("staff:lead_list")) and url_has_allowed_host_and_scheme(back, set()):
+        if back.startswith(reverse("backoffice:lead_list")) and url_has_allowed_host_and_scheme(back, set()):
             return back
-        return reverse("staff:lead_list")
+        return reverse("backoffice:lead_list")
 
 
 @method_decorator(never_cache, name="dispatch")
 class LeadDetailView(StaffRequiredMixin, View):
     """One lead: every field, the edit form, and its history."""
 
-    template_name = "admin/lead_detail.html"
+    template_name = "backoffice/lead_detail.html"
 
     def get(self, request, lead_id):
         lead = self.get_lead(lead_id)
@@ -270,7 +270,7 @@ class LeadDetailView(StaffRequiredMixin, View):
             messages.error(request, "The lead could not be saved just now. Your changes are still in the form; please try again.")
             return self.render_page(lead, form, status=503)
         messages.success(request, "Saved." if changes else "No changes to save.")
-        return redirect("staff:lead_detail", lead_id=lead_id)
+        return redirect("backoffice:lead_detail", lead_id=lead_id)
 
     @cached_property
     def staff(self):
@@ -295,7 +295,7 @@ class LeadDetailView(StaffRequiredMixin, View):
 class LeadDeleteView(AdminRequiredMixin, View):
     """GET asks for confirmation; POST moves the lead to Recently deleted."""
 
-    template_name = "admin/lead_delete.html"
+    template_name = "backoffice/lead_delete.html"
 
     def get(self, request, lead_id):
         try:
@@ -311,16 +311,16 @@ class LeadDeleteView(AdminRequiredMixin, View):
             raise Http404("No lead with this id.") from None
         except LeadConflict:
             messages.error(request, "Someone else changed this lead just now; it was not deleted. Please check it again.")
-            return redirect("staff:lead_detail", lead_id=lead_id)
+            return redirect("backoffice:lead_detail", lead_id=lead_id)
         messages.success(request, f"Deleted the lead from {lead.email}. You can restore it from Recently deleted for 30 days.")
-        return redirect("staff:lead_list")
+        return redirect("backoffice:lead_list")
 
 
 @method_decorator(never_cache, name="dispatch")
 class TrashView(AdminRequiredMixin, TemplateView):
     """Recently deleted leads, restorable for 30 days."""
 
-    template_name = "admin/trash.html"
+    template_name = "backoffice/trash.html"
 
     def get_context_data(self, **kwargs):
         return {**super().get_context_data(**kwargs), "trashed": selectors.trash_list(),
@@ -338,16 +338,16 @@ class LeadRestoreView(AdminRequiredMixin, View):
             lead = services.lead_restore(lead_id=lead_id, actor=request.staff.email)
         except LeadNotFound:
             messages.error(request, "That lead can no longer be restored.")
-            return redirect("staff:trash")
+            return redirect("backoffice:trash")
         messages.success(request, f"Restored the lead from {lead.email}.")
-        return redirect("staff:lead_detail", lead_id=lead_id)
+        return redirect("backoffice:lead_detail", lead_id=lead_id)
 
 
 @method_decorator(never_cache, name="dispatch")
 class StaffListView(AdminRequiredMixin, View):
     """Everyone who can sign in, and a form to add someone."""
 
-    template_name = "admin/staff_list.html"
+    template_name = "backoffice/staff_list.html"
 
     def get(self, request):
         return self.render_page(StaffForm())
@@ -364,7 +364,7 @@ class StaffListView(AdminRequiredMixin, View):
                 return self.render_page(form, status=503)
             else:
                 messages.success(request, f"Added {form.cleaned_data['email']}.")
-                return redirect("staff:staff_list")
+                return redirect("backoffice:staff_list")
         return self.render_page(form)
 
     def render_page(self, form, *, status=200):
@@ -375,7 +375,7 @@ class StaffListView(AdminRequiredMixin, View):
 class StaffEditView(AdminRequiredMixin, View):
     """Change someone's name, role, access or password."""
 
-    template_name = "admin/staff_edit.html"
+    template_name = "backoffice/staff_edit.html"
 
     def get(self, request, email):
         member = self.get_member(email)
@@ -395,7 +395,7 @@ class StaffEditView(AdminRequiredMixin, View):
         except StaffNotFound:
             raise Http404("This staff member was removed meanwhile.") from None
         messages.success(request, f"Saved {member.email}.")
-        return redirect("staff:staff_list")
+        return redirect("backoffice:staff_list")
 
     def get_member(self, email):
         member = selectors.staff_get(email=email)

@@ -48,7 +48,7 @@ class StaffNoStoreMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         if self.prefix is None:
-            self.prefix = reverse("staff:dashboard")
+            self.prefix = reverse("backoffice:dashboard")
         if request.path.startswith(self.prefix):
             add_never_cache_headers(response)
         return response

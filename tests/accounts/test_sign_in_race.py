@@ -2,7 +2,7 @@
 import pytest
 from django.test import Client
 
-from leads.backoffice import views as admin_views
+from leads.backoffice import views as backoffice_views
 from leads.accounts import auth
 from leads.domain import services
 from leads.storage.models import Staff, StaffSession
@@ -31,7 +31,7 @@ def test_a_change_between_the_staff_read_and_the_session_write_wins(monkeypatch,
         services.staff_update(email="ann@example.com", **CHANGES[change])  # the admin acts right now
         return staff
 
-    monkeypatch.setattr(admin_views.auth, "authenticate", authenticate_then_admin_acts)
+    monkeypatch.setattr(backoffice_views.auth, "authenticate", authenticate_then_admin_acts)
     client = Client()
     response = sign_in(client)
     assert response.status_code == 409

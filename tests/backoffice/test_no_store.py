@@ -3,21 +3,21 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from leads.backoffice import urls as admin_urls
+from leads.backoffice import urls as backoffice_urls
 from leads.domain import services
 from tests.helpers import make_lead, signed_in
 
-STAFF_URL_NAMES = sorted(pattern.name for pattern in admin_urls.urlpatterns)
+STAFF_URL_NAMES = sorted(pattern.name for pattern in backoffice_urls.urlpatterns)
 
 
 def url_for(name, lead_id):
-    pattern = next(p for p in admin_urls.urlpatterns if p.name == name)
+    pattern = next(p for p in backoffice_urls.urlpatterns if p.name == name)
     kwargs = {}
     if "lead_id" in pattern.pattern.converters:
         kwargs["lead_id"] = lead_id
     if "email" in pattern.pattern.converters:
         kwargs["email"] = "sam@example.com"
-    return reverse(f"staff:{name}", kwargs=kwargs)
+    return reverse(f"backoffice:{name}", kwargs=kwargs)
 
 
 @pytest.mark.security(hole=4, title="CSV export sent without Cache-Control: no-store")
@@ -35,7 +35,7 @@ def test_every_staff_url_answers_no_store(name, admin_client):
                 continue  # checked last, so the other pages still see a signed-in admin
             response = getattr(client, method)(url)
             assert "no-store" in response.get("Cache-Control", ""), (who, method, url, response.status_code)
-    response = admin_client.post(reverse("staff:logout"))
+    response = admin_client.post(reverse("backoffice:logout"))
     assert "no-store" in response["Cache-Control"]
 
 

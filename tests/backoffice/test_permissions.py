@@ -4,20 +4,20 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.helpers import make_lead
 
-PUBLIC = {"staff:login"}
-ADMIN_ONLY = {"staff:lead_delete", "staff:lead_restore", "staff:trash", "staff:staff_list", "staff:staff_edit"}
+PUBLIC = {"backoffice:login"}
+ADMIN_ONLY = {"backoffice:lead_delete", "backoffice:lead_restore", "backoffice:trash", "backoffice:staff_list", "backoffice:staff_edit"}
 SAMPLE_ARGS = {"lead_id": "0" * 32, "email": "boss@example.com"}
 
 
 def staff_url_names():
     resolver = get_resolver()
-    [admin] = [p for p in resolver.url_patterns if isinstance(p, URLResolver) and p.namespace == "staff"]
-    return sorted(f"staff:{p.name}" for p in admin.url_patterns if isinstance(p, URLPattern))
+    [backoffice] = [p for p in resolver.url_patterns if isinstance(p, URLResolver) and p.namespace == "backoffice"]
+    return sorted(f"backoffice:{p.name}" for p in backoffice.url_patterns if isinstance(p, URLPattern))
 
 
 def sample_url(name, lead_id=None):
-    pattern = next(p for p in get_resolver().url_patterns if getattr(p, "namespace", None) == "staff")
-    [entry] = [p for p in pattern.url_patterns if f"staff:{p.name}" == name]
+    pattern = next(p for p in get_resolver().url_patterns if getattr(p, "namespace", None) == "backoffice")
+    [entry] = [p for p in pattern.url_patterns if f"backoffice:{p.name}" == name]
     kwargs = {k: (lead_id if k == "lead_id" and lead_id else v) for k, v in SAMPLE_ARGS.items()
               if k in entry.pattern.converters}
     return reverse(name, kwargs=kwargs)
@@ -35,7 +35,7 @@ def test_anonymous_visitors_are_sent_to_login(client, name, method):
     response = getattr(client, method)(url)
     assert response.status_code in (302, 405)
     if response.status_code == 302:
-        expected = "/admin/login/" if name == "staff:logout" else "/admin/login/?next="
+        expected = "/admin/login/" if name == "backoffice:logout" else "/admin/login/?next="
         assert response["Location"].startswith(expected)
 
 
@@ -49,7 +49,7 @@ def test_sales_staff_get_403_on_admin_only_pages(sales_client, name, method):
         assert "You are not allowed to do that" in response.content.decode()
 
 
-@pytest.mark.parametrize("name", [n for n in staff_url_names() if n not in ADMIN_ONLY | PUBLIC | {"staff:logout", "staff:lead_bulk"}])
+@pytest.mark.parametrize("name", [n for n in staff_url_names() if n not in ADMIN_ONLY | PUBLIC | {"backoffice:logout", "backoffice:lead_bulk"}])
 def test_sales_staff_can_open_the_other_pages(sales_client, name):
     response = sales_client.get(sample_url(name, lead_id=make_lead()))
     assert response.status_code == 200

@@ -69,7 +69,7 @@ def test_any_valid_email_gets_a_working_staff_page(admin_client, email):
     assert added.status_code == 302, added.content
     listing = admin_client.get("/admin/staff/")
     assert listing.status_code == 200
-    edit_url = reverse("staff:staff_edit", kwargs={"email": email})
+    edit_url = reverse("backoffice:staff_edit", kwargs={"email": email})
     assert f'href="{escape(edit_url)}"' in listing.content.decode()
     page = admin_client.get(edit_url)
     assert page.status_code == 200 and escape(email) in page.content.decode()

@@ -26,7 +26,7 @@ def get_item(mapping, key):
 @register.simple_tag
 def lead_rows(leads):
     """The inbox's rows, escaped, in one pass: through the template engine each row cost ~0.1 ms."""
-    prefix = reverse("staff:lead_detail", args=["0" * 32])[:-33]  # "/admin/leads/", reversed once
+    prefix = reverse("backoffice:lead_detail", args=["0" * 32])[:-33]  # "/admin/leads/", reversed once
     return format_html_join("\n", _ROW, (
         {"id": lead.lead_id, "url": f"{prefix}{lead.lead_id}/", "email": lead.email, "name": lead.name,
          "received": localtime(lead.created_at).strftime("%Y-%m-%d %H:%M"), "company": lead.company or "",
