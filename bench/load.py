@@ -9,17 +9,16 @@ import requests
 
 from .common import BENCH, CORS_ORIGIN, HTTPS, PAGES, SESSION_COOKIE, contact_json, log, median, paired, ratio, rotated
 
-CONCURRENCY = 16
-WRK_THREADS = 2
+CONCURRENCY, WRK_THREADS = 16, 2
 SERVERS = ("ceiling", "floor", "app")
 
 
 def run_wrk(url: str, *, script: Path, seconds: float, headers: dict, script_args=()) -> dict:
-    """One bounded wrk run; requests/s and latency percentiles (ms)."""
+    """One bounded wrk run; requests/s and latency percentiles (ms), from report.lua's summary line."""
     command = ["wrk", f"-t{WRK_THREADS}", f"-c{CONCURRENCY}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
-               "-s", str(script), *[a for name, value in headers.items() for a in ("-H", f"{name}: {value}")], url]
-    out = subprocess.run([*command, *(["--", *script_args] if script_args else [])],
-                         capture_output=True, text=True, timeout=seconds + 60)
+               "-s", str(script), *[a for name, value in headers.items() for a in ("-H", f"{name}: {value}")], url,
+               *(["--", *script_args] if script_args else [])]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
     found = re.search(r"^WRK_JSON (\{.*\})$", out.stdout, re.M)
     if out.returncode != 0 or not found:
         raise RuntimeError(f"wrk failed ({out.returncode}): {out.stdout}\n{out.stderr}")
@@ -29,74 +28,58 @@ def run_wrk(url: str, *, script: Path, seconds: float, headers: dict, script_arg
             "non_2xx_3xx": data["status"], "socket_errors": sum(data[e] for e in ("connect", "read", "write", "timeout"))}
 
 
-def _check(url: str, post: bool, headers: dict) -> None:
-    """One request by hand before the load: the right status, and signed in where it must be."""
-    body, extra = contact_json() if post else (None, {})
-    response = requests.request("POST" if post else "GET", url, data=body, timeout=30, allow_redirects=False,
-                                headers={**headers, **extra, **({"Content-Type": "application/json"} if post else {})})
-    if response.status_code != (201 if post else 200):
-        raise RuntimeError(f"{url}: got {response.status_code}: {response.text[:500]}")
-
-
 def run(*, app_url: str, base_url: str, session: str, lead_id: str, seconds: float, rounds: int, tmp: Path,
         warmup: float) -> dict:
-    headers = {**HTTPS, "Cookie": f"{SESSION_COOKIE}={session}"}
+    headers, nonce = {**HTTPS, "Cookie": f"{SESSION_COOKIE}={session}"}, uuid.uuid4().hex[:8]
     # Every script ends with the summary reporter; the form post's starts with the POST generator.
     scripts = {post: tmp / f"wrk-{post}.lua" for post in (False, True)}
     for post, path in scripts.items():
         path.write_text("\n".join((BENCH / "wrk" / name).read_text() for name in ["post.lua"] * post + ["report.lua"]))
-    bases, plan = {"app": app_url, "floor": base_url, "ceiling": base_url}, {}
-    for key, (label, *paths) in PAGES.items():
-        urls = {server: bases[server] + path.format(lead=lead_id) for server, path in zip(bases, paths)}
-        plan[key] = {"label": label, "post": key == "contact_post", "urls": urls}
-    for page in plan.values():
-        for server in SERVERS:
-            _check(page["urls"][server], page["post"], headers)
-    nonce = uuid.uuid4().hex[:8]
+    bases = {"app": app_url, "floor": base_url, "ceiling": base_url}
+    plan = {key: (label, key == "contact_post", {s: bases[s] + path.format(lead=lead_id) for s, path in zip(bases, paths)})
+            for key, (label, *paths) in PAGES.items()}
+    for _label, post, urls in plan.values():  # one request by hand first: the right status, signed in where it must be
+        for url in urls.values():
+            body, extra = contact_json() if post else (None, {})
+            response = requests.request("POST" if post else "GET", url, data=body, timeout=30, allow_redirects=False,
+                                        headers={**headers, **extra, **({"Content-Type": "application/json"} if post else {})})
+            if response.status_code != (201 if post else 200):
+                raise RuntimeError(f"{url}: got {response.status_code}: {response.text[:500]}")
 
-    def once(page, server, duration, tag):
-        args = (f"{nonce}{tag}{server}", CORS_ORIGIN) if page["post"] else ()
-        return run_wrk(page["urls"][server], script=scripts[page["post"]], seconds=duration, headers=headers,
-                       script_args=args)
+    def once(key, server, duration, tag):
+        _label, post, urls = plan[key]
+        return run_wrk(urls[server], script=scripts[post], seconds=duration, headers=headers,
+                       script_args=(f"{nonce}{tag}{server}", CORS_ORIGIN) if post else ())
 
     if warmup > 0:
         log("load: warming up every server and page")
-        for page in plan.values():
+        for key in plan:
             for server in SERVERS:
-                once(page, server, warmup, "w")
+                once(key, server, warmup, "w")
     runs = {key: {server: [] for server in SERVERS} for key in plan}
     for round_no in range(rounds):
-        for key, page in plan.items():
+        for key in plan:
             for server in rotated(SERVERS, round_no):
-                result = once(page, server, seconds, f"r{round_no}")
+                result = once(key, server, seconds, f"r{round_no}")
                 runs[key][server].append(result)
                 log(f"load round {round_no + 1}/{rounds} {key:<13} {server:<8}{result['rps']:7.1f} req/s  "
                     f"p99 {result['p99_ms']:7.1f} ms" + (f"  NON-2xx {result['non_2xx_3xx']}" if result["non_2xx_3xx"] else ""))
-
-    summary = {}
-    for key, page in plan.items():
-        r = runs[key]
-        summary[key] = {
-            "label": page["label"], "urls": page["urls"],
-            **{server: {"rps": median([x["rps"] for x in r[server]]), "p50_ms": median([x["p50_ms"] for x in r[server]]),
-                        "p99_ms": median([x["p99_ms"] for x in r[server]]),
-                        "non_2xx_3xx": sum(x["non_2xx_3xx"] for x in r[server]),
-                        "socket_errors": sum(x["socket_errors"] for x in r[server]), "runs": r[server]}
-               for server in SERVERS},
-            "rps_vs_floor": paired(r["app"], r["floor"], "rps"),
-            "p99_vs_floor": paired(r["app"], r["floor"], "p99_ms"),
-            "rps_vs_ceiling": paired(r["app"], r["ceiling"], "rps"),
-            "floor_rps_vs_ceiling": paired(r["floor"], r["ceiling"], "rps"),
-            # Per-round ratios show how steady the comparison is on a shared machine.
-            "rps_vs_floor_by_round": [ratio(a["rps"], b["rps"]) for a, b in zip(r["app"], r["floor"])],
-        }
+    summary = {key: {
+        "label": plan[key][0], "urls": plan[key][2],
+        **{server: {**{f: median([x[f] for x in r[server]]) for f in ("rps", "p50_ms", "p99_ms")},
+                    **{f: sum(x[f] for x in r[server]) for f in ("non_2xx_3xx", "socket_errors")}, "runs": r[server]}
+           for server in SERVERS},
+        "rps_vs_floor": paired(r["app"], r["floor"], "rps"), "p99_vs_floor": paired(r["app"], r["floor"], "p99_ms"),
+        "rps_vs_ceiling": paired(r["app"], r["ceiling"], "rps"), "floor_rps_vs_ceiling": paired(r["floor"], r["ceiling"], "rps"),
+        # Per-round ratios show how steady the comparison is on a shared machine.
+        "rps_vs_floor_by_round": [ratio(a["rps"], b["rps"]) for a, b in zip(r["app"], r["floor"])],
+    } for key, r in runs.items()}
     return {"seconds": seconds, "rounds": rounds, "concurrency": CONCURRENCY, "wrk_threads": WRK_THREADS,
             "servers": list(SERVERS), "pages": summary}
 
 
 def lead_on_first_page(app_url: str, session: str) -> str:
     page = requests.get(f"{app_url}/admin/leads/", headers=HTTPS, cookies={SESSION_COOKIE: session}, timeout=30).text
-    found = re.search(r'name="ids" value="([0-9a-f]{32})"', page)
-    if not found:
+    if not (found := re.search(r'name="ids" value="([0-9a-f]{32})"', page)):
         raise RuntimeError("the inbox shows no lead: is the session valid and the table seeded?")
     return found.group(1)

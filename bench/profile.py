@@ -1,4 +1,5 @@
 """CPU per request in-process, app vs floor (`python -m bench.profile app|floor N`; BENCH_CPROFILE=DIR dumps .prof files)."""
+import contextlib
 import cProfile
 import json
 import os
@@ -9,8 +10,7 @@ from .common import PAGES, child_json, contact_json, django_client, median, rati
 
 
 def child(side: str, requests_each: int) -> dict:
-    client = django_client(os.environ["BENCH_SESSION"])
-    dump, report = os.environ.get("BENCH_CPROFILE"), {}
+    client, dump, report = django_client(os.environ["BENCH_SESSION"]), os.environ.get("BENCH_CPROFILE"), {}
     for page, (_label, app_path, floor_path, _ceiling) in PAGES.items():
         path = (floor_path if side == "floor" else app_path).format(lead=os.environ["BENCH_LEAD"])
 
@@ -26,24 +26,18 @@ def child(side: str, requests_each: int) -> dict:
             once()
         profiler = cProfile.Profile() if dump else None
         cpu, wall = time.process_time(), time.perf_counter()
-        if profiler:
-            profiler.enable()
-        for _ in range(requests_each):
-            once()
-        if profiler:
-            profiler.disable()
-            profiler.dump_stats(os.path.join(dump, f"{side}-{page}.prof"))
+        with profiler or contextlib.nullcontext():  # a Profile enables itself inside `with`
+            for _ in range(requests_each):
+                once()
         report[page] = {"cpu_ms": (time.process_time() - cpu) * 1000 / requests_each,
                         "wall_ms": (time.perf_counter() - wall) * 1000 / requests_each}
+        if profiler:
+            profiler.dump_stats(os.path.join(dump, f"{side}-{page}.prof"))
     return report
 
 
 def cpu_per_request(*, app_env: dict, baseline_env: dict, session: str, lead: str, rounds: int, requests_each: int) -> dict:
-    """CPU ms per request of each page, app vs floor, medians over interleaved rounds.
-
-    Under load on a shared machine every process competes for the same CPUs, so this is the steadiest
-    explanation of the requests/s ratios: what each side spends of its own, DynamoDB Local excluded.
-    """
+    """CPU ms per request of each page, app vs floor, medians over interleaved rounds (DynamoDB Local's CPU excluded)."""
     extra = {"BENCH_SESSION": session, "BENCH_LEAD": lead}
     sides = {"app": {**app_env, **extra}, "floor": {**baseline_env, **extra}}
     runs: dict = {side: {page: [] for page in PAGES} for side in sides}

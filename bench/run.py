@@ -1,6 +1,9 @@
 """Run every benchmark against baselines in the same run, then write BENCHMARKS.md (`--quick`: a one-minute smoke run)."""
 import argparse
 import json
+import os
+import re
+import resource
 import secrets
 import shlex
 import shutil
@@ -9,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import coldstart, export, load, profile, report, seed, writes
+from . import coldstart, export, load, profile, report, writes
 from .common import (
     BENCH, ROOT, Gunicorn, app_env, child_json, django_env, dynamodb_local, git_commit, log, machine_info, manage, ratio,
     sign_in, utc_now, vm_kb,
@@ -31,9 +34,8 @@ def parse_args(argv):
     parser.add_argument("--skip", action="append", default=[], choices=PARTS, help="leave out a part (repeatable)")
     parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md", help="the report to write")
     parser.add_argument("--results", type=Path, help="raw results as JSON (default bench/results/latest.json)")
-    parser.add_argument("--writes-only", action="store_true",
-                        help="measure only the write ceiling (section 7) and merge it into the results file, "
-                             "which keeps every other section's figures; the section states its own date and commit")
+    parser.add_argument("--writes-only", action="store_true", help="measure only the write ceiling (section 7) and "
+                        "merge it into the results file, keeping the other sections (section 7 states its own date)")
     parser.add_argument("--render-only", action="store_true",
                         help="measure nothing: rewrite the report from the results file (after editing findings.md)")
     args = parser.parse_args(argv)
@@ -72,6 +74,27 @@ def main(argv=None) -> int:
     return 0
 
 
+def seed(env: dict, *, count: int, dynamodb_pid: int, progress: bool) -> dict:
+    """6. Seeding: create the tables, time `seed_demo --count N` (CPU: seed_demo vs DynamoDB Local), add the staff."""
+    def cpu_seconds() -> tuple[float, float]:
+        """CPU time (user + system) of this process's finished children, and of DynamoDB Local (/proc/<pid>/stat)."""
+        usage, stat = resource.getrusage(resource.RUSAGE_CHILDREN), Path(f"/proc/{dynamodb_pid}/stat").read_text()
+        fields = stat.rpartition(")")[2].split()
+        return usage.ru_utime + usage.ru_stime, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    manage(env, "create_tables")
+    log(f"seed_demo --count {count} into {env['DYNAMODB_TABLE_PREFIX']}* ...")
+    (seed_cpu, dynamodb_cpu), started = cpu_seconds(), time.perf_counter()
+    out = manage(env, "seed_demo", "--count", str(count), "--seed", str(count), "--verbosity", str(int(progress)),
+                 stream_stderr=progress, timeout=3600)
+    seconds, (seed_after, dynamodb_after) = time.perf_counter() - started, cpu_seconds()
+    stored = int(re.search(r"Stored (\d+) demo leads", out).group(1))
+    manage(env, "createstaff", "--noinput")
+    # Each lead is two items (the lead and its "created" history event), in 25-item BatchWriteItem calls.
+    return {"count": stored, "seconds": seconds, "leads_per_s": stored / seconds, "items_per_s": 2 * stored / seconds,
+            "seed_process_cpu_s": seed_after - seed_cpu, "dynamodb_local_cpu_s": dynamodb_after - dynamodb_cpu}
+
+
 def measure(results: dict, mode: dict, skip: list[str], tmp: Path, services: list, *, writes_only: bool) -> None:
     """Every part not skipped, into results (services: DynamoDB Local, then the servers it starts)."""
     dynamodb, secret = services[0], secrets.token_urlsafe(50)
@@ -80,10 +103,9 @@ def measure(results: dict, mode: dict, skip: list[str], tmp: Path, services: lis
     envs = {size: app_env(tmp, dynamodb_url=dynamodb.url, prefix=p, secret_key=secret) for size, p in prefixes.items()}
     manage(envs[large], "collectstatic", "--noinput")  # production static storage needs its manifest
     if not writes_only:
-        results["seed"] = {str(size): seed.prepare(envs[size], count=size, dynamodb_pid=dynamodb.process.pid, seed=size,
-                                                   progress=not results["meta"]["quick"]) for size in mode["sizes"]}
+        results["seed"] = {str(size): seed(envs[size], count=size, dynamodb_pid=dynamodb.process.pid,
+                                           progress=not results["meta"]["quick"]) for size in mode["sizes"]}
         results["seed"]["dynamodb_local_rss_mb"] = vm_kb(dynamodb.process.pid, "VmRSS") / 1024
-        log(f"seeded {large} leads at {results['seed'][str(large)]['leads_per_s']:.0f} leads/s")
         log("economy: pages in-process at both sizes")
         results["economy"] = child_json(["-m", "bench.economy", f"{small},{large}", f"{prefixes[small]},{prefixes[large]}",
                                          *map(str, mode["timing"])], envs[large])
@@ -94,28 +116,24 @@ def measure(results: dict, mode: dict, skip: list[str], tmp: Path, services: lis
     if writes_only:
         return
 
-    unlimited = {**envs[large], "LEADS_RATELIMIT_DISABLED": "1"}
+    unlimited = {**envs[large], "LEADS_RATELIMIT_DISABLED": "1"}  # every post under load is stored
     baseline = django_env(tmp, "bench.baseline.settings", SECRET_KEY=secret, BENCH_DYNAMODB_URL=dynamodb.url,
                           BENCH_TABLE_PREFIX=prefixes[large])
     app = Gunicorn("app", "leadsite.wsgi", unlimited, tmp)
     floor = Gunicorn("baseline", "django.core.wsgi:get_wsgi_application()", baseline, tmp)
     services += [app, floor]
-    app.start()
-    floor.start(ready_path="/floor/healthz")
+    app.start(), floor.start(ready_path="/floor/healthz")
     session = sign_in(app.url)
     lead_id = load.lead_on_first_page(app.url, session)
     if "load" not in skip:
         log(f"load: wrk -c{load.CONCURRENCY}, {mode['load_seconds']:g} s a run, {mode['rounds']} round(s)")
         results["load"] = load.run(app_url=app.url, base_url=floor.url, session=session, lead_id=lead_id, tmp=tmp,
                                    seconds=mode["load_seconds"], rounds=mode["rounds"], warmup=mode["warmup"])
-        memory = {"app": app.worker_memory(), "baseline": floor.worker_memory()}
+        memory = {"app": app.worker_memory(), "baseline": floor.worker_memory()}  # after the load: its peak
         results["memory"] = {**memory, "ratio": ratio(memory["app"]["peak_hwm_mb"], memory["baseline"]["peak_hwm_mb"])}
-    if "export" not in skip:
-        log("export over HTTP through gunicorn (context)")
-        http = export.over_http(app, session)
+    http = export.over_http(app, session) if "export" not in skip else None
     app.stop()
-    floor.stop()
-
+    floor.stop()  # the in-process measurements below get the CPUs to themselves
     if "cpu" not in skip:
         log("CPU per request, in-process: app vs floor")
         results["cpu"] = profile.cpu_per_request(app_env=unlimited, baseline_env=baseline, session=session, lead=lead_id,

@@ -11,12 +11,9 @@ import requests
 
 from .common import HTTPS, PYTHON, Gunicorn, Service, git_commit, log, manage, utc_now
 
-DESIGNS = {
-    "before": {"LEADS_TALLY_SHARDS": "1", "DYNAMODB_TRANSACTION_ATTEMPTS": "3"},
-    "after": {"LEADS_TALLY_SHARDS": "32", "DYNAMODB_TRANSACTION_ATTEMPTS": "8"},
-}
-HOLD_MS = 20
-TIMEOUT = 120  # seconds, for any one request or barrier
+DESIGNS = {"before": {"LEADS_TALLY_SHARDS": "1", "DYNAMODB_TRANSACTION_ATTEMPTS": "3"},
+           "after": {"LEADS_TALLY_SHARDS": "32", "DYNAMODB_TRANSACTION_ATTEMPTS": "8"}}
+HOLD_MS, TIMEOUT = 20, 120  # how long the proxy holds a transaction (ms); the longest wait for a request or the barrier (s)
 
 
 def conflict_proxy(upstream: str, tmp: Path) -> Service:
@@ -27,11 +24,6 @@ def conflict_proxy(upstream: str, tmp: Path) -> Service:
     return proxy.launch(command, lambda: "conflict proxy on" in proxy.log_path.read_text(), timeout=30)
 
 
-def _address(n: int) -> str:
-    """A distinct client address per visitor (a header value only, never a target)."""
-    return f"127.{20 + n // 250}.{n % 250 // 25}.{n % 25 + 1}"
-
-
 def burst(url: str, visitors: int, first: int) -> dict:
     """`visitors` clients load the form, then all post at the same moment; what each got back."""
     barrier = threading.Barrier(visitors, timeout=TIMEOUT)
@@ -39,12 +31,14 @@ def burst(url: str, visitors: int, first: int) -> dict:
 
     def visit(n: int) -> tuple[int, float]:
         session = requests.Session()
-        session.headers.update({**HTTPS, "X-Forwarded-For": _address(first + n)})
+        # A distinct client address per visitor (a header value only, never a target): the rate limit is per address.
+        i = first + n
+        session.headers.update({**HTTPS, "X-Forwarded-For": f"127.{20 + i // 250}.{i % 250 // 25}.{i % 25 + 1}"})
         page = session.get(url + "/", timeout=TIMEOUT)
         for cookie in session.cookies:  # Secure cookies, sent back over the TLS proxy's plain-http hop
             cookie.secure = False
         fields = dict(re.findall(r'name="(csrfmiddlewaretoken|token)" value="([^"]*)"', page.text))
-        data = {**fields, "name": f"Visitor {n}", "email": f"w{first + n}@bench.example", "company": "",
+        data = {**fields, "name": f"Visitor {n}", "email": f"w{i}@bench.example", "company": "",
                 "subject": "Write ceiling", "message": "Please call me back."}
         if barrier.wait() == 0:
             began.append(time.monotonic())
@@ -55,21 +49,13 @@ def burst(url: str, visitors: int, first: int) -> dict:
 
     with ThreadPoolExecutor(max_workers=visitors) as pool:
         answers = list(pool.map(visit, range(visitors), timeout=2 * TIMEOUT))
-    finished = time.monotonic()
-    codes = Counter(code for code, _ in answers)
-    latencies = sorted(seconds for _, seconds in answers)
-    seconds = finished - began[0]
-    return {
-        "visitors": visitors,
-        "stored_302": codes.get(302, 0),
-        "refused_503": codes.get(503, 0),
-        "other": sum(n for code, n in codes.items() if code not in (302, 503)),
-        "codes": {str(code): n for code, n in sorted(codes.items())},
-        "seconds": round(seconds, 2),
-        "submissions_per_s": round(codes.get(302, 0) / seconds, 1),
-        "p50_ms": round(statistics.median(latencies) * 1000),
-        "p95_ms": round(latencies[max(0, int(len(latencies) * 0.95) - 1)] * 1000),
-    }
+    seconds, codes = time.monotonic() - began[0], Counter(code for code, _ in answers)
+    latencies = sorted(latency for _, latency in answers)
+    return {"visitors": visitors, "stored_302": codes[302], "refused_503": codes[503],
+            "other": sum(n for code, n in codes.items() if code not in (302, 503)),
+            "codes": {str(code): n for code, n in sorted(codes.items())}, "seconds": round(seconds, 2),
+            "submissions_per_s": round(codes[302] / seconds, 1), "p50_ms": round(statistics.median(latencies) * 1000),
+            "p95_ms": round(latencies[max(0, int(len(latencies) * 0.95) - 1)] * 1000)}
 
 
 def run(*, app_env: dict, dynamodb_url: str, tmp: Path, sizes: list[int], rounds: int) -> dict:
