@@ -32,7 +32,7 @@ call, in order. Then, on fresh tables, the same request is sent again for each c
 kind with **exactly that call failing** — on every attempt botocore makes for it, so its own retries
 fail too — while every other call reaches the store. Fault kinds: throttling
 (`ThrottlingException`), HTTP 500, a read timeout, and, for `TransactWriteItems`, a cancellation
-(`TransactionConflict`), which botocore never retries and `leads.storage.dynamodb.commit` runs again.
+(`TransactionConflict`), which botocore never retries and `leads.storage.transactions.commit` runs again.
 
 Every case asserts: never a 500; a 503 only because DynamoDB was unavailable, and then the person's
 input is kept (the contact form with its text and the same one-time token, the sign-in form with the
@@ -65,9 +65,12 @@ to anyone, removed by TTL and ended by `staff_end_sessions` like every other.
 
 LOAD_PROSE = """## 2. Load and concurrency against a real server (`tests/reliability/test_load.py`)
 
-The production gunicorn command with production settings, against Amazon's DynamoDB Local (through the
-conflict-faithful proxy where the section says so), on loopback. Each section below is one scenario,
-its figures exactly as the test wrote them.
+The production gunicorn command (2 workers × 4 threads) with production settings, on loopback, against
+Amazon's DynamoDB Local behind `tests/conflict_proxy.py`: real DynamoDB cancels a transaction that touches
+an item another transaction holds (`TransactionConflict`), the emulators serialise instead, so the proxy
+cancels overlapping transactions exactly as AWS documents and keeps each in flight for the time shown.
+Every visitor is its own connection and client address (through a trusted proxy's `X-Forwarded-For`),
+with the rate limit on. Counts are read back from the tables, never from the responses alone.
 """
 
 SECURITY_PROSE = """## 3. Security holes found from outside (issue 9 §4)
@@ -186,10 +189,41 @@ def flatten(value, prefix=""):
         yield prefix, json.dumps(value) if isinstance(value, (list, bool)) or value is None else value
 
 
+def headlines(report: dict) -> list[str]:
+    """One sentence per scenario, every number read from load.json."""
+    lines = []
+    if v := report.get("visitors"):
+        lines.append(
+            f"**{v['visitors_at_once']} visitors posting at the same moment** ({v['client_connections']} connections, "
+            f"{v['distinct_client_addresses']} client addresses, rate limit {v['rate_limit']}, "
+            f"{v['transaction_hold_ms']:g} ms transactions): **{v['leads_stored']} leads stored, {v['lost']} lost, "
+            f"{v['duplicated']} duplicated, {v['responses_503']} × 503**; the `new` tally rose by "
+            f"{v['new_tally_added']}; {v['transactions_cancelled_for_conflict']} transactions were cancelled by a "
+            f"conflict and retried; post latency p50 {v['post_latency']['p50_ms']:g} ms, "
+            f"p95 {v['post_latency']['p95_ms']:g} ms; `leads_audit` exit {v['audit_exit']}.")
+    if s := report.get("staff_saves"):
+        lines.append(
+            f"**{s['staff_at_once']} staff saving {s['different_leads']} different leads at once**: "
+            f"**{s['saves_stored']} saves stored, {s['responses_503']} × 503**; tallies moved "
+            f"{s['new_tally_change']:+d} new / {s['contacted_tally_change']:+d} contacted; "
+            f"{s['transactions_cancelled_for_conflict']} conflicts retried; save latency p50 "
+            f"{s['save_latency']['p50_ms']:g} ms, p95 {s['save_latency']['p95_ms']:g} ms; `leads_audit` exit {s['audit_exit']}.")
+    if c := report.get("staff_conflicts"):
+        lines.append(
+            f"**{c['rounds']} rounds of two staff saving one lead at once**: {c['saves_committed']} saves committed, "
+            f"{c['conflicts_409']} × 409 with the loser's text kept, final version {c['final_version']} "
+            f"({c['changed_events']} history events): no save silently overwrote another.")
+    if f := report.get("same_form_five_times"):
+        lines.append(f"**One form posted {f['posts']} times at once**: {f['leads_stored']} lead stored, "
+                     f"the `new` tally rose by {f['new_tally_added']}.")
+    return [f"- {line}" for line in lines]
+
+
 def load_section(report) -> str:
     out = [LOAD_PROSE]
     if not report:
         return "\n".join(out) + "\n*No load results in this run (load.json missing).*\n"
+    out += headlines(report) + ["", "Every figure each scenario wrote:"]
     for section, numbers in report.items():
         out.append(f"\n### {section}\n")
         out.append(table(["measure", "value"], [[k, v] for k, v in flatten(numbers)]))
