@@ -5,7 +5,7 @@ from contextlib import contextmanager
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ReadTimeoutError
 
-from leads.storage import dynamodb
+from leads.storage import dynamodb, internals
 from leads.storage.models import ALL_MODELS
 
 
@@ -19,7 +19,7 @@ class _Body:
 
 def botocore_clients():
     """Every botocore client the app's models and transactions use."""
-    clients = [model._get_connection().connection.client for model in ALL_MODELS]
+    clients = [internals.botocore_client(model) for model in ALL_MODELS]
     return clients + [dynamodb.shared_connection().client]
 
 

@@ -6,7 +6,6 @@ from django.test import Client
 
 from leads.domain import services
 from leads.public import tokens
-from leads.storage.models import Counter
 
 PASSWORD = "correct horse battery staple"
 _clock = itertools.count()

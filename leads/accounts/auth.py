@@ -8,30 +8,18 @@ from django.conf import settings
 from django.core import signing
 from django.contrib.auth.hashers import check_password, make_password
 from django.http import HttpRequest
-from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.exceptions import PynamoDBException
 
-from leads.domain import ratelimit, services
-from leads.storage.dynamodb import commit
-from leads.domain.exceptions import StorageUnavailable
-from leads.storage.models import Counter, Staff, StaffIdentity, utcnow
 from leads.accounts.sessions import STAFF_ACCESS_KEY, STAFF_EMAIL_KEY
+from leads.domain import ratelimit, selectors, services
+from leads.domain.emails import normalise_email
+from leads.domain.exceptions import InvalidCredentials, StorageUnavailable
+from leads.storage.models import Staff, StaffIdentity, utcnow
 
 logger = logging.getLogger(__name__)
 
 STAFF_ROLE_KEY = "staff_role"
 STAFF_NAME_KEY = "staff_name"
-
-
-class InvalidCredentials(Exception):
-    """Wrong email or password (deliberately not saying which)."""
-
-
-class LoginThrottled(Exception):
-    """Too many recent failures for this account or this client."""
-
-    def __init__(self, retry_after: int):
-        super().__init__(f"Too many failed sign-ins; retry in {retry_after} s.")
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -58,7 +46,7 @@ _DEVICE_SALT = "leads.accounts.auth.device"
 
 def device_token(email: str) -> str:
     """A signed token saying "this browser signed in to this account before" (the email only as a keyed hash)."""
-    return signing.dumps(ratelimit.client_fingerprint(email.strip().lower()), salt=_DEVICE_SALT, compress=False)
+    return signing.dumps(ratelimit.client_fingerprint(normalise_email(email)), salt=_DEVICE_SALT, compress=False)
 
 
 def is_known_device(token: str | None, email: str) -> bool:
@@ -69,7 +57,7 @@ def is_known_device(token: str | None, email: str) -> bool:
         account = signing.loads(token, salt=_DEVICE_SALT, max_age=settings.LEADS_LOGIN_DEVICE_COOKIE_AGE)
     except signing.BadSignature:
         return False
-    return account == ratelimit.client_fingerprint(email.strip().lower())
+    return account == ratelimit.client_fingerprint(normalise_email(email))
 
 
 def _failure_windows(email: str, client: str, now: datetime, *, known_device: bool) -> list[ratelimit.Window]:
@@ -111,52 +99,29 @@ def authenticate(*, email: str, password: str, client: str, device: str | None =
     InvalidCredentials on any mismatch (never saying which part).
     """
     now = now or utcnow()
-    email = email.strip().lower()
+    email = normalise_email(email)
     windows = _failure_windows(email, client, now, known_device=is_known_device(device, email))
+    services.login_attempt_reserve(windows=windows, now=now)
     try:
-        _reserve_attempt(windows, now)
-        try:
-            staff = Staff.get(email, consistent_read=True)
-        except Staff.DoesNotExist:
-            staff = None
-        if staff is None:
-            make_password(password)  # the same cost as a real check: timing must not reveal who exists
-        elif check_password(password, staff.password) and staff.active:
-            _refund_attempt(windows)
-            return staff
+        staff = selectors.staff_get(email=email)
     except PynamoDBException as error:
         raise StorageUnavailable(str(error)) from error
+    if staff is None:
+        make_password(password)  # the same cost as a real check: timing must not reveal who exists
+    elif check_password(password, staff.password) and staff.active:
+        _refund_attempt(windows)
+        return staff
     raise InvalidCredentials()
 
 
 def _refund_attempt(windows: list[ratelimit.Window]) -> None:
     """Hand a successful sign-in's reservation back; if DynamoDB fails here, sign in all the same."""
-
-    def fill(tx):
-        for window in windows:
-            tx.update(Counter(window.counter_id), actions=[Counter.tally.add(-1)])
-
     try:
-        commit(fill)
-    except PynamoDBException:
+        services.login_attempt_refund(windows=windows)
+    except StorageUnavailable:
         # The password was right: an unreturned reservation costs one attempt of the allowance at
         # worst, while refusing the sign-in would lock honest people out during an outage.
         logger.warning("Could not refund a sign-in attempt", exc_info=True)
-
-
-def _reserve_attempt(windows: list[ratelimit.Window], now: datetime) -> None:
-    """Count this attempt against every window, all or none; LoginThrottled if one is full."""
-    def fill(tx):
-        for window in windows:
-            ratelimit.hit_in(tx, window)
-
-    try:
-        commit(fill)
-    except TransactWriteError as error:
-        reasons = error.cancellation_reasons or []
-        if any(reason and reason.code == "ConditionalCheckFailed" for reason in reasons):
-            raise LoginThrottled(max(w.seconds_left(now) for w in windows)) from error
-        raise
 
 
 def login(request: HttpRequest, staff: Staff) -> None:

@@ -9,10 +9,11 @@ from datetime import timedelta
 
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError, SessionBase, UpdateError
 from django.utils import timezone
-from pynamodb.exceptions import PutError, PynamoDBException, TransactWriteError
+from pynamodb.exceptions import PynamoDBException
 
-from leads.storage.dynamodb import commit, condition_failed
+from leads.domain.exceptions import AccessChanged
 from leads.storage.models import Staff, StaffSession
+from leads.storage.transactions import Refused, commit, conditional
 
 logger = logging.getLogger(__name__)
 
@@ -20,10 +21,6 @@ logger = logging.getLogger(__name__)
 # the sign-in read it (see leads.accounts.auth).
 STAFF_EMAIL_KEY = "staff_email"
 STAFF_ACCESS_KEY = "staff_access"
-
-
-class AccessChanged(UpdateError):
-    """The staff member's role, password or `active` changed since this session's sign-in read them."""
 
 
 class SessionStore(SessionBase):
@@ -97,12 +94,11 @@ class SessionStore(SessionBase):
             self._written = (item.session_key, dict(data))
             return
         try:
-            item.save(condition=condition)
-        except PutError as error:
-            if not condition_failed(error):
-                raise
+            with conditional(item):
+                item.save(condition=condition)
+        except Refused as refused:
             if not (must_create and self._holds(item)):
-                raise (CreateError if must_create else UpdateError) from error
+                raise (CreateError if must_create else UpdateError) from refused
             # else botocore resent a put that had landed while its answer was lost: the item is ours
         self._written = (item.session_key, dict(data))
 
@@ -119,25 +115,23 @@ class SessionStore(SessionBase):
         ignores the token, the stored item is checked as for a plain put.
         """
         unchanged = (Staff.access == access) if access else Staff.access.does_not_exist()
+        account = Staff(item.staff_email)
 
         def fill(tx):
             tx.save(item, condition=condition)
             tx.update(
-                Staff(item.staff_email), actions=[Staff.session_keys.add({item.session_key})],
+                account, actions=[Staff.session_keys.add({item.session_key})],
                 condition=Staff.email.exists() & (Staff.active == True) & unchanged,  # noqa: E712
             )
 
         try:
             commit(fill)
-        except TransactWriteError as error:
-            codes = [reason.code if reason else None for reason in error.cancellation_reasons or []]
-            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
-                raise AccessChanged() from error
-            if codes and codes[0] == "ConditionalCheckFailed":
-                if must_create and cls._holds(item):
-                    return  # a resend of this very write, which had landed while its answer was lost
-                raise (CreateError if must_create else UpdateError) from error
-            raise
+        except Refused as refused:
+            if refused.by(account):
+                raise AccessChanged() from refused
+            if must_create and cls._holds(item):
+                return  # a resend of this very write, which had landed while its answer was lost
+            raise (CreateError if must_create else UpdateError) from refused
 
     def flush(self) -> None:
         email, key = self.get(STAFF_EMAIL_KEY), self.session_key  # flush() forgets both

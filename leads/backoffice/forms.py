@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from leads.storage.models import STATUS_LABELS, STATUSES
+from leads.domain.emails import normalise_email
 from leads.domain.selectors import Search
 
 STATUS_CHOICES = [(s, STATUS_LABELS[s]) for s in STATUSES]
@@ -26,7 +27,7 @@ class LoginForm(forms.Form):
 
 def parse_search(text: str) -> Search | None:
     """``ann@acme.com`` → one address; ``@acme.com`` or ``acme.com`` → the whole domain."""
-    text = text.strip().lower()
+    text = normalise_email(text)
     if not text:
         return None
     if "@" in text and not text.startswith("@"):
@@ -99,7 +100,7 @@ class StaffForm(forms.Form):
     password = forms.CharField(strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
 
     def clean_email(self):
-        return self.cleaned_data["email"].strip().lower()
+        return normalise_email(self.cleaned_data["email"])
 
     def clean_password(self):
         password = self.cleaned_data["password"]

@@ -2,13 +2,11 @@
 
 from django.core import signing
 
+from leads.domain.exceptions import BadCursor
+
 _SALT = "leads.cursor"
 MAX_AGE = 7 * 24 * 3600
 NEXT, PREVIOUS = "n", "p"
-
-
-class BadCursor(ValueError):
-    """The cursor was tampered with, expired, or belongs to another listing."""
 
 
 def encode(key: dict, *, scope: str, direction: str) -> str:

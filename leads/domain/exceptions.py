@@ -1,4 +1,10 @@
-"""Domain errors raised by services and selectors; views map them to HTTP."""
+"""Domain errors raised by services, selectors, sign-in and sessions; views map them to HTTP."""
+
+from django.contrib.sessions.backends.base import UpdateError
+
+# Raised by storage itself (leads.storage.transactions), which may not import this module; one class,
+# so `except StorageUnavailable` here catches what storage raises.
+from leads.storage.errors import StorageUnavailable
 
 
 class LeadsError(Exception):
@@ -25,13 +31,38 @@ class RateLimited(LeadsError):
         self.retry_after = retry_after
 
 
-class StorageUnavailable(LeadsError):
-    """DynamoDB could not be reached, or throttled past every retry."""
-
-
 class StaffExists(LeadsError):
     """A staff account with that email already exists."""
 
 
 class StaffNotFound(LeadsError):
     """No staff account has that email (or it was removed meanwhile)."""
+
+
+class InvalidCredentials(LeadsError):
+    """Wrong email or password (deliberately not saying which)."""
+
+
+class LoginThrottled(LeadsError):
+    """Too many recent failures for this account or this client."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(f"Too many failed sign-ins; retry in {retry_after} s.")
+        self.retry_after = retry_after
+
+
+class AccessChanged(LeadsError, UpdateError):
+    """The staff member's role, password or `active` changed since this session's sign-in read them.
+
+    An UpdateError too, so Django's session middleware treats it as the session write it refused.
+    """
+
+
+class BadCursor(LeadsError, ValueError):
+    """The cursor was tampered with, expired, or belongs to another listing."""
+
+
+__all__ = [
+    "AccessChanged", "BadCursor", "InvalidCredentials", "LeadConflict", "LeadNotFound", "LeadsError",
+    "LoginThrottled", "RateLimited", "StaffExists", "StaffNotFound", "StorageUnavailable",
+]

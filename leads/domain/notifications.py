@@ -11,6 +11,11 @@ from leads.storage.models import Lead
 logger = logging.getLogger(__name__)
 
 
+def delivery_marker_key(lead_id: str) -> str:
+    """Key of the DeliveryMarker saying this lead's new-lead email was sent."""
+    return f"notified#{lead_id}"
+
+
 def _one_line(text: str) -> str:
     """Collapse a value for use in a header: no newline can smuggle in another header."""
     return " ".join(text.split())

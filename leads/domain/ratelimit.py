@@ -1,4 +1,4 @@
-"""Fixed-window rate limits kept as counter items in DynamoDB (atomic ADD, expired by TTL)."""
+"""Fixed-window rate limits kept as RateWindow items in DynamoDB (atomic ADD, expired by TTL)."""
 
 import ipaddress
 import math
@@ -9,7 +9,7 @@ from django.conf import settings
 from django.utils.crypto import salted_hmac
 from pynamodb.transactions import TransactWrite
 
-from leads.storage.models import Counter
+from leads.storage.models import RateWindow
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,12 @@ def current_window(*, scope: str, client: str, limit: int, period: int, now: dat
 def hit_in(tx: TransactWrite, window: Window) -> None:
     """Count one hit as part of tx; the whole transaction fails if the window is full."""
     tx.update(
-        Counter(window.counter_id),
-        actions=[Counter.tally.add(1), Counter.expires_at.set(window.ends_at + timedelta(hours=1))],
-        condition=Counter.tally.does_not_exist() | (Counter.tally < window.limit),
+        RateWindow(window.counter_id),
+        actions=[RateWindow.hits.add(1), RateWindow.expires_at.set(window.ends_at + timedelta(hours=1))],
+        condition=RateWindow.hits.does_not_exist() | (RateWindow.hits < window.limit),
     )
+
+
+def unhit_in(tx: TransactWrite, window: Window) -> None:
+    """Hand one hit back as part of tx (a reservation that turned out not to count)."""
+    tx.update(RateWindow(window.counter_id), actions=[RateWindow.hits.add(-1)])

@@ -7,9 +7,11 @@ from datetime import date, timedelta
 from pynamodb.exceptions import PynamoDBException
 from pynamodb.indexes import GlobalSecondaryIndex
 
-from leads.domain import cursors, tallies
+from leads.domain import cursors, notifications, tallies
+from leads.domain.emails import normalise_email
 from leads.domain.exceptions import LeadNotFound
-from leads.storage.models import FEED_ALL, STATUSES, Counter, HistoryEvent, Lead, Staff, TrashedLead, utcnow
+from leads.storage import internals
+from leads.storage.models import FEED_ALL, STATUSES, DeliveryMarker, HistoryEvent, Lead, Staff, Tally, TrashedLead, utcnow
 
 _PROBE_ID = "healthz-probe"
 
@@ -69,7 +71,7 @@ def _listing(status: str | None, search: Search | None) -> tuple[GlobalSecondary
 
 
 def _key_names(index: GlobalSecondaryIndex) -> set[str]:
-    return {"lead_id", "created_at", index._hash_key_attribute().attr_name}
+    return {"lead_id", "created_at", internals.hash_key_attribute(index).attr_name}
 
 
 def _position(lead: Lead, index: GlobalSecondaryIndex, hash_value: str) -> dict:
@@ -77,7 +79,7 @@ def _position(lead: Lead, index: GlobalSecondaryIndex, hash_value: str) -> dict:
     return {
         "lead_id": {"S": lead.lead_id},
         "created_at": {"S": Lead.created_at.serialize(lead.created_at)},
-        index._hash_key_attribute().attr_name: {"S": hash_value},
+        internals.hash_key_attribute(index).attr_name: {"S": hash_value},
     }
 
 
@@ -86,7 +88,7 @@ def lead_list(
 ) -> LeadPage:
     """Newest-first leads for a status and/or search: one Query, page_size items read.
 
-    Raises cursors.BadCursor for a cursor that was not issued for this very listing.
+    Raises BadCursor for a cursor that was not issued for this very listing.
     """
     index, hash_value = _listing(status, search)
     scope = f"{index.Meta.index_name}|{hash_value}"
@@ -94,15 +96,16 @@ def lead_list(
     if cursor:
         start_key, direction = cursors.decode(cursor, scope=scope, key_names=_key_names(index))
 
-    forward = direction == cursors.PREVIOUS
+    # Pages run newest first, so going back (to newer leads) reads the index in ascending order.
+    going_back = direction == cursors.PREVIOUS
     # Going back, read one item more: DynamoDB returns a LastEvaluatedKey whenever the limit is hit,
     # so only the extra item tells whether this is the newest page (and "Previous" must go).
-    fetch = page_size + 1 if forward else page_size
+    fetch = page_size + 1 if going_back else page_size
     results = index.query(
-        hash_value, scan_index_forward=forward, limit=fetch, page_size=fetch, last_evaluated_key=start_key
+        hash_value, scan_index_forward=going_back, limit=fetch, page_size=fetch, last_evaluated_key=start_key
     )
     leads = list(results)
-    if forward:
+    if going_back:
         more = len(leads) > page_size
         leads = leads[:page_size][::-1]
         if not leads:  # nothing newer: show the newest page instead of an empty one
@@ -113,18 +116,18 @@ def lead_list(
     def link(lead: Lead, towards: str) -> str:
         return cursors.encode(_position(lead, index, hash_value), scope=scope, direction=towards)
 
-    page = LeadPage(leads=leads, is_first=start_key is None or (forward and not more))
+    page = LeadPage(leads=leads, is_first=start_key is None or (going_back and not more))
     if leads:
         if not page.is_first:
             page.previous_cursor = link(leads[0], cursors.PREVIOUS)
-        if forward or more:
+        if going_back or more:
             page.next_cursor = link(leads[-1], cursors.NEXT)
     return page
 
 
 def status_counts() -> dict[str, int]:
     """Leads per status, summed over the counter shards (one BatchGetItem)."""
-    return tallies.sum_statuses(Counter.batch_get(tallies.status_keys()))
+    return tallies.sum_statuses(Tally.batch_get(tallies.status_keys()))
 
 
 def _last_days(days: int, today: date | None) -> list[date]:
@@ -136,7 +139,7 @@ def dashboard_counts(*, days: int = 30, today: date | None = None) -> tuple[dict
     """Leads per status, and leads created per UTC day for the last `days` days, in one BatchGetItem."""
     span = _last_days(days, today)
     months = dict.fromkeys(tallies.month_of(day) for day in span)
-    items = list(Counter.batch_get(tallies.status_keys() + tallies.month_keys(months)))
+    items = list(Tally.batch_get(tallies.status_keys() + tallies.month_keys(months)))
     per_day = tallies.sum_days(items, span)
     return tallies.sum_statuses(items), [(day, per_day[day]) for day in span]
 
@@ -179,12 +182,21 @@ def staff_list() -> list[Staff]:
     return list(Staff.roster_index.query("staff"))
 
 
+def delivery_marked(*, lead_id: str) -> bool:
+    """True if the new-lead email for this lead was already sent (its DeliveryMarker exists)."""
+    try:
+        DeliveryMarker.get(notifications.delivery_marker_key(lead_id), consistent_read=True)
+    except DeliveryMarker.DoesNotExist:
+        return False
+    return True
+
+
 def staff_get(*, email: str) -> Staff | None:
     """The staff member with this email, or None."""
     if len(email) > 254:  # no such address, and past DynamoDB's key size
         return None
     try:
-        return Staff.get(email.strip().lower(), consistent_read=True)
+        return Staff.get(normalise_email(email), consistent_read=True)
     except Staff.DoesNotExist:
         return None
 

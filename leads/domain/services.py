@@ -8,13 +8,16 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
-from pynamodb.exceptions import PutError, PynamoDBException, TransactWriteError, UpdateError
+from pynamodb.exceptions import PynamoDBException
 
 from leads.domain import ratelimit, tallies
-from leads.storage.dynamodb import commit, condition_failed
-from leads.domain.exceptions import LeadConflict, LeadNotFound, RateLimited, StaffExists, StaffNotFound, StorageUnavailable
-from leads.storage.models import HistoryEvent, Lead, Staff, StaffSession, TrashedLead, utcnow
-from leads.domain.notifications import notify_new_lead
+from leads.domain.emails import normalise_email
+from leads.domain.exceptions import (
+    LeadConflict, LeadNotFound, LoginThrottled, RateLimited, StaffExists, StaffNotFound, StorageUnavailable,
+)
+from leads.storage.models import DeliveryMarker, HistoryEvent, Lead, Staff, StaffSession, TrashedLead, utcnow
+from leads.storage.transactions import Refused, commit, conditional
+from leads.domain.notifications import delivery_marker_key, notify_new_lead
 from leads.domain.selectors import lead_get, leads_get_many
 
 logger = logging.getLogger(__name__)
@@ -41,15 +44,6 @@ def history_event(
         changes=json.dumps(changes, ensure_ascii=False),
         version=version,
     )
-
-
-def _failed_items(error: TransactWriteError) -> list[int]:
-    """Indexes of the transaction items whose condition failed."""
-    return [
-        index
-        for index, reason in enumerate(error.cancellation_reasons or [])
-        if reason is not None and reason.code == "ConditionalCheckFailed"
-    ]
 
 
 def lead_submit(
@@ -94,7 +88,7 @@ def lead_submit(
             now=now,
         )
     def fill(tx):
-        # Item 0 (puts come first in the request): the lead itself, only if this id was never stored.
+        # The lead itself, only if this id was never stored.
         tx.save(lead, condition=Lead.lead_id.does_not_exist())
         tx.save(history_event(lead_id=lead_id, actor="visitor", action="created", changes={}, at=now, version=1))
         tallies.add_in(tx, statuses={"new": 1}, day=now.date(), day_amount=1)
@@ -103,18 +97,53 @@ def lead_submit(
 
     try:
         commit(fill)
-    except TransactWriteError as error:
-        failed = _failed_items(error)
-        if 0 in failed:
+    except Refused as refused:
+        if refused.by(lead):
             return Submission(lead_id=lead_id, created=False)
-        if failed and window:
-            raise RateLimited(window.seconds_left(now)) from error
-        raise StorageUnavailable(str(error)) from error
-    except PynamoDBException as error:
-        raise StorageUnavailable(str(error)) from error
+        if window:
+            raise RateLimited(window.seconds_left(now)) from refused
+        raise StorageUnavailable("A submission was refused by a condition it does not have") from refused
     if settings.LEADS_NOTIFY_VIA == "request":
         notify_new_lead(lead)  # on Lambda the table's stream triggers it instead (leads.management.stream_handler)
     return Submission(lead_id=lead_id, created=True)
+
+
+# --- New-lead emails sent from the leads table's stream (leads.management.stream_handler) ---------
+
+def delivery_mark(*, lead_id: str, expires_at: datetime) -> None:
+    """Record that this lead's new-lead email was sent; a marker a concurrent delivery wrote is just as good."""
+    marker = DeliveryMarker(delivery_marker_key(lead_id), expires_at=expires_at)
+    try:
+        with conditional(marker):
+            marker.save(condition=DeliveryMarker.counter_id.does_not_exist())
+    except Refused:
+        pass
+
+
+# --- Sign-in throttling (leads.accounts.auth) ----------------------------------------------------
+
+def login_attempt_reserve(*, windows: list[ratelimit.Window], now: datetime) -> None:
+    """Count one sign-in attempt against every window, all or none; LoginThrottled if one is full.
+
+    Raises StorageUnavailable when DynamoDB did not take it.
+    """
+    def fill(tx):
+        for window in windows:
+            ratelimit.hit_in(tx, window)
+
+    try:
+        commit(fill)
+    except Refused as refused:
+        raise LoginThrottled(max(window.seconds_left(now) for window in windows)) from refused
+
+
+def login_attempt_refund(*, windows: list[ratelimit.Window]) -> None:
+    """Hand back an attempt reserved by login_attempt_reserve; StorageUnavailable if DynamoDB did not take it."""
+    def fill(tx):
+        for window in windows:
+            ratelimit.unhit_in(tx, window)
+
+    commit(fill)
 
 
 # --- Staff edits ---------------------------------------------------------------------------------
@@ -172,12 +201,8 @@ def _apply_update(loaded: Lead, changes: dict[str, tuple], *, actor: str, now: d
 
     try:
         commit(fill)
-    except TransactWriteError as error:
-        if _failed_items(error):
-            raise _conflict_or_gone(lead.lead_id) from error
-        raise _wrap_storage_errors(error) from error
-    except PynamoDBException as error:
-        raise _wrap_storage_errors(error) from error
+    except Refused as refused:
+        raise _conflict_or_gone(lead.lead_id) from refused
     return lead
 
 
@@ -257,12 +282,8 @@ def lead_delete(*, lead_id: str, actor: str, expected_version: int | None = None
 
     try:
         commit(fill)
-    except TransactWriteError as error:
-        if _failed_items(error):
-            raise _conflict_or_gone(lead.lead_id) from error
-        raise _wrap_storage_errors(error) from error
-    except PynamoDBException as error:
-        raise _wrap_storage_errors(error) from error
+    except Refused as refused:
+        raise _conflict_or_gone(lead.lead_id) from refused
     return lead
 
 
@@ -290,12 +311,8 @@ def lead_restore(*, lead_id: str, actor: str) -> Lead:
 
     try:
         commit(fill)
-    except TransactWriteError as error:
-        if _failed_items(error):
-            raise LeadNotFound(lead_id) from error  # restored (or purged) by someone else meanwhile
-        raise _wrap_storage_errors(error) from error
-    except PynamoDBException as error:
-        raise _wrap_storage_errors(error) from error
+    except Refused as refused:
+        raise LeadNotFound(lead_id) from refused  # restored (or purged) by someone else meanwhile
     return lead
 
 
@@ -304,7 +321,6 @@ class BulkResult:
     """What a bulk action did, lead by lead."""
 
     done: list[str]
-    unchanged: list[str]
     conflicts: list[str]
     missing: list[str]
 
@@ -312,7 +328,7 @@ class BulkResult:
 def lead_bulk_set_status(*, lead_ids: list[str], status: str, actor: str) -> BulkResult:
     """Set one status on many leads; each lead commits in its own transaction with its counters."""
     now = utcnow()
-    result = BulkResult([], [], [], [])
+    result = BulkResult([], [], [])
     try:
         leads = leads_get_many(lead_ids=lead_ids)
     except PynamoDBException as error:
@@ -322,8 +338,7 @@ def lead_bulk_set_status(*, lead_ids: list[str], status: str, actor: str) -> Bul
     for lead in leads:
         changes = _changes(lead, {"status": status})
         if not changes:
-            result.unchanged.append(lead.lead_id)
-            continue
+            continue  # already so: nothing to write, nothing to report
         try:
             _apply_update(lead, changes, actor=actor, now=now)
             result.done.append(lead.lead_id)
@@ -336,7 +351,7 @@ def lead_bulk_set_status(*, lead_ids: list[str], status: str, actor: str) -> Bul
 
 def lead_bulk_delete(*, lead_ids: list[str], actor: str) -> BulkResult:
     """Move many leads to the trash, each in its own transaction."""
-    result = BulkResult([], [], [], [])
+    result = BulkResult([], [], [])
     for lead_id in dict.fromkeys(lead_ids):
         try:
             lead_delete(lead_id=lead_id, actor=actor)
@@ -353,15 +368,16 @@ def lead_bulk_delete(*, lead_ids: list[str], actor: str) -> BulkResult:
 
 def staff_create(*, email: str, password: str, role: str = "sales", name: str = "") -> Staff:
     """Create a staff account; StaffExists if the email is taken."""
-    staff = Staff(email=email.strip().lower(), name=name, role=role, password=make_password(password),
+    staff = Staff(email=normalise_email(email), name=name, role=role, password=make_password(password),
                   active=True, created_at=utcnow())
     try:
-        staff.save(condition=Staff.email.does_not_exist())
-    except PutError as error:
-        if condition_failed(error):
-            if _is_this_account(staff, password):
-                return staff  # botocore resent a put that had landed while its answer was lost
-            raise StaffExists(staff.email) from error
+        with conditional(staff):
+            staff.save(condition=Staff.email.does_not_exist())
+    except Refused as refused:
+        if _is_this_account(staff, password):
+            return staff  # botocore resent a put that had landed while its answer was lost
+        raise StaffExists() from refused
+    except PynamoDBException as error:
         raise _wrap_storage_errors(error) from error
     return staff
 
@@ -398,17 +414,16 @@ def staff_update(*, email: str, role: str | None = None, active: bool | None = N
         # the account as written, with every session key recorded before it, to end below.
         actions += [Staff.sessions_stale.set(True), Staff.access.add(1)]
     try:
-        if actions:
-            staff.update(actions=actions, condition=Staff.email.exists())
-        if staff.sessions_stale:
-            ended = staff_end_sessions(email=staff.email, keys=staff.session_keys or set())
-            # Conditional, so that clearing the flag never brings a removed account back as a stub.
-            done = [Staff.sessions_stale.set(False)] + ([Staff.session_keys.delete(ended)] if ended else [])
-            staff.update(actions=done, condition=Staff.email.exists())
-    except UpdateError as error:
-        if condition_failed(error):
-            raise StaffNotFound() from None
-        raise
+        with conditional(staff):
+            if actions:
+                staff.update(actions=actions, condition=Staff.email.exists())
+            if staff.sessions_stale:
+                ended = staff_end_sessions(email=staff.email, keys=staff.session_keys or set())
+                # Conditional, so that clearing the flag never brings a removed account back as a stub.
+                done = [Staff.sessions_stale.set(False)] + ([Staff.session_keys.delete(ended)] if ended else [])
+                staff.update(actions=done, condition=Staff.email.exists())
+    except Refused:
+        raise StaffNotFound() from None
     return staff
 
 

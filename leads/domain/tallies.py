@@ -25,7 +25,7 @@ from pynamodb.transactions import TransactWrite
 
 from django.conf import settings
 
-from leads.storage.models import STATUSES, Counter
+from leads.storage.models import STATUSES, Tally
 
 
 def shard_count() -> int:
@@ -66,12 +66,12 @@ def add_in(tx: TransactWrite, *, statuses: dict[str, int] | None = None, day: da
            day_amount: int = 0) -> None:
     """Add to the status tallies and/or one day's tally as part of tx, on one freshly picked shard."""
     shard = pick_shard()
-    status_adds = [getattr(Counter, status_attribute(s)).add(n) for s, n in (statuses or {}).items() if n]
+    status_adds = [getattr(Tally, status_attribute(s)).add(n) for s, n in (statuses or {}).items() if n]
     if status_adds:
-        tx.update(Counter(status_shard_key(shard)), actions=status_adds)
+        tx.update(Tally(status_shard_key(shard)), actions=status_adds)
     if day is not None and day_amount:
-        tx.update(Counter(month_shard_key(month_of(day), shard)),
-                  actions=[getattr(Counter, day_attribute(day)).add(day_amount)])
+        tx.update(Tally(month_shard_key(month_of(day), shard)),
+                  actions=[getattr(Tally, day_attribute(day)).add(day_amount)])
 
 
 def status_keys() -> list[str]:
@@ -84,7 +84,7 @@ def month_keys(months: Iterable[str]) -> list[str]:
     return [month_shard_key(month, shard) for month in months for shard in range(shard_count())]
 
 
-def sum_statuses(items: Iterable[Counter]) -> dict[str, int]:
+def sum_statuses(items: Iterable[Tally]) -> dict[str, int]:
     """Leads per status, summed over the status shards among items."""
     totals = dict.fromkeys(STATUSES, 0)
     for item in items:
@@ -94,9 +94,9 @@ def sum_statuses(items: Iterable[Counter]) -> dict[str, int]:
     return {status: max(0, total) for status, total in totals.items()}
 
 
-def sum_days(items: Iterable[Counter], days: Iterable[date]) -> dict[date, int]:
+def sum_days(items: Iterable[Tally], days: Iterable[date]) -> dict[date, int]:
     """Leads created per day, summed over the month shards among items."""
-    by_month: dict[str, list[Counter]] = {}
+    by_month: dict[str, list[Tally]] = {}
     for item in items:
         if item.counter_id.startswith("tally#day#"):
             by_month.setdefault(item.counter_id.split("#")[2], []).append(item)

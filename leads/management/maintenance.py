@@ -1,12 +1,12 @@
 """Offline maintenance: recompute the tallies from the leads (a Scan, never in a request), seed demo data."""
 
 import random
-from collections import Counter as Tally
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from leads.domain import tallies
-from leads.storage.models import STATUSES, Counter, HistoryEvent, Lead, utcnow
+from leads.storage.models import STATUSES, HistoryEvent, Lead, Tally, utcnow
 from leads.domain.services import history_event
 
 FIRST_NAMES = ["Ada", "Grace", "Alan", "Katherine", "Linus", "Mei", "Jonas", "Amara", "Ravi", "Sofia", "Omar", "Ingrid"]
@@ -46,9 +46,9 @@ def _months(first: date, last: date) -> list[str]:
 
 def _stored_tallies(months: list[str]) -> tuple[dict[str, int], dict[date, int]]:
     """Raw shard sums (not clamped at 0) per status and per day of these months, read consistently."""
-    items = list(Counter.batch_get(tallies.status_keys() + tallies.month_keys(months), consistent_read=True))
-    statuses = Tally({status: 0 for status in STATUSES})
-    days: Tally[date] = Tally()
+    items = list(Tally.batch_get(tallies.status_keys() + tallies.month_keys(months), consistent_read=True))
+    statuses = Counter({status: 0 for status in STATUSES})
+    days: Counter[date] = Counter()
     for item in items:
         kind = item.counter_id.split("#")
         if kind[1] == "status":
@@ -70,8 +70,8 @@ def audit(*, repair: bool = False) -> tuple[int, list[Drift]]:
     the difference to shard 0, so the sums come right without touching the other shards; run it while
     nobody is submitting or editing, or a change made meanwhile is counted twice or not at all.
     """
-    statuses: Tally[str] = Tally({status: 0 for status in STATUSES})
-    days: Tally[date] = Tally()
+    statuses: Counter[str] = Counter({status: 0 for status in STATUSES})
+    days: Counter[date] = Counter()
     scanned = 0
     for lead in Lead.scan(attributes_to_get=["status", "created_at"], consistent_read=True):
         scanned += 1
@@ -89,12 +89,12 @@ def audit(*, repair: bool = False) -> tuple[int, list[Drift]]:
             kind, _, value = item.counter_id.partition(":")
             delta = item.actual - item.stored
             if kind == "status":
-                Counter(tallies.status_shard_key(0)).update(
-                    actions=[getattr(Counter, tallies.status_attribute(value)).add(delta)])
+                Tally(tallies.status_shard_key(0)).update(
+                    actions=[getattr(Tally, tallies.status_attribute(value)).add(delta)])
             else:
                 day = date.fromisoformat(value)
-                Counter(tallies.month_shard_key(tallies.month_of(day), 0)).update(
-                    actions=[getattr(Counter, tallies.day_attribute(day)).add(delta)])
+                Tally(tallies.month_shard_key(tallies.month_of(day), 0)).update(
+                    actions=[getattr(Tally, tallies.day_attribute(day)).add(delta)])
     return scanned, drift
 
 
@@ -125,7 +125,7 @@ def demo_leads(count: int, *, seed: int = 1, days: int = 90):
 
 def seed(leads, *, on_batch=lambda done: None, batch_size: int = 500) -> int:
     """Store leads with their history by BatchWriteItem, then add them to the counters; return how many."""
-    totals: Tally[str | date] = Tally()
+    totals: Counter[str | date] = Counter()
     written = 0
     pending = []
     for lead in leads:
@@ -140,19 +140,19 @@ def seed(leads, *, on_batch=lambda done: None, batch_size: int = 500) -> int:
     # BatchWriteItem cannot ADD: one atomic UpdateItem adds every status, then one per month of days.
     statuses = {status: amount for status, amount in totals.items() if isinstance(status, str)}
     if statuses:
-        Counter(tallies.status_shard_key(0)).update(
-            actions=[getattr(Counter, tallies.status_attribute(s)).add(n) for s, n in statuses.items()])
+        Tally(tallies.status_shard_key(0)).update(
+            actions=[getattr(Tally, tallies.status_attribute(s)).add(n) for s, n in statuses.items()])
     by_month: dict[str, list] = {}
     for day, amount in totals.items():
         if isinstance(day, date):
             by_month.setdefault(tallies.month_of(day), []).append(
-                getattr(Counter, tallies.day_attribute(day)).add(amount))
+                getattr(Tally, tallies.day_attribute(day)).add(amount))
     for month, actions in by_month.items():
-        Counter(tallies.month_shard_key(month, 0)).update(actions=actions)
+        Tally(tallies.month_shard_key(month, 0)).update(actions=actions)
     return written
 
 
-def _write_batch(leads: list[Lead], totals: Tally[str]) -> int:
+def _write_batch(leads: list[Lead], totals: Counter[str]) -> int:
     """Write leads and their "created" events (PynamoDB splits them into 25-item requests)."""
     with Lead.batch_write() as lead_batch, HistoryEvent.batch_write() as history_batch:
         for lead in leads:

@@ -2,7 +2,7 @@
 
 Zappa routes the stream's batches here (the "events" entry in zappa_settings.json). Delivery is at
 least once: Lambda retries a batch from the first record reported as failed, so each sent email leaves
-a marker item (``notified#<lead_id>`` in the counters table, expiring after 14 days, far beyond the
+a DeliveryMarker (``notified#<lead_id>`` in the counters table, expiring after 14 days, far beyond the
 stream's 24 hours) and a lead with a marker is skipped. If the function dies between sending and
 writing the marker, the retry sends that email again: a rare duplicate rather than a lost lead.
 """
@@ -11,11 +11,11 @@ import logging
 import os
 from datetime import timedelta
 
-from pynamodb.exceptions import PutError, PynamoDBException
+from pynamodb.exceptions import PynamoDBException
 
-from leads.storage.dynamodb import condition_failed
-from leads.storage.models import Counter, Lead, utcnow
+from leads.domain import selectors, services
 from leads.domain.notifications import send_new_lead_email
+from leads.storage.models import Lead, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -35,38 +35,15 @@ def _setup_django() -> None:
         django.setup()
 
 
-def _marker_key(lead_id: str) -> str:
-    return f"notified#{lead_id}"
-
-
-def _already_notified(lead_id: str) -> bool:
-    """True if an earlier delivery of this record already sent the email."""
-    try:
-        Counter.get(_marker_key(lead_id), consistent_read=True)
-    except Counter.DoesNotExist:
-        return False
-    return True
-
-
-def _mark_notified(lead_id: str) -> None:
-    """Write the marker; one already written by a concurrent delivery is just as good."""
-    marker = Counter(_marker_key(lead_id), expires_at=utcnow() + MARKER_TTL)
-    try:
-        marker.save(condition=Counter.counter_id.does_not_exist())
-    except PutError as error:
-        if not condition_failed(error):
-            raise
-
-
 def _notify(record: dict) -> None:
     """Email sales about the lead in an INSERT record, once; raise if the email could not be sent."""
     lead = Lead.from_raw_data(record["dynamodb"]["NewImage"])
     if lead.updated_at != lead.created_at:
         return  # a lead restored from the trash is an INSERT too, but not a new lead
-    if _already_notified(lead.lead_id) or not send_new_lead_email(lead):
+    if selectors.delivery_marked(lead_id=lead.lead_id) or not send_new_lead_email(lead):
         return
     try:
-        _mark_notified(lead.lead_id)
+        services.delivery_mark(lead_id=lead.lead_id, expires_at=utcnow() + MARKER_TTL)
     except PynamoDBException:
         # Sent: reporting a failure would only make the retry send it again.
         logger.exception("Sent the new-lead email for lead %s but could not record it", lead.lead_id)

@@ -3,6 +3,7 @@
 from django import forms
 from django.core import signing
 
+from leads.domain.emails import normalise_email
 from leads.public import tokens
 
 FIELD_LIMITS = {"name": 200, "email": 254, "company": 200, "subject": 200, "message": 5000}
@@ -53,7 +54,7 @@ class ContactForm(forms.Form):
 
     def clean_email(self) -> str:
         """Store addresses trimmed and lower-cased, so search is case-insensitive."""
-        return self.cleaned_data["email"].strip().lower()
+        return normalise_email(self.cleaned_data["email"])
 
     def clean_token(self) -> str:
         """Turn the signed one-time token into the lead id it stands for."""

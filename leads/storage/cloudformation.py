@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 from pynamodb.constants import BINARY, NUMBER, PAY_PER_REQUEST_BILLING_MODE, STRING
 
+from leads.storage import internals
+
 PREFIX_PARAMETER = "TablePrefix"
 DEFAULT_PREFIX = "leads-"
 POLICY_VERSION = "2012-10-17"
@@ -59,14 +61,19 @@ ADMIN_ACTIONS = (
 KEY_TYPES = (STRING, NUMBER, BINARY)
 
 
+def logical_name(model) -> str:
+    """The name the template gives the model's table: its class name unless it keeps an older one (logical_name)."""
+    return getattr(model, "logical_name", model.__name__)
+
+
 def logical_id(model) -> str:
     """The table's logical id in the template (class names are alphanumeric, as CloudFormation wants)."""
-    return f"{model.__name__}Table"
+    return f"{logical_name(model)}Table"
 
 
 def has_indexes(model) -> bool:
     """True when the model declares secondary indexes."""
-    schema = model._get_schema()
+    schema = internals.table_schema(model)
     return bool(schema["global_secondary_indexes"] or schema["local_secondary_indexes"])
 
 
@@ -142,7 +149,7 @@ def _billing_mode(model) -> str:
 
 def table_properties(model) -> dict:
     """An AWS::DynamoDB::Table's Properties for this model."""
-    schema = model._get_schema()
+    schema = internals.table_schema(model)
     properties = {
         "TableName": {"Fn::Sub": "${%s}%s" % (PREFIX_PARAMETER, model.base_table_name)},
         "BillingMode": _billing_mode(model),
@@ -153,7 +160,7 @@ def table_properties(model) -> dict:
         properties["GlobalSecondaryIndexes"] = [_index(index) for index in schema["global_secondary_indexes"]]
     if schema["local_secondary_indexes"]:
         properties["LocalSecondaryIndexes"] = [_index(index) for index in schema["local_secondary_indexes"]]
-    ttl = model._ttl_attribute()
+    ttl = internals.ttl_attribute(model)
     if ttl is not None:
         properties["TimeToLiveSpecification"] = {"AttributeName": ttl.attr_name, "Enabled": True}
     if stream_view_type(model):
@@ -228,9 +235,9 @@ def _outputs(models) -> dict:
     """Each table's name, each stream's ARN and both policies' ARNs."""
     outputs = {}
     for model in models:
-        outputs[f"{model.__name__}TableName"] = {"Value": {"Ref": logical_id(model)}}
+        outputs[f"{logical_name(model)}TableName"] = {"Value": {"Ref": logical_id(model)}}
         if stream_view_type(model):
-            outputs[f"{model.__name__}StreamArn"] = {"Value": {"Fn::GetAtt": [logical_id(model), "StreamArn"]}}
+            outputs[f"{logical_name(model)}StreamArn"] = {"Value": {"Fn::GetAtt": [logical_id(model), "StreamArn"]}}
     outputs["AppPolicyArn"] = {"Value": {"Ref": "AppPolicy"}}
     outputs["TablesAdminPolicyArn"] = {"Value": {"Ref": "TablesAdminPolicy"}}
     outputs["MaintenancePolicyArn"] = {"Value": {"Ref": "MaintenancePolicy"}}

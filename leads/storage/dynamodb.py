@@ -1,19 +1,12 @@
-"""Binds PynamoDB models to Django settings, and hands out the connection transactions use."""
+"""Binds PynamoDB models to Django settings, and hands out the one connection every table and transaction uses."""
 
 import os
-import random
-import time
-import uuid
-from collections.abc import Callable
 from functools import lru_cache
 
-from botocore.exceptions import ClientError
 from django.conf import settings
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PynamoDBException, TransactWriteError
-from pynamodb.transactions import TransactWrite
 
-from leads.storage import call_count
+from leads.storage import call_count, internals
 
 # Any key works against the embedded store or DynamoDB Local; botocore only insists on having one.
 LOCAL_CREDENTIALS = ("local", "local")
@@ -26,6 +19,11 @@ def _credentials():
     if os.environ.get("AWS_ACCESS_KEY_ID"):
         return (None, None)
     return LOCAL_CREDENTIALS
+
+
+# The connection options every model's Meta carries too (a model's own connection reads them there).
+META_OPTIONS = ("host", "region", "connect_timeout_seconds", "read_timeout_seconds", "max_retry_attempts",
+                "aws_access_key_id", "aws_secret_access_key")
 
 
 def connection_options() -> dict:
@@ -49,28 +47,22 @@ def connection_options() -> dict:
 
 def configure() -> None:
     """Set table name, endpoint, region, timeouts and retries on every model from settings."""
-    from leads.storage.models import ALL_MODELS
+    from leads.storage.models import ALL_MODELS, SHARING_MODELS
 
     options = connection_options()
-    for model in ALL_MODELS:
-        meta = model.Meta
-        meta.table_name = settings.DYNAMODB_TABLE_PREFIX + model.base_table_name
-        meta.host = options["host"]
-        meta.region = options["region"]
-        meta.connect_timeout_seconds = options["connect_timeout_seconds"]
-        meta.read_timeout_seconds = options["read_timeout_seconds"]
-        meta.max_retry_attempts = options["max_retry_attempts"]
-        meta.aws_access_key_id = options["aws_access_key_id"]
-        meta.aws_secret_access_key = options["aws_secret_access_key"]
-        model._connection = None
+    models = ALL_MODELS + SHARING_MODELS
+    for model in models:
+        internals.bind(
+            model,
+            table_name=settings.DYNAMODB_TABLE_PREFIX + model.base_table_name,
+            **{name: options[name] for name in META_OPTIONS},
+        )
     shared_connection.cache_clear()
     shared = shared_connection()
-    for model in ALL_MODELS:
+    for model in models:
         # One botocore client for every table: each client costs ~130 ms of service-model loading,
         # which a Lambda cold start would otherwise pay once per table.
-        table = model._get_connection()
-        shared.add_meta_table(table.get_meta_table())
-        table.connection = shared
+        internals.share_connection(model, shared)
 
 
 class CountedConnection(Connection):
@@ -95,36 +87,3 @@ class CountedConnection(Connection):
 def shared_connection() -> Connection:
     """One connection (and botocore client) for every table and for multi-table transactions."""
     return CountedConnection(**connection_options())
-
-
-# Cancellations that say "try again", not "no": a concurrent transaction on the same item (two writes
-# that met on one tally shard, or on one lead) or throttling of one item.
-RETRYABLE_CANCELLATIONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
-
-
-def commit(fill: Callable[[TransactWrite], None], *, attempts: int | None = None) -> None:
-    """Commit the writes `fill` adds to one transaction: all of them, or none.
-
-    botocore retries throttling, 5xx and timeouts by itself, resending the same ClientRequestToken so a
-    retry of a write that did land is a no-op. It never retries a cancelled transaction, so a
-    cancellation whose every reason is retryable is run again here, with jittered backoff. A failed
-    condition is an answer, never retried. Raises TransactWriteError when it gives up.
-    """
-    attempts = attempts or settings.DYNAMODB_TRANSACTION_ATTEMPTS
-    for attempt in range(1, attempts + 1):
-        try:
-            with TransactWrite(connection=shared_connection(), client_request_token=uuid.uuid4().hex) as tx:
-                fill(tx)
-            return
-        except TransactWriteError as error:
-            codes = {reason.code for reason in error.cancellation_reasons if reason is not None}
-            if attempt == attempts or not codes or not codes <= RETRYABLE_CANCELLATIONS:
-                raise
-            # Full jitter, capped: conflicts last one transaction (tens of ms), not seconds.
-            time.sleep(random.uniform(0, min(0.4, 0.025 * 2**attempt)))
-
-
-def condition_failed(error: PynamoDBException) -> bool:
-    """True when a write was refused by its condition (and not by a timeout or an outage)."""
-    cause = error.cause
-    return isinstance(cause, ClientError) and cause.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"

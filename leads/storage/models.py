@@ -11,10 +11,11 @@ Key layout (table names get DYNAMODB_TABLE_PREFIX in front; endpoint and region 
     status-domain-index  "status#domain"         + created_at   a status and a domain together
     Indexes project only the columns the inbox shows, so list pages never fetch messages.
 
-``counters`` — hash key ``counter_id``, atomic tallies and an optional TTL ``expires_at``:
-    ``tally#status#<shard>``  ``n_<status>``: leads per status, one of 32 shards (leads.domain.tallies);
-    ``tally#day#<YYYY-MM>#<shard>``  ``d<DD>``: leads created that UTC day, one of 32 shards;
-    ``rate#<scope>#<client hash>#<window>``  ``tally``: rate-limit hits in one fixed window (TTL).
+``counters`` — hash key ``counter_id``, atomic counts and an optional TTL ``expires_at``; one model per kind:
+    ``tally#status#<shard>``  ``n_<status>``: leads per status, one of 32 shards (Tally, leads.domain.tallies);
+    ``tally#day#<YYYY-MM>#<shard>``  ``d<DD>``: leads created that UTC day, one of 32 shards (Tally);
+    ``rate#<scope>#<client hash>#<window>``  ``tally``: rate-limit hits in one fixed window, TTL (RateWindow);
+    ``notified#<lead_id>``  no attributes: the new-lead email was sent, TTL 14 days (DeliveryMarker).
 
 ``history`` — hash key ``lead_id``, range key ``event_id`` (``<at>#<random>``): who did what, when.
 
@@ -183,28 +184,48 @@ class Lead(Model):
         self.status_domain = f"{self.status}#{self.email_domain}"
 
 
-# The per-day tallies of a month shard (leads.domain.tallies): d01 … d31, declared in bulk since a month has
-# 31 possible days and PynamoDB reads only declared attributes.
-_DayTallies = type("_DayTallies", (), {f"d{day:02d}": NumberAttribute(null=True) for day in range(1, 32)})
+class CountersTable(Model):
+    """The ``counters`` table itself: the key and TTL that every kind of item in it shares.
 
-
-class Counter(_DayTallies, Model):
-    """Atomic tallies: shards of leads per status and per day (leads.domain.tallies), rate-limit hits."""
+    Three models share the table, one per kind of item (Tally, RateWindow, DeliveryMarker); this one
+    stands for the table where one model per table is wanted (creating it, TTL, CloudFormation).
+    """
 
     base_table_name = "counters"
+    # The table's CloudFormation logical id stays CounterTable: a renamed resource is a replaced table.
+    logical_name = "Counter"
 
     class Meta:
         billing_mode = "PAY_PER_REQUEST"
 
     counter_id = UnicodeAttribute(hash_key=True)
-    tally = NumberAttribute(default=0)
     expires_at = TTLAttribute(null=True)
+
+
+# The per-day tallies of a month shard (leads.domain.tallies): d01 … d31, declared in bulk since a month has
+# 31 possible days and PynamoDB reads only declared attributes.
+_DayTallies = type("_DayTallies", (), {f"d{day:02d}": NumberAttribute(null=True) for day in range(1, 32)})
+
+
+class Tally(_DayTallies, CountersTable):
+    """One shard of the lead tallies (leads.domain.tallies): leads per status, or per day of a month."""
+
     # A status shard's tallies (leads.domain.tallies.status_attribute).
     n_new = NumberAttribute(null=True)
     n_contacted = NumberAttribute(null=True)
     n_qualified = NumberAttribute(null=True)
     n_converted = NumberAttribute(null=True)
     n_lost = NumberAttribute(null=True)
+
+
+class RateWindow(CountersTable):
+    """One client's hits in one fixed rate-limit window (leads.domain.ratelimit), expiring after it."""
+
+    hits = NumberAttribute(attr_name="tally", default=0)
+
+
+class DeliveryMarker(CountersTable):
+    """Says a new lead's email was sent (leads.management.stream_handler), so a redelivery sends nothing."""
 
 
 class HistoryEvent(Model):
@@ -341,4 +362,7 @@ class StaffSession(Model):
     by_staff = SessionsByStaffIndex()
 
 
-ALL_MODELS = [Lead, Counter, HistoryEvent, TrashedLead, Staff, StaffSession]
+# One model per table: what creates tables, turns TTL on and writes the CloudFormation template.
+ALL_MODELS = [Lead, CountersTable, HistoryEvent, TrashedLead, Staff, StaffSession]
+# The models that share a table with one of ALL_MODELS (configure binds them too).
+SHARING_MODELS = [Tally, RateWindow, DeliveryMarker]

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import TableError
 
+from leads.storage import internals
 from leads.storage.models import ALL_MODELS
 
 logger = logging.getLogger(__name__)
@@ -25,11 +26,6 @@ class TableReport:
         return f"{'created' if self.created else 'exists '}  {self.name}  ({', '.join(self.notes)})"
 
 
-def _client(model):
-    """The botocore DynamoDB client the model's connection uses."""
-    return model._get_connection().connection.client
-
-
 def _create(model) -> bool:
     """Create the model's table unless it exists (waiting until it is active); True if this call created it."""
     if model.exists():
@@ -46,10 +42,10 @@ def _create(model) -> bool:
 
 def ensure_ttl(model) -> str | None:
     """Turn TTL on for the model's TTLAttribute unless it already is; None when the model has none."""
-    attribute = model._ttl_attribute()
+    attribute = internals.ttl_attribute(model)
     if attribute is None:
         return None
-    client, table = _client(model), model.Meta.table_name
+    client, table = internals.botocore_client(model), model.Meta.table_name
     current = client.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
     if current.get("TimeToLiveStatus") in ("ENABLED", "ENABLING"):
         if current.get("AttributeName") != attribute.attr_name:
@@ -63,7 +59,7 @@ def ensure_ttl(model) -> str | None:
 
 def ensure_pitr(model) -> str:
     """Turn point-in-time recovery on unless it already is, where the endpoint supports it."""
-    client, table = _client(model), model.Meta.table_name
+    client, table = internals.botocore_client(model), model.Meta.table_name
     try:
         described = client.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
         if described["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED":

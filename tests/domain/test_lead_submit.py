@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 import pytest
 
 from leads.domain.exceptions import RateLimited, StorageUnavailable
+from leads.storage import internals
 from leads.storage.models import HistoryEvent, Lead
 from leads.domain.services import lead_submit
 from tests.faults import dynamodb_fault
@@ -45,7 +46,7 @@ def test_stores_a_new_lead_with_index_keys():
 
 def test_timestamps_are_stored_as_utc_iso_8601():
     submit("b" * 32)
-    raw = Lead._get_connection().get_item("b" * 32)["Item"]
+    raw = internals.table_connection(Lead).get_item("b" * 32)["Item"]
     assert raw["created_at"]["S"] == NOW.strftime("%Y-%m-%dT%H:%M:%S.000000Z")  # e.g. 2026-11-21T09:30:00.000000Z
 
 

@@ -54,8 +54,8 @@ def test_no_botocore_client_exists_before_the_first_dynamodb_call():
     # gunicorn's preload_app imports the app in the master before forking: a client made there
     # would be shared by every worker.
     script = (
-        "import django; django.setup(); from leads import dynamodb; "
-        "print(dynamodb.shared_connection()._client is None)"
+        "import django; django.setup(); from leads.storage import dynamodb, internals; "
+        "print(not internals.has_client(dynamodb.shared_connection()))"
     )
     result = manage("shell", "-c", script, SECRET_KEY="x" * 50, DYNAMODB_ENDPOINT="aws")
     assert result.stdout.splitlines()[-1] == "True"

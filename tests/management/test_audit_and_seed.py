@@ -5,7 +5,7 @@ import pytest
 from django.core.management import call_command
 
 from leads.domain import tallies
-from leads.storage.models import Counter, HistoryEvent, Lead
+from leads.storage.models import HistoryEvent, Lead, Tally
 from tests.helpers import day_count, make_lead, status_count
 
 
@@ -29,12 +29,12 @@ def test_consistent_tables_pass_the_audit():
 def test_drift_is_reported_then_repaired():
     lead = Lead.get(make_lead())
     # Drift spread over shards, as a bug or a manual edit might leave it: the sums are what count.
-    Counter(tallies.status_shard_key(7)).update(actions=[Counter.n_new.add(2)])
-    Counter(tallies.status_shard_key(31)).update(actions=[Counter.n_new.add(3)])
-    Counter(tallies.status_shard_key(3)).update(actions=[Counter.n_lost.add(1)])
+    Tally(tallies.status_shard_key(7)).update(actions=[Tally.n_new.add(2)])
+    Tally(tallies.status_shard_key(31)).update(actions=[Tally.n_new.add(3)])
+    Tally(tallies.status_shard_key(3)).update(actions=[Tally.n_lost.add(1)])
     day = lead.created_at.date()
-    Counter(tallies.month_shard_key(tallies.month_of(day), 5)).update(
-        actions=[getattr(Counter, tallies.day_attribute(day)).add(-1)])
+    Tally(tallies.month_shard_key(tallies.month_of(day), 5)).update(
+        actions=[getattr(Tally, tallies.day_attribute(day)).add(-1)])
     code, out = audit()
     assert code == 1
     assert "drift    status:new: stored 6, leads say 1" in out and "status:lost: stored 1, leads say 0" in out

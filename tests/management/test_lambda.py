@@ -24,7 +24,7 @@ from zappa.cli import ZappaCLI
 from zappa.utilities import parse_s3_url
 
 from leads.management import stream_handler
-from leads.storage.models import Counter, Lead, Staff
+from leads.storage.models import DeliveryMarker, Lead, Staff
 from leads.domain.services import lead_delete, lead_restore, lead_submit
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -282,8 +282,8 @@ def stream_record(lead: Lead, sequence: str = "100", *, event_name="INSERT", tab
 
 def marker_exists(lead: Lead) -> bool:
     try:
-        Counter.get(f"notified#{lead.lead_id}", consistent_read=True)
-    except Counter.DoesNotExist:
+        DeliveryMarker.get(f"notified#{lead.lead_id}", consistent_read=True)
+    except DeliveryMarker.DoesNotExist:
         return False
     return True
 

@@ -33,7 +33,7 @@ from leads.storage import dynamodb
 from leads.domain import services
 from leads.public import tokens
 from leads.management.maintenance import audit
-from leads.storage.models import Counter, HistoryEvent, Lead, Staff, StaffSession, TrashedLead, ALL_MODELS
+from leads.storage.models import HistoryEvent, Lead, RateWindow, Staff, StaffSession, TrashedLead, ALL_MODELS
 from tests.conftest import BACKEND
 from tests.dynamodb_local import JAR_DIR
 from tests.faults import WRITE_OPERATIONS, TransactionTokens, dynamodb_calls, dynamodb_fault
@@ -119,7 +119,7 @@ def history(lead_id) -> list[str]:
 
 def rate_tallies(scope: str) -> list[int]:
     """The rate-limit counters of one scope ("login", "contact") as stored."""
-    return sorted(int(c.tally) for c in Counter.scan(Counter.counter_id.startswith(f"rate#{scope}"), consistent_read=True))
+    return sorted(int(c.hits) for c in RateWindow.scan(RateWindow.counter_id.startswith(f"rate#{scope}"), consistent_read=True))
 
 
 def login_tallies() -> list[int]:

@@ -23,10 +23,10 @@ from pynamodb.attributes import (
 from pynamodb.indexes import GlobalSecondaryIndex, Index, KeysOnlyProjection
 from pynamodb.models import Model
 
-from leads.storage import cloudformation, tables
+from leads.storage import cloudformation, internals, tables
 from leads.domain import services, tallies
 from leads.public import tokens
-from leads.storage.models import ALL_MODELS, Counter, Lead, StaffSession, TrashedLead
+from leads.storage.models import ALL_MODELS, CountersTable, Lead, StaffSession, Tally, TrashedLead
 from tests.faults import botocore_clients, dynamodb_fault
 
 ACCOUNT = "123456789012"  # moto's; the recorded calls and the policies under test use the same one
@@ -192,10 +192,19 @@ def test_ttl_stream_pitr_sse_billing_and_retention_on_every_table():
     assert resources["LeadTable"]["Properties"]["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}
 
 
+def test_logical_ids_are_those_deployed_stacks_have():
+    # A renamed logical id makes CloudFormation replace the table: the counters table stays CounterTable
+    # though no model is called Counter any more.
+    assert set(tables_in(generated())) == {
+        "LeadTable", "CounterTable", "HistoryEventTable", "TrashedLeadTable", "StaffTable", "StaffSessionTable",
+    }
+    assert "CounterTableName" in generated()["Outputs"]
+
+
 def test_outputs_name_every_table_the_stream_and_the_policies():
     outputs = generated()["Outputs"]
     for model in ALL_MODELS:
-        assert outputs[f"{model.__name__}TableName"] == {"Value": {"Ref": cloudformation.logical_id(model)}}
+        assert outputs[f"{cloudformation.logical_id(model)}Name"] == {"Value": {"Ref": cloudformation.logical_id(model)}}
     assert outputs["LeadStreamArn"] == {"Value": {"Fn::GetAtt": ["LeadTable", "StreamArn"]}}
     assert outputs["AppPolicyArn"] == {"Value": {"Ref": "AppPolicy"}}
     assert outputs["MaintenancePolicyArn"] == {"Value": {"Ref": "MaintenancePolicy"}}
@@ -403,7 +412,7 @@ def test_the_maintenance_policy_covers_leads_audit_and_seed_demo_exactly():
 
     for n in range(3):
         services.lead_submit(lead_id=f"{n:032x}", name="Ann", email=f"ann{n}@acme.com", subject="Hi", message="Hello")
-    Counter(tallies.status_shard_key(5)).update(actions=[Counter.n_lost.add(2)])  # drift for --repair to fix
+    Tally(tallies.status_shard_key(5)).update(actions=[Tally.n_lost.add(2)])  # drift for --repair to fix
     with recorded_calls() as calls:
         command_output("seed_demo", "--count", "30", "--verbosity", "0")
         command_output("leads_audit", "--repair")
@@ -453,12 +462,12 @@ def test_admin_without_policy_only_is_an_error():
 
 
 def ttl_status(model) -> tuple[str, str | None]:
-    description = model._get_connection().connection.client.describe_time_to_live(TableName=model.Meta.table_name)
+    description = internals.botocore_client(model).describe_time_to_live(TableName=model.Meta.table_name)
     return description["TimeToLiveDescription"]["TimeToLiveStatus"], description["TimeToLiveDescription"].get("AttributeName")
 
 
 def pitr_status(model) -> str:
-    client = model._get_connection().connection.client
+    client = internals.botocore_client(model)
     description = client.describe_continuous_backups(TableName=model.Meta.table_name)["ContinuousBackupsDescription"]
     return description["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"]
 
@@ -474,13 +483,13 @@ def test_create_tables_twice_creates_then_finds_them_with_ttl_and_pitr_on(moto_o
         f"exists   {model.Meta.table_name}  ({'TTL on expires_at, ' if ttl_attribute(model) else ''}PITR on)"
         for model in ALL_MODELS
     ]
-    for model in (StaffSession, TrashedLead, Counter):
+    for model in (StaffSession, TrashedLead, CountersTable):
         assert ttl_status(model) == ("ENABLED", "expires_at")
     assert {pitr_status(model) for model in ALL_MODELS} == {"ENABLED"}
 
 
 def test_create_tables_turns_ttl_and_pitr_on_for_tables_made_without_them(moto_only):
-    client = StaffSession._get_connection().connection.client
+    client = internals.botocore_client(StaffSession)
     client.update_time_to_live(TableName=StaffSession.Meta.table_name,
                                TimeToLiveSpecification={"AttributeName": "expires_at", "Enabled": False})
     client.update_continuous_backups(TableName=Lead.Meta.table_name,
@@ -496,7 +505,7 @@ def test_create_tables_reports_an_endpoint_without_pitr_instead_of_failing():
         lines = command_output("create_tables").splitlines()
     assert len(lines) == len(ALL_MODELS)
     assert all(line.endswith("PITR not supported by this endpoint)") for line in lines)
-    assert f"exists   {Counter.Meta.table_name}  (TTL on expires_at, PITR not supported by this endpoint)" in lines
+    assert f"exists   {CountersTable.Meta.table_name}  (TTL on expires_at, PITR not supported by this endpoint)" in lines
 
 
 def test_create_tables_does_not_hide_other_pitr_errors():

@@ -1,12 +1,12 @@
 """Every table shares one botocore client, configured from settings with explicit retries and timeouts."""
 from django.conf import settings
 
-from leads.storage import dynamodb
-from leads.storage.models import ALL_MODELS
+from leads.storage import dynamodb, internals
+from leads.storage.models import ALL_MODELS, SHARING_MODELS
 
 
 def test_all_tables_and_transactions_share_one_client():
-    clients = {id(model._get_connection().connection.client) for model in ALL_MODELS}
+    clients = {id(internals.botocore_client(model)) for model in ALL_MODELS + SHARING_MODELS}
     assert clients == {id(dynamodb.shared_connection().client)}
 
 

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
 
 from leads.domain import selectors, services
+from leads.domain.emails import normalise_email
 from leads.storage.models import ROLES
 
 
@@ -28,7 +29,7 @@ class Command(BaseCommand):
         if interactive:
             email, password = self.ask(email)
         else:
-            email = (email or os.environ.get("LEADS_ADMIN_EMAIL", "")).strip().lower()
+            email = normalise_email(email or os.environ.get("LEADS_ADMIN_EMAIL", ""))
             password = os.environ.get("LEADS_ADMIN_PASSWORD", "")
             if not email or not password:
                 raise CommandError("Set LEADS_ADMIN_EMAIL and LEADS_ADMIN_PASSWORD (or pass --email) with --noinput.")
@@ -59,7 +60,7 @@ class Command(BaseCommand):
 
     def ask(self, email):
         while not email:
-            email = input("Email: ").strip().lower()
+            email = normalise_email(input("Email: "))
         while True:
             password = getpass.getpass("Password: ")
             if password != getpass.getpass("Password (again): "):
