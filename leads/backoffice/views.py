@@ -20,12 +20,14 @@ from pynamodb.exceptions import PynamoDBException
 
 from leads.accounts import auth
 from leads.backoffice import charts, exports
-from leads.domain import cursors, ratelimit, selectors, services
+from leads.domain import ratelimit, selectors, services
 from leads.backoffice.forms import PAGE_SIZES, BulkActionForm, LeadEditForm, LeadFilterForm, LoginForm, StaffEditForm, StaffForm
-from leads.domain.exceptions import LeadConflict, LeadNotFound, StaffExists, StaffNotFound, StorageUnavailable
+from leads.domain.exceptions import (
+    AccessChanged, BadCursor, InvalidCredentials, LeadConflict, LeadNotFound, LoginThrottled, StaffExists, StaffNotFound,
+    StorageUnavailable,
+)
 from leads.storage.models import STATUS_LABELS, STATUSES
 from leads.backoffice.permissions import AdminRequiredMixin, StaffRequiredMixin
-from leads.accounts.sessions import AccessChanged
 
 
 def bad_request(request, message: str):
@@ -57,13 +59,13 @@ class LoginView(View):
                 client=ratelimit.client_key(request),
                 device=request.COOKIES.get(auth.DEVICE_COOKIE),
             )
-        except auth.InvalidCredentials:
+        except InvalidCredentials:
             form.add_error(None, "That email and password do not match an active account.")
             return render(request, self.template_name, context)
         except StorageUnavailable:
             form.add_error(None, "Sign-in is unavailable for a moment. Please try again shortly.")
             return render(request, self.template_name, context, status=503)
-        except auth.LoginThrottled as error:
+        except LoginThrottled as error:
             minutes = max(1, round(error.retry_after / 60))
             form.add_error(None, f"Too many failed sign-in attempts. Please wait {minutes} minute{'s' if minutes != 1 else ''} and try again.")
             response = render(request, self.template_name, context, status=429)
@@ -76,7 +78,7 @@ class LoginView(View):
             request.session.flush()
             form.add_error(None, "Your account was changed while you were signing in. Please sign in again.")
             return render(request, self.template_name, context, status=409)
-        except PynamoDBException:
+        except (PynamoDBException, StorageUnavailable):
             form.add_error(None, "Sign-in is unavailable for a moment. Please try again shortly.")
             return render(request, self.template_name, context, status=503)
         response = redirect(self.next_url())
@@ -156,7 +158,7 @@ class LeadListView(StaffRequiredMixin, View):
                 status=cleaned["status"] or None, search=cleaned["q"],
                 cursor=cleaned["cursor"] or None, page_size=cleaned["per_page"],
             )
-        except cursors.BadCursor as error:
+        except BadCursor as error:
             return bad_request(request, f"{error} Please start again from the first page.")
         context.update(
             page=page,

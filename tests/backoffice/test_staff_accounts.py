@@ -6,6 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 
+from leads.storage import internals
 from leads.storage.models import Staff
 from tests.helpers import PASSWORD
 
@@ -80,7 +81,7 @@ def test_any_valid_email_gets_a_working_staff_page(admin_client, email):
 
 def stored_item(email: str) -> dict:
     """The staff item exactly as DynamoDB holds it."""
-    return Staff._get_connection().get_item(email, consistent_read=True)["Item"]
+    return internals.table_connection(Staff).get_item(email, consistent_read=True)["Item"]
 
 
 def test_a_staff_member_without_a_name_is_stored_with_an_empty_one_and_shown_by_email(admin_client):
@@ -109,7 +110,7 @@ def test_clearing_a_name_stores_an_empty_one(admin_client):
 
 
 def test_an_account_stored_without_a_name_reads_as_an_empty_one():
-    Staff._get_connection().put_item("old@example.com", attributes={
+    internals.table_connection(Staff).put_item("old@example.com", attributes={
         "roster": {"S": "staff"}, "password": {"S": "!"}, "role": {"S": "sales"}, "active": {"BOOL": True},
         "created_at": {"S": "2026-01-01T00:00:00.000000Z"},
     })
