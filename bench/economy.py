@@ -35,10 +35,8 @@ EXPORT_ROWS = 1000
 class Recorder:
     """Every DynamoDB call made through a botocore client while on: its operation, tables, index and items read."""
 
-    def __init__(self, prefix: str):
+    def __init__(self, client, prefix: str):
         self.prefix, self.calls, self.on = prefix, [], False
-
-    def install(self, client) -> None:
         client.meta.events.register("before-parameter-build.dynamodb", self.before, unique_id="bench-economy-before")
         client.meta.events.register("after-call.dynamodb", self.after, unique_id="bench-economy-after")
 
@@ -47,25 +45,22 @@ class Recorder:
             names = [params["TableName"]] if "TableName" in params else [*params.get("RequestItems", {})]
             names += [op["TableName"] for item in params.get("TransactItems", []) for op in item.values()]
             self.calls.append({"op": model.name, "tables": sorted({n.removeprefix(self.prefix) for n in names}),
-                               "index": params.get("IndexName"), "read_by_table": {}})
+                               "index": params.get("IndexName"), "read": {}})
 
     def after(self, parsed, model, **_):
-        if not (self.on and self.calls):
-            return
-        call = self.calls[-1]
-        if model.name in ("Query", "Scan"):  # what DynamoDB read (and bills), not only what it returned
-            call["read_by_table"] = {call["tables"][0]: parsed.get("ScannedCount", 0)}
-        elif model.name == "GetItem":
-            call["read_by_table"] = {call["tables"][0]: int("Item" in parsed)}
-        elif model.name == "BatchGetItem":
-            call["read_by_table"] = {t.removeprefix(self.prefix): len(items) for t, items in parsed["Responses"].items()}
+        if self.on and self.calls:  # what DynamoDB read (and bills), not only what it returned
+            call = self.calls[-1]
+            if model.name in ("Query", "Scan", "GetItem"):
+                call["read"] = {call["tables"][0]: parsed.get("ScannedCount", int("Item" in parsed))}
+            elif model.name == "BatchGetItem":
+                call["read"] = {t.removeprefix(self.prefix): len(items) for t, items in parsed["Responses"].items()}
 
     def summary(self) -> dict:
         ops = [c["op"] for c in self.calls]
         return {"calls": len(ops), "operations": ops, "scans": ops.count("Scan"),
-                "detail": [{k: v for k, v in c.items() if k != "read_by_table"} for c in self.calls],
-                "items_read": sum(sum(c["read_by_table"].values()) for c in self.calls),
-                "lead_items_read": sum(c["read_by_table"].get("leads", 0) for c in self.calls)}
+                "detail": [{k: v for k, v in c.items() if k != "read"} for c in self.calls],
+                "items_read": sum(sum(c["read"].values()) for c in self.calls),
+                "lead_items_read": sum(c["read"].get("leads", 0) for c in self.calls)}
 
 
 def child(sizes: list[int], prefixes: list[str], timing_blocks: int, timing_repeats: int) -> dict:
@@ -74,17 +69,15 @@ def child(sizes: list[int], prefixes: list[str], timing_blocks: int, timing_repe
 
     from leads.storage import dynamodb
 
-    recorders = {size: Recorder(prefix) for size, prefix in zip(sizes, prefixes)}
-    results, current = {str(size): {} for size in sizes}, {"size": None}
+    results, signin, targets, current = {str(size): {} for size in sizes}, {}, {}, {}
 
     def use(size: int) -> Recorder:
-        """Point the app at this size's tables (as the test suite's fixture does) and hook its client."""
-        if current["size"] != size:
+        """Point the app at this size's tables (as the test suite's fixture does) and hook its new client."""
+        if current.get("size") != size:
             settings.DYNAMODB_TABLE_PREFIX = prefixes[sizes.index(size)]
             dynamodb.configure()
-            recorders[size].install(dynamodb.shared_connection().client)
-            current["size"] = size
-        return recorders[size]
+            current.update(size=size, recorder=Recorder(dynamodb.shared_connection().client, settings.DYNAMODB_TABLE_PREFIX))
+        return current["recorder"]
 
     def measure(size: int, key: str, request, expected=200, shown=0) -> dict:
         """Make the request with the recorder on, check its status, and keep its calls under key."""
@@ -97,16 +90,14 @@ def child(sizes: list[int], prefixes: list[str], timing_blocks: int, timing_repe
         response, shown = response if isinstance(response, tuple) else (response, shown)
         if response.status_code != expected:
             raise RuntimeError(f"{key}: {response.status_code}: {response.content[:800]!r}")
-        summary = {**recorder.summary(), "shown": shown, "status": response.status_code}
-        if key != "signin":  # sign-in is reported apart: it is not a page of the brief
-            results[str(size)][key] = summary
-        return summary
+        results[str(size)][key] = {**recorder.summary(), "shown": shown, "status": response.status_code}
+        return results[str(size)][key]
 
-    # Sign in (once per size), then find the leads and links the pages will use.
-    signin, targets = {}, {}
+    # Sign in (once per size; reported apart, not a page of the brief), then find the leads and links the pages use.
     for size, client in clients.items():
         signin[str(size)] = measure(size, "signin", lambda: client.post("/admin/login/", {
             "email": os.environ["LEADS_ADMIN_EMAIL"], "password": os.environ["LEADS_ADMIN_PASSWORD"]}), 302)
+        del results[str(size)]["signin"]
         page = client.get("/admin/leads/").content.decode()
         ids = re.findall(r'name="ids" value="([0-9a-f]{32})"', page)
         cursor = re.search(r'href="\?([^"]*cursor=[^"]*)" rel="next"', page)

@@ -7,7 +7,7 @@ import os
 import sys
 import time
 
-from .common import HTTPS, SESSION_COOKIE, child_json, django_client, median, ratio, vm_kb
+from .common import HTTPS, SESSION_COOKIE, child_json, django_client, interleaved, median, ratio, vm_kb
 
 COLUMNS = ["lead_id", "created_at", "name", "email", "company", "subject", "message", "status", "owner", "notes", "updated_at"]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # cells a spreadsheet would run: the app prefixes them with '
@@ -15,30 +15,26 @@ CHUNK = 100
 
 
 class Sink:
-    """Where the CSV goes: counted, hashed, then dropped."""
+    """Where the CSV goes: counted (a write a row, both sides), hashed, then dropped."""
 
     def __init__(self):
-        self.bytes, self.hash = 0, hashlib.sha256()
+        self.writes, self.bytes, self.hash = 0, 0, hashlib.sha256()
 
     def write(self, data):
         data = data.encode() if isinstance(data, str) else data
-        self.bytes += len(data)
+        self.writes, self.bytes = self.writes + 1, self.bytes + len(data)
         self.hash.update(data)
 
 
-def app_export(rows: int, sink: Sink) -> int:
+def app_export(rows: int, sink: Sink) -> None:
     response = django_client(os.environ["BENCH_SESSION"]).get("/admin/leads/export.csv")
-    if response.status_code != 200:
-        raise RuntimeError(f"export: HTTP {response.status_code}")
-    done = -1  # the header, then one chunk a row; streamed, never held
-    for chunk in itertools.islice(response.streaming_content, rows + 1):
+    assert response.status_code == 200, f"export: HTTP {response.status_code}"
+    for chunk in itertools.islice(response.streaming_content, rows + 1):  # the header, then a chunk a row; never held
         sink.write(chunk)
-        done += 1
     response.close()
-    return done
 
 
-def floor_export(rows: int, sink: Sink) -> int:
+def floor_export(rows: int, sink: Sink) -> None:
     from datetime import UTC, datetime
 
     from bench.baseline.models import Lead
@@ -56,13 +52,12 @@ def floor_export(rows: int, sink: Sink) -> int:
         for lead in list(filter(None, map(found.get, chunk)))[:rows - done]:
             writer.writerow([cell(name, getattr(lead, name)) for name in COLUMNS])
             done += 1
-    return done
 
 
 def child(kind: str, rows: int) -> dict:
     sink, started = Sink(), time.perf_counter()
-    done = (app_export if kind == "app" else floor_export)(rows, sink)
-    seconds = time.perf_counter() - started
+    (app_export if kind == "app" else floor_export)(rows, sink)
+    seconds, done = time.perf_counter() - started, sink.writes - 1  # less the header
     return {"kind": kind, "rows": done, "seconds": seconds, "rows_per_s": done / seconds if seconds else None,
             "bytes": sink.bytes, "sha256": sink.hash.hexdigest(), "hwm_mb": vm_kb(os.getpid(), "VmHWM") / 1024}
 
@@ -71,10 +66,8 @@ def run(*, app_env: dict, baseline_env: dict, session: str, rows: int, small_row
     """A small export of each (memory before it grows, the same CSV?), then full ones in alternating order."""
     envs = {"app": {**app_env, "BENCH_SESSION": session}, "floor": baseline_env}
     spawn = lambda kind, n: child_json(["-m", "bench.export", kind, str(n)], envs[kind])  # noqa: E731
-    small, full = {kind: spawn(kind, small_rows) for kind in envs}, {"app": [], "floor": []}
-    for round_no in range(rounds):
-        for kind in ("app", "floor") if round_no % 2 == 0 else ("floor", "app"):
-            full[kind].append(spawn(kind, rows))
+    small = {kind: spawn(kind, small_rows) for kind in envs}
+    full = interleaved(rounds, envs, lambda _, kind, __: spawn(kind, rows))[None]
     summary = {kind: {"rows": runs[0]["rows"], "rows_per_s": median([r["rows_per_s"] for r in runs]),
                       "seconds": median([r["seconds"] for r in runs]), "hwm_mb_full": median([r["hwm_mb"] for r in runs]),
                       "hwm_mb_small": small[kind]["hwm_mb"], "small_rows": small[kind]["rows"]} for kind, runs in full.items()}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import requests
 
-from .common import BENCH, CORS_ORIGIN, HTTPS, PAGES, SESSION_COOKIE, contact_json, log, median, paired, ratio, rotated
+from .common import BENCH, CORS_ORIGIN, HTTPS, PAGES, SESSION_COOKIE, contact_json, interleaved, log, median, paired, ratio
 
 CONCURRENCY, WRK_THREADS = 16, 2
 SERVERS = ("ceiling", "floor", "app")
@@ -19,8 +19,7 @@ def run_wrk(url: str, *, script: Path, seconds: float, headers: dict, script_arg
                "-s", str(script), *[a for name, value in headers.items() for a in ("-H", f"{name}: {value}")], url,
                *(["--", *script_args] if script_args else [])]
     out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
-    found = re.search(r"^WRK_JSON (\{.*\})$", out.stdout, re.M)
-    if out.returncode != 0 or not found:
+    if out.returncode != 0 or not (found := re.search(r"^WRK_JSON (\{.*\})$", out.stdout, re.M)):
         raise RuntimeError(f"wrk failed ({out.returncode}): {out.stdout}\n{out.stderr}")
     data = json.loads(found.group(1))
     return {"rps": data["requests"] / (data["duration_us"] / 1e6), "requests": data["requests"],
@@ -36,10 +35,11 @@ def run(*, app_url: str, base_url: str, session: str, lead_id: str, seconds: flo
     for post, path in scripts.items():
         path.write_text("\n".join((BENCH / "wrk" / name).read_text() for name in ["post.lua"] * post + ["report.lua"]))
     bases = {"app": app_url, "floor": base_url, "ceiling": base_url}
-    plan = {key: (label, key == "contact_post", {s: bases[s] + path.format(lead=lead_id) for s, path in zip(bases, paths)})
-            for key, (label, *paths) in PAGES.items()}
-    for _label, post, urls in plan.values():  # one request by hand first: the right status, signed in where it must be
-        for url in urls.values():
+    urls = {key: {s: bases[s] + path.format(lead=lead_id) for s, path in zip(bases, paths)}
+            for key, (_label, *paths) in PAGES.items()}
+    for key in PAGES:  # one request by hand first: the right status, signed in where it must be
+        for url in urls[key].values():
+            post = key == "contact_post"
             body, extra = contact_json() if post else (None, {})
             response = requests.request("POST" if post else "GET", url, data=body, timeout=30, allow_redirects=False,
                                         headers={**headers, **extra, **({"Content-Type": "application/json"} if post else {})})
@@ -47,25 +47,18 @@ def run(*, app_url: str, base_url: str, session: str, lead_id: str, seconds: flo
                 raise RuntimeError(f"{url}: got {response.status_code}: {response.text[:500]}")
 
     def once(key, server, duration, tag):
-        _label, post, urls = plan[key]
-        return run_wrk(urls[server], script=scripts[post], seconds=duration, headers=headers,
-                       script_args=(f"{nonce}{tag}{server}", CORS_ORIGIN) if post else ())
+        post = key == "contact_post"
+        result = run_wrk(urls[key][server], script=scripts[post], seconds=duration, headers=headers,
+                         script_args=(f"{nonce}{tag}{server}", CORS_ORIGIN) if post else ())
+        log(f"load {tag:<3} {key:<13} {server:<8}{result['rps']:7.1f} req/s  p99 {result['p99_ms']:7.1f} ms"
+            + (f"  NON-2xx {result['non_2xx_3xx']}" if result["non_2xx_3xx"] else ""))
+        return result
 
-    if warmup > 0:
-        log("load: warming up every server and page")
-        for key in plan:
-            for server in SERVERS:
-                once(key, server, warmup, "w")
-    runs = {key: {server: [] for server in SERVERS} for key in plan}
-    for round_no in range(rounds):
-        for key in plan:
-            for server in rotated(SERVERS, round_no):
-                result = once(key, server, seconds, f"r{round_no}")
-                runs[key][server].append(result)
-                log(f"load round {round_no + 1}/{rounds} {key:<13} {server:<8}{result['rps']:7.1f} req/s  "
-                    f"p99 {result['p99_ms']:7.1f} ms" + (f"  NON-2xx {result['non_2xx_3xx']}" if result["non_2xx_3xx"] else ""))
+    if warmup > 0:  # every server and page once, before anything counts
+        interleaved(1, SERVERS, lambda key, server, _: once(key, server, warmup, "w"), groups=PAGES)
+    runs = interleaved(rounds, SERVERS, lambda key, server, n: once(key, server, seconds, f"r{n}"), groups=PAGES)
     summary = {key: {
-        "label": plan[key][0], "urls": plan[key][2],
+        "label": PAGES[key][0], "urls": urls[key],
         **{server: {**{f: median([x[f] for x in r[server]]) for f in ("rps", "p50_ms", "p99_ms")},
                     **{f: sum(x[f] for x in r[server]) for f in ("non_2xx_3xx", "socket_errors")}, "runs": r[server]}
            for server in SERVERS},

@@ -63,8 +63,8 @@ def budgets(r: dict) -> tuple[list[list], list[str]]:
     if "load" in r:
         pages = r["load"]["pages"].values()
         rps, p99 = min(pages, key=lambda p: p["rps_vs_floor"]), max(pages, key=lambda p: p["p99_vs_floor"])
-        rows += [["2", f"requests/s ≥ {BUDGET['rps_vs_floor']}× floor, each page", f"min {x(rps['rps_vs_floor'])} "
-                  f"({rps['label']})", rps["rps_vs_floor"] >= BUDGET["rps_vs_floor"]],
+        rows += [["2", f"requests/s ≥ {BUDGET['rps_vs_floor']}× floor, each page",
+                  f"min {x(rps['rps_vs_floor'])} ({rps['label']})", rps["rps_vs_floor"] >= BUDGET["rps_vs_floor"]],
                  ["2", f"p99 ≤ {BUDGET['p99_vs_floor']}× floor, each page", f"max {x(p99['p99_vs_floor'])} ({p99['label']})",
                   p99["p99_vs_floor"] <= BUDGET["p99_vs_floor"]]]
         for p in pages:  # the closing note names every page that missed, not just the worst
@@ -113,22 +113,18 @@ def budgets(r: dict) -> tuple[list[list], list[str]]:
 
 def header(r: dict) -> str:
     meta, m = r["meta"], r["meta"]["machine"]
-    quick = ("\n\n> **Quick smoke run** (tiny sizes, one-second loads): the figures below are not benchmarks."
-             if meta["quick"] else "")
+    quick = "\n\n> **Quick smoke run** (tiny sizes, one-second loads): the figures below are not benchmarks." * meta["quick"]
     return f"""# Benchmarks
 
-Written by `{meta['command']}` (`bench/run.py`; `make bench` runs it without options) on {meta['date']}, app at commit
-`{meta.get('commit', '?')}`, in {meta['elapsed_s'] / 60:.1f} min. Every figure that matters is a **ratio** against a
-baseline measured in the same run, interleaved with it; absolute times come from a shared machine (other jobs were
-running) and are context only.{quick}
+Written by `{meta['command']}` (`make bench`) on {meta['date']} at commit `{meta.get('commit', '?')}`, in
+{meta['elapsed_s'] / 60:.1f} min. Figures that matter are **ratios** against a baseline run interleaved with them in
+the same run; absolute times come from a shared machine and are context only.{quick}
 
-**Machine:** {m['nproc']} CPUs ({m['cpu']}), {m['memory_gb']} GB RAM, Linux {m['kernel']}; load average at start
-{', '.join(f'{v:.2f}' for v in m['loadavg_at_start'])}.
-**Backend:** DynamoDB Local, `-inMemory -sharedDb`, on loopback, one process for the whole run; tables seeded with
-`manage.py seed_demo` at {f(meta['sizes'][0])} and {f(meta['sizes'][1])} leads.
-**Baselines** (`bench/baseline/`, a minimal Django project under the same `gunicorn.conf.py`): the *ceiling* renders
-a template with 25 in-memory rows and reads nothing; the *floor* makes the page's DynamoDB calls with bare PynamoDB
-models of the same tables (one shared botocore client, as the app has) and renders the same template.
+**Machine:** {m['nproc']} CPUs ({m['cpu']}), {m['memory_gb']} GB RAM, Linux {m['kernel']}, load average at start
+{', '.join(f'{v:.2f}' for v in m['loadavg_at_start'])}. **Backend:** one DynamoDB Local (`-inMemory -sharedDb`) on
+loopback, seeded with `seed_demo` at {f(meta['sizes'][0])} and {f(meta['sizes'][1])} leads. **Baselines**
+(`bench/baseline/`, same `gunicorn.conf.py`): the *ceiling* renders 25 in-memory rows; the *floor* makes the page's
+DynamoDB calls with bare PynamoDB models (one shared client, as the app) into the same template.
 
 {table(["component", "version"], [["Python", m["python"]], *m["versions"].items()])}
 
@@ -155,25 +151,15 @@ def economy(r: dict) -> str:
     export_calls = (export["calls"] - 1) * 1000 / max(export["shown"], 1)  # less the session's GetItem
     return f"""## 1. DynamoDB request economy
 
-Every page driven in-process (Django test client, production settings, signed in as an admin). botocore's
-`before-parameter-build` and `after-call` hooks on the app's one client count the calls and *items read*
-(ScannedCount for Query, the item for GetItem, the Responses for BatchGetItem, on every table); *lead items* are the
-lead table's alone. Each cell is `{n} leads / {m} leads`.
+Every page in-process, signed in; botocore hooks on the app's client count calls and *items read* (ScannedCount,
+GetItem's item, BatchGetItem's responses; *lead items*: the lead table's). Cells: `{n} leads / {m} leads`.
 
 {table(["page", "calls", "same calls", "items read", "lead items read", "shown", "lead items ÷ shown",
         f"calls at {m} leads"], rows)}
 
-- A list page cannot cost less than the session GetItem and one Query of exactly the rows shown. Every list page
-  makes **3** calls, the third a BatchGetItem of the five status counters beside the filters, and reads exactly the
-  leads it shows at both sizes (by domain shows fewer at {n} leads only because fewer leads match). The lead page
-  makes 4 (session, lead, history, staff roster for the owner menu), an edit save 4 (session, lead, roster, one
-  TransactWriteItems), a delete 3, a contact post one TransactWriteItems, the form none.
-- Export: a Query page of 100 keys and a BatchGetItem of those 100 leads per 100 rows, **{export_calls:.0f} calls
-  and 2 items read per row, per 1,000 rows** at {m} leads, as at any size (at {n} leads the listing ends in an empty
-  Query page). Sign-in (not a page in the brief): {signin['calls']} calls ({', '.join(signin['operations'])}).
-- `tests/backoffice/test_request_economy.py` asserts the same call sequences against moto.
-
-In-process median ms of the read pages (a cost that does not grow with the table keeps the ratio near 1.0×):
+List pages make the least possible, session + counters + one Query of exactly the rows shown. Export: **{export_calls:.0f}
+calls and 2 items read per row, per 1,000 rows** at {m} leads (a Query page of keys, a BatchGetItem per 100 rows).
+Sign-in (not a page): {signin['calls']} calls ({', '.join(signin['operations'])}). Median in-process ms of the read pages:
 
 {table(["page", f"{n} leads", f"{m} leads", "ratio"], [
     [label, f(latency[small][key], 1), f(latency[large][key], 1), x(ratio(latency[large][key], latency[small][key]))]
@@ -190,17 +176,14 @@ def load(r: dict) -> str:
             for p in pages]
     return f"""## 2. Throughput and latency (gunicorn, 2 workers × 4 threads, wrk -c{load['concurrency']})
 
-`wrk -t{load['wrk_threads']} -c{load['concurrency']} -d{load['seconds']:g}s`, {load['rounds']} interleaved round(s) in a
-rotating order; requests/s and p99 are medians over the rounds, the **ratios medians of the per-round ratios** (a
-round's app and floor runs are seconds apart, so a burst of load from other jobs hits both). The app runs with
-`DEBUG=0` behind a pretend TLS proxy, JSON request logs on, rate limit off; pages are signed in with a real session
-cookie, and every form post stores a new lead (its own `Idempotency-Key`, `bench/wrk/post.lua`). wrk, the servers
-and DynamoDB Local share the CPUs.
+`wrk -t{load['wrk_threads']} -c{load['concurrency']} -d{load['seconds']:g}s`, {load['rounds']} interleaved round(s);
+figures are medians, **ratios medians of per-round ratios**. The app runs `DEBUG=0` behind a pretend TLS proxy with
+JSON logs on and the rate limit off; every form post stores a new lead (`bench/wrk/post.lua`).
 
 {table(["page", *(f"{s} req/s" for s in servers), "app ÷ floor", "app ÷ ceiling", *(f"{s} p99 ms" for s in servers),
         "p99 app ÷ floor", "budget"], rows)}
 
-Per-round app ÷ floor requests/s (steadiness), and non-2xx/3xx responses ({' / '.join(servers)}):
+Per-round app ÷ floor requests/s, and non-2xx/3xx responses ({' / '.join(servers)}):
 
 {table(["page", "app ÷ floor by round", "errors"], [
     [p["label"], ", ".join(x(v) for v in p["rps_vs_floor_by_round"]), " / ".join(str(p[s]["non_2xx_3xx"]) for s in servers)]
@@ -212,10 +195,8 @@ def cpu(r: dict) -> str:
     c = r["cpu"]
     return f"""### CPU per request (in-process, the steady signal behind the ratios above)
 
-Each page served {c['requests_each']} times in a fresh process through Django's test client (no server) against the
-same DynamoDB Local, app and floor interleaved over {c['rounds']} round(s); `time.process_time()` per request, so
-DynamoDB Local's CPU is excluded. Under load a page's requests/s ratio follows this ratio, diluted by what DynamoDB
-Local and wrk spend per request (the same for both sides).
+Each page {c['requests_each']} times in a fresh process through Django's test client, app and floor interleaved over
+{c['rounds']} round(s); `time.process_time()`, so DynamoDB Local's CPU is left out.
 
 {table(["page", "app CPU ms", "floor CPU ms", "app ÷ floor"], [
     [label, f(c["app"][key], 2), f(c["floor"][key], 2), f"**{x(c['ratio'][key])}**"] for key, (label, *_) in PAGES.items()])}
@@ -235,20 +216,18 @@ def coldstart(r: dict) -> str:
     extra = ", ".join(f"{k} {v:.0f} ms" for k, v in list(c["app_extra_import_ms_by_package"].items())[:10])
     return f"""## 3. Cold start (what Lambda pays before the first response)
 
-A fresh interpreter per run (`bench/coldstart_child.py`) imports the WSGI application and serves one request through
-it, no server: from spawn to the response fully read. {c['rounds']} interleaved rounds, medians.
+A fresh interpreter per run (`bench/fresh.py`) imports the WSGI application and serves one request, from spawn to the
+response read; {c['rounds']} interleaved rounds, medians.
 
 {table(["variant", "total ms", "to imported ms", "first request ms", "modules"], [
     [COLDSTART_LABELS[k], f(v["total_ms"]), f(v["import_ms"]), f(v["first_request_ms"]), f(v["modules"])]
     for k, v in c["variants"].items()])}
 
-- **App ÷ (plain Django + one bare GetItem): {x(c['app_vs_floor'])}** (budget ≤ {BUDGET['coldstart_vs_floor']}×):
-  {verdict(c['app_vs_floor'] <= BUDGET['coldstart_vs_floor'])}. Signed-in inbox, app ÷ floor:
-  {x(c['app_inbox_vs_floor_inbox'])}. Floor ÷ plain Django: {x(c['floor_vs_django'])} (PynamoDB, botocore, the first call).
-- Never imported by the app in production (moto, tests, pytest, flask, werkzeug, responses, bench):
-  {f"**imported: {', '.join(forbidden)}**" if forbidden else "none was in `sys.modules` after the first request"}.
-
-`python -X importtime`, app (`leadsite.wsgi`, {app['modules']} modules, {app['total_ms']:.0f} ms of imports):
+**App ÷ floor (plain Django + one bare GetItem): {x(c['app_vs_floor'])}** (budget ≤ {BUDGET['coldstart_vs_floor']}×):
+{verdict(c['app_vs_floor'] <= BUDGET['coldstart_vs_floor'])}; signed-in inbox {x(c['app_inbox_vs_floor_inbox'])}; floor ÷
+plain Django {x(c['floor_vs_django'])}. Moto, tests, pytest, flask, werkzeug, responses, bench in the app's `sys.modules`:
+{f"**{', '.join(forbidden)}**" if forbidden else "none"}. `python -X importtime` of the app ({app['modules']} modules,
+{app['total_ms']:.0f} ms of imports):
 
 {table(["import (app), depth ≤ 3 under leadsite.wsgi", "depth", "cumulative ms"],
        [[i["module"], i["depth"], f(i["ms"], 1)] for i in app["heaviest"][:18]])}
@@ -264,9 +243,8 @@ def memory(r: dict) -> str:
     m = r["memory"]
     return f"""## 4. Memory (peak RSS of a gunicorn worker after the load)
 
-VmHWM from `/proc/<pid>/status` of each worker after all the wrk runs above (workers forked from a preloaded master;
-shared pages count in both). App ÷ floor: **{x(m['ratio'])}** (budget ≤ {BUDGET['memory_vs_floor']}×):
-{verdict(m['ratio'] <= BUDGET['memory_vs_floor'])}.
+Each worker's VmHWM after the wrk runs (forked from a preloaded master: shared pages count in both). App ÷ floor:
+**{x(m['ratio'])}** (budget ≤ {BUDGET['memory_vs_floor']}×): {verdict(m['ratio'] <= BUDGET['memory_vs_floor'])}.
 
 {table(["server", "workers' VmHWM MB", "peak MB", "master MB"], [
     [name, ", ".join(f(w["hwm_mb"], 1) for w in s["workers"]), f(s["peak_hwm_mb"], 1), f(s["master_hwm_mb"], 1)]
@@ -281,9 +259,8 @@ def export(r: dict) -> str:
                  f"{http['worker_hwm_growth_mb']:+.1f} MB.\n" if http else "")
     return f"""## 5. Export
 
-Fresh processes, no HTTP, {ex['rounds']} interleaved round(s), medians. Peak RSS (VmHWM) after a small export ({small}
-rows) and after the full one: memory must not grow with the rows. The first {small} rows of both CSVs are
-byte-identical: {"yes" if ex["same_csv"] else "**no**"}. App ÷ floor rows/s: **{x(ex['rows_per_s_vs_floor'])}**
+Fresh processes, {ex['rounds']} interleaved round(s), medians; peak RSS after {small} rows and after all. Same first {small}
+rows, byte for byte: {"yes" if ex["same_csv"] else "**no**"}. App ÷ floor rows/s: **{x(ex['rows_per_s_vs_floor'])}**
 (budget ≥ {BUDGET['export_vs_floor']}×): {verdict(ex['rows_per_s_vs_floor'] >= BUDGET['export_vs_floor'])}.
 
 {table(["exporter", "rows", "rows/s", f"peak MB, {small} rows", "peak MB, all rows", "growth MB"], [
@@ -296,9 +273,8 @@ byte-identical: {"yes" if ex["same_csv"] else "**no**"}. App ÷ floor rows/s: **
 def seed(r: dict) -> str:
     return f"""## 6. Seeding
 
-`manage.py seed_demo --count N` (BatchWriteItem of 25 items, a lead and its history event each; counters by
-UpdateItem at the end) into this run's fresh tables. DynamoDB Local's resident memory afterwards:
-{f(r['seed'].get('dynamodb_local_rss_mb'), 0)} MB.
+`manage.py seed_demo --count N` (BatchWriteItem of 25 items: a lead and its history event each) into fresh tables.
+DynamoDB Local's resident memory afterwards: {f(r['seed'].get('dynamodb_local_rss_mb'), 0)} MB.
 
 {table(["leads", "seconds", "leads/s", "items/s", "CPU s, seed_demo", "CPU s, DynamoDB Local"], [
     [f(s["count"]), f(s["seconds"], 1), f(s["leads_per_s"]), f(s["items_per_s"]), f(s["seed_process_cpu_s"], 1),
@@ -316,13 +292,10 @@ def writes(r: dict) -> str:
                          s["refused_503_total"], f(s["submissions_per_s"], 1), f(s["p50_ms"]), f(s["p95_ms"])])
     return f"""## 7. Write ceiling with AWS's transaction conflicts (`bench/writes.py`)
 
-DynamoDB cancels a transaction that touches an item another one holds (`TransactionConflict`); DynamoDB Local
-serialises instead. Here both app servers reach it through `tests.conflict_proxy`, which cancels overlapping
-transactions as AWS does and holds each for {w['hold_ms']} ms. Every visitor has its own connection and client
-address, the rate limit is on, and a burst posts at the same moment; {w['rounds']} interleaved round(s) per size,
-medians of the per-burst figures, totals of the counts. "before" is the replaced design (every submission adds to
-one status item and one day item), "after" today's sharded tallies (`leads/domain/tallies.py`). Measured
-{w['measured']['date']} at commit {w['measured']['commit']}.
+DynamoDB Local serialises transactions; `tests.conflict_proxy` cancels overlapping ones as AWS does
+(`TransactionConflict`), holding each {w['hold_ms']} ms. Each visitor has its own connection and address, rate limit
+on, a burst posting at once; {w['rounds']} interleaved round(s) per size, medians, totals of the counts. "before": one
+status and one day item per submission; "after": sharded tallies. Measured {w['measured']['date']} at {w['measured']['commit']}.
 
 {table(["visitors at once", "design", "stored (302)", "503", "submissions/s", "p50 ms", "p95 ms"], rows)}
 """
@@ -360,11 +333,10 @@ def before_after(before: dict, now: dict) -> str:
 
 
 def closing(results: dict) -> str:
-    misses = budgets(results)[1]
-    verdicts = ("Budgets missed in this run, and by how much (the findings above say why):\n\n"
-                + "\n".join(f"- {m}" for m in misses) + "\n\nThe per-round ratios in section 2 show how far a single "
-                "run moves on this machine; the CPU per request table is the steadier measure of what the app adds to "
-                "the floor." if misses else "Every budget above is met in this run.")
+    misses = "\n".join(f"- {m}" for m in budgets(results)[1])
+    verdicts = (f"Budgets missed in this run, and by how much (the findings say why; section 2's per-round ratios show "
+                f"how far one run moves, the CPU table is steadier):\n\n{misses}" if misses
+                else "Every budget above is met in this run.")
     return f"""## Closing note
 
 {verdicts}

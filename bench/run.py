@@ -7,12 +7,13 @@ import resource
 import secrets
 import shlex
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from . import coldstart, export, load, profile, report, writes
+from . import export, fresh, load, report, writes
 from .common import (
     BENCH, ROOT, Gunicorn, app_env, child_json, django_env, dynamodb_local, git_commit, log, machine_info, manage, ratio,
     sign_in, utc_now, vm_kb,
@@ -28,8 +29,9 @@ MODES = {
 PARTS = ("load", "cpu", "coldstart", "export", "writes")
 
 
-def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, short loads: checks the bench code works")
     parser.add_argument("--skip", action="append", default=[], choices=PARTS, help="leave out a part (repeatable)")
     parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md", help="the report to write")
@@ -40,12 +42,6 @@ def parse_args(argv):
                         help="measure nothing: rewrite the report from the results file (after editing findings.md)")
     args = parser.parse_args(argv)
     args.results = args.results or (args.out.parent / "bench-results.json" if args.quick else BENCH / "results" / "latest.json")
-    return args
-
-
-def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    args = parse_args(argv)
     if args.render_only:
         return write_report(args.out, json.loads(args.results.read_text()))
     mode = MODES[args.quick]
@@ -86,7 +82,7 @@ def seed(env: dict, *, count: int, dynamodb_pid: int, progress: bool) -> dict:
     log(f"seed_demo --count {count} into {env['DYNAMODB_TABLE_PREFIX']}* ...")
     (seed_cpu, dynamodb_cpu), started = cpu_seconds(), time.perf_counter()
     out = manage(env, "seed_demo", "--count", str(count), "--seed", str(count), "--verbosity", str(int(progress)),
-                 stream_stderr=progress, timeout=3600)
+                 stderr=None if progress else subprocess.PIPE)
     seconds, (seed_after, dynamodb_after) = time.perf_counter() - started, cpu_seconds()
     stored = int(re.search(r"Stored (\d+) demo leads", out).group(1))
     manage(env, "createstaff", "--noinput")
@@ -136,8 +132,8 @@ def measure(results: dict, mode: dict, skip: list[str], tmp: Path, services: lis
     floor.stop()  # the in-process measurements below get the CPUs to themselves
     if "cpu" not in skip:
         log("CPU per request, in-process: app vs floor")
-        results["cpu"] = profile.cpu_per_request(app_env=unlimited, baseline_env=baseline, session=session, lead=lead_id,
-                                                 rounds=mode["cpu_rounds"], requests_each=mode["cpu_requests"])
+        results["cpu"] = fresh.cpu_per_request(app_env=unlimited, baseline_env=baseline, session=session, lead=lead_id,
+                                               rounds=mode["cpu_rounds"], requests_each=mode["cpu_requests"])
     if "export" not in skip:
         log("export: app vs bare PynamoDB loop, in fresh processes")
         results["export"] = {**export.run(app_env=envs[large], baseline_env=baseline, session=session, rows=large,
@@ -145,8 +141,8 @@ def measure(results: dict, mode: dict, skip: list[str], tmp: Path, services: lis
                              "http": http}
     if "coldstart" not in skip:
         log("cold start: fresh processes")
-        results["coldstart"] = coldstart.run(app_env=envs[large], baseline_env=baseline, session=session,
-                                             rounds=mode["coldstart_rounds"])
+        results["coldstart"] = fresh.coldstart(app_env=envs[large], baseline_env=baseline, session=session,
+                                               rounds=mode["coldstart_rounds"])
 
 
 def write_report(out: Path, results: dict) -> int:

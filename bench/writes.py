@@ -9,7 +9,7 @@ from pathlib import Path
 
 import requests
 
-from .common import HTTPS, PYTHON, Gunicorn, Service, git_commit, log, manage, utc_now
+from .common import HTTPS, PYTHON, Gunicorn, Service, git_commit, interleaved, log, manage, utc_now
 
 DESIGNS = {"before": {"LEADS_TALLY_SHARDS": "1", "DYNAMODB_TRANSACTION_ATTEMPTS": "3"},
            "after": {"LEADS_TALLY_SHARDS": "32", "DYNAMODB_TRANSACTION_ATTEMPTS": "8"}}
@@ -24,21 +24,20 @@ def conflict_proxy(upstream: str, tmp: Path) -> Service:
     return proxy.launch(command, lambda: "conflict proxy on" in proxy.log_path.read_text(), timeout=30)
 
 
-def burst(url: str, visitors: int, first: int) -> dict:
-    """`visitors` clients load the form, then all post at the same moment; what each got back."""
+def burst(url: str, visitors: int, numbers) -> dict:
+    """`visitors` clients (numbered from numbers) load the form, then all post at the same moment; what each got back."""
     barrier = threading.Barrier(visitors, timeout=TIMEOUT)
     began: list[float] = []
 
-    def visit(n: int) -> tuple[int, float]:
+    def visit(i: int) -> tuple[int, float]:
         session = requests.Session()
         # A distinct client address per visitor (a header value only, never a target): the rate limit is per address.
-        i = first + n
         session.headers.update({**HTTPS, "X-Forwarded-For": f"127.{20 + i // 250}.{i % 250 // 25}.{i % 25 + 1}"})
         page = session.get(url + "/", timeout=TIMEOUT)
         for cookie in session.cookies:  # Secure cookies, sent back over the TLS proxy's plain-http hop
             cookie.secure = False
         fields = dict(re.findall(r'name="(csrfmiddlewaretoken|token)" value="([^"]*)"', page.text))
-        data = {**fields, "name": f"Visitor {n}", "email": f"w{i}@bench.example", "company": "",
+        data = {**fields, "name": f"Visitor {i}", "email": f"w{i}@bench.example", "company": "",
                 "subject": "Write ceiling", "message": "Please call me back."}
         if barrier.wait() == 0:
             began.append(time.monotonic())
@@ -48,7 +47,7 @@ def burst(url: str, visitors: int, first: int) -> dict:
         return response.status_code, time.monotonic() - started
 
     with ThreadPoolExecutor(max_workers=visitors) as pool:
-        answers = list(pool.map(visit, range(visitors), timeout=2 * TIMEOUT))
+        answers = list(pool.map(visit, [next(numbers) for _ in range(visitors)], timeout=2 * TIMEOUT))
     seconds, codes = time.monotonic() - began[0], Counter(code for code, _ in answers)
     latencies = sorted(latency for _, latency in answers)
     return {"visitors": visitors, "stored_302": codes[302], "refused_503": codes[503],
@@ -69,26 +68,26 @@ def run(*, app_env: dict, dynamodb_url: str, tmp: Path, sizes: list[int], rounds
             env.pop("LEADS_RATELIMIT_DISABLED", None)
             manage(env, "create_tables")
             servers[design] = Gunicorn(f"writes-{design}", "leadsite.wsgi", env, tmp).start()
-        runs: dict = {design: {str(size): [] for size in sizes} for design in DESIGNS}
-        first = 0
-        for round_no in range(rounds):
-            for size in sizes:
-                for design in DESIGNS:
-                    result = burst(servers[design].url, size, first)
-                    first += size
-                    runs[design][str(size)].append(result)
-                    log(f"writes {design} ×{size} round {round_no + 1}: {result['stored_302']} stored, "
-                        f"{result['refused_503']} × 503, {result['submissions_per_s']} /s")
+        visitors = iter(range(10**9))  # every visitor of the run has its own address and email
+
+        def once(size, design, round_no):
+            result = burst(servers[design].url, size, visitors)
+            log(f"writes {design} ×{size} round {round_no + 1}: {result['stored_302']} stored, "
+                f"{result['refused_503']} × 503, {result['submissions_per_s']} /s")
+            return result
+
+        by_size = interleaved(rounds, DESIGNS, once, groups=sizes)
     finally:
         for server in servers.values():
             server.stop()
         proxy.stop()
     total = lambda results, key: sum(r[key] for r in results)  # noqa: E731
     middle = lambda results, key: statistics.median(r[key] for r in results)  # noqa: E731
+    runs = {design: {str(size): by_size[size][design] for size in sizes} for design in DESIGNS}
     summary = {design: {size: {
         "refused_503_total": total(results, "refused_503"), "stored_total": total(results, "stored_302"),
         "other_total": total(results, "other"), "posted_total": total(results, "visitors"),
         **{key: middle(results, key) for key in ("submissions_per_s", "p50_ms", "p95_ms")},
-    } for size, results in by_size.items()} for design, by_size in runs.items()}
+    } for size, results in per_size.items()} for design, per_size in runs.items()}
     return {"measured": {"date": utc_now(), "commit": git_commit()}, "hold_ms": HOLD_MS, "designs": DESIGNS,
             "rounds": rounds, "sizes": sizes, "runs": runs, "summary": summary}
