@@ -91,8 +91,8 @@ WRITE_OPERATIONS = frozenset({"PutItem", "UpdateItem", "DeleteItem", "TransactWr
 
 
 def _tables(params: dict) -> tuple[str, ...]:
-    """The tables one call touches, by model name (the test prefix stripped), in request order."""
-    names = {model.Meta.table_name: model.__name__ for model in ALL_MODELS}
+    """The tables one call touches, by base name (the test prefix stripped), in request order."""
+    names = {model.Meta.table_name: model.base_table_name for model in ALL_MODELS}
     found = []
     if "TableName" in params:
         found.append(params["TableName"])
