@@ -39,8 +39,7 @@ def log(message: str) -> None:
 
 
 def median(values):
-    values = [v for v in values if v is not None]
-    return statistics.median(values) if values else None
+    return statistics.median(known) if (known := [v for v in values if v is not None]) else None
 
 
 def ratio(a, b):
@@ -52,18 +51,12 @@ def paired(a_runs: list[dict], b_runs: list[dict], figure: str):
     return median([ratio(a[figure], b[figure]) for a, b in zip(a_runs, b_runs)])
 
 
-def rotated(items, round_no: int) -> list:
-    """The round's order: each round starts one item later, so no side always runs first."""
-    items = list(items)
-    return items[round_no % len(items):] + items[:round_no % len(items)]
-
-
 def interleaved(rounds: int, sides, measure, groups=(None,)) -> dict:
-    """{group: {side: [a result a round]}}: each round measures every group's sides back to back, in rotated order."""
-    runs = {group: {side: [] for side in sides} for group in groups}
+    """{group: {side: [a result a round]}}: each round measures a group's sides back to back, one side later each round."""
+    sides, runs = list(sides), {group: {side: [] for side in sides} for group in groups}
     for round_no in range(rounds):
         for group in groups:
-            for side in rotated(sides, round_no):
+            for side in sides[round_no % len(sides):] + sides[:round_no % len(sides)]:  # no side always goes first
                 runs[group][side].append(measure(group, side, round_no))
     return runs
 
@@ -158,13 +151,9 @@ class Gunicorn(Service):
 
     def worker_memory(self) -> dict:
         """Peak resident memory (VmHWM) of each worker (the children of the master) and of the master, in MB."""
-        pids = []
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            with contextlib.suppress(OSError, IndexError):  # processes come and go while we look
-                if stat.read_text().rpartition(")")[2].split()[1] == str(self.process.pid):
-                    pids.append(int(stat.parent.name))
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
         workers = [{"pid": pid, "hwm_mb": vm_kb(pid, "VmHWM") / 1024, "rss_mb": vm_kb(pid, "VmRSS") / 1024}
-                   for pid in sorted(pids)]
+                   for pid in sorted(map(int, children))]
         return {"workers": workers, "master_hwm_mb": vm_kb(self.process.pid, "VmHWM") / 1024,
                 "peak_hwm_mb": max((w["hwm_mb"] for w in workers), default=None)}
 

@@ -1,21 +1,28 @@
-"""Fresh processes, app vs floor: 3. cold start, and CPU per request.
+"""What is measured in fresh processes, app vs floor: 3. cold start, CPU per request, and 5. export.
 
 `python bench/fresh.py VARIANT` is one cold start, run as a script so nothing of bench is imported before the app;
-`python -m bench.fresh cpu app|floor N` serves each page N times (BENCH_CPROFILE=DIR dumps one .prof a side and page).
+`python -m bench.fresh cpu app|floor N` serves each page N times (BENCH_CPROFILE=DIR dumps one .prof a side and page);
+`python -m bench.fresh export app|floor ROWS` writes the CSV of ROWS leads.
 """
-import io
 import json
 import os
 import sys
 import time
+from wsgiref.util import setup_testing_defaults
 
-if __package__:  # the parent, or the CPU child; a cold start imports only the modules above (as Python itself does)
+if __package__:  # the parent, or the CPU or export child; a cold start imports only the modules above
     import contextlib
     import cProfile
+    import csv
+    import hashlib
+    import itertools
     import re
     from collections import defaultdict
 
-    from .common import BENCH, PAGES, child_json, contact_json, django_client, interleaved, median, python, ratio
+    from .common import (
+        BENCH, HTTPS, PAGES, SESSION_COOKIE, child_json, contact_json, django_client, interleaved, median, python, ratio,
+        vm_kb,
+    )
 
 VARIANTS = {  # variant: (settings module, path); "django" serves the ceiling alone, without PynamoDB
     "python": (None, None), "django": ("bench.baseline.settings", "/ceiling/"),
@@ -39,13 +46,9 @@ def cold_start(variant: str) -> dict:
 
         application = get_wsgi_application()
     t_imported, status = time.time(), []
-    environ = {
-        "REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": "", "SCRIPT_NAME": "", "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_HOST": "127.0.0.1", "HTTP_X_FORWARDED_PROTO": "https",
-        "REMOTE_ADDR": "127.0.0.1", "HTTP_COOKIE": f"leads_session={os.environ.get('BENCH_SESSION', '')}",
-        "wsgi.version": (1, 0), "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(b""), "wsgi.errors": sys.stderr,
-        "wsgi.multithread": True, "wsgi.multiprocess": True, "wsgi.run_once": False,
-    }
+    environ = {"PATH_INFO": path, "QUERY_STRING": "", "HTTP_X_FORWARDED_PROTO": "https", "REMOTE_ADDR": "127.0.0.1",
+               "HTTP_COOKIE": f"leads_session={os.environ.get('BENCH_SESSION', '')}"}
+    setup_testing_defaults(environ)  # a GET to 127.0.0.1, with the wsgi.* keys
     body = application(environ, lambda s, headers, exc_info=None: status.append(s))
     sum(len(chunk) for chunk in body)  # the whole response, as a client would read it
     body.close()
@@ -100,13 +103,11 @@ def cpu_child(side: str, requests_each: int) -> dict:
     for page, (_label, app_path, floor_path, _ceiling) in PAGES.items():
         path = (floor_path if side == "floor" else app_path).format(lead=os.environ["BENCH_LEAD"])
 
-        def once():
-            if page == "contact_post":
+        def once(post=page == "contact_post"):
+            if post:  # a new lead each time
                 body, headers = contact_json()
-                response = client.post(path, body, content_type="application/json", headers=headers)
-            else:
-                response = client.get(path)
-            assert response.status_code == (201 if page == "contact_post" else 200), response.content[:300]
+            response = client.post(path, body, content_type="application/json", headers=headers) if post else client.get(path)
+            assert response.status_code == (201 if post else 200), response.content[:300]
 
         for _ in range(20):
             once()
@@ -134,5 +135,90 @@ def cpu_per_request(*, app_env: dict, baseline_env: dict, session: str, lead: st
             "rounds": rounds, "requests_each": requests_each}
 
 
+# 5. Export: the app's CSV vs a bare PynamoDB loop writing the same CSV.
+COLUMNS = ["lead_id", "created_at", "name", "email", "company", "subject", "message", "status", "owner", "notes", "updated_at"]
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # cells a spreadsheet would run: the app prefixes them with '
+CHUNK = 100
+
+
+class Sink:
+    """Where the CSV goes: counted (a write a row, both sides), hashed, then dropped."""
+
+    def __init__(self):
+        self.writes, self.bytes, self.hash = 0, 0, hashlib.sha256()
+
+    def write(self, data):
+        data = data.encode() if isinstance(data, str) else data
+        self.writes, self.bytes = self.writes + 1, self.bytes + len(data)
+        self.hash.update(data)
+
+
+def app_export(rows: int, sink: Sink) -> None:
+    response = django_client(os.environ["BENCH_SESSION"]).get("/admin/leads/export.csv")
+    assert response.status_code == 200, f"export: HTTP {response.status_code}"
+    for chunk in itertools.islice(response.streaming_content, rows + 1):  # the header, then a chunk a row; never held
+        sink.write(chunk)
+    response.close()
+
+
+def floor_export(rows: int, sink: Sink) -> None:
+    from datetime import UTC, datetime
+
+    from bench.baseline.models import Lead
+
+    def cell(name: str, value) -> str:
+        if name in ("created_at", "updated_at"):
+            return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).isoformat()
+        return "" if value is None else ("'" + value if value.startswith(FORMULA_START) else value)
+
+    writer, done = csv.writer(sink), 0
+    writer.writerow(["id", *COLUMNS[1:]])
+    keys = (item.lead_id for item in Lead.created_index.query("all", scan_index_forward=False, page_size=CHUNK))
+    while done < rows and (chunk := list(itertools.islice(keys, CHUNK))):  # a BatchGetItem per index page, as the app
+        found = {lead.lead_id: lead for lead in Lead.batch_get(chunk)}
+        for lead in list(filter(None, map(found.get, chunk)))[:rows - done]:
+            writer.writerow([cell(name, getattr(lead, name)) for name in COLUMNS])
+            done += 1
+
+
+def export_child(kind: str, rows: int) -> dict:
+    sink, started = Sink(), time.perf_counter()
+    (app_export if kind == "app" else floor_export)(rows, sink)
+    seconds, done = time.perf_counter() - started, sink.writes - 1  # less the header
+    return {"kind": kind, "rows": done, "seconds": seconds, "rows_per_s": done / seconds if seconds else None,
+            "bytes": sink.bytes, "sha256": sink.hash.hexdigest(), "hwm_mb": vm_kb(os.getpid(), "VmHWM") / 1024}
+
+
+def export(*, app_env: dict, baseline_env: dict, session: str, rows: int, small_rows: int, rounds: int) -> dict:
+    """A small export of each (memory before it grows, the same CSV?), then full ones in alternating order."""
+    envs = {"app": {**app_env, "BENCH_SESSION": session}, "floor": baseline_env}
+    spawn = lambda kind, n: child_json(["-m", "bench.fresh", "export", kind, str(n)], envs[kind])  # noqa: E731
+    small = {kind: spawn(kind, small_rows) for kind in envs}
+    full = interleaved(rounds, envs, lambda _, kind, __: spawn(kind, rows))[None]
+    summary = {kind: {"rows": runs[0]["rows"], "rows_per_s": median([r["rows_per_s"] for r in runs]),
+                      "seconds": median([r["seconds"] for r in runs]), "hwm_mb_full": median([r["hwm_mb"] for r in runs]),
+                      "hwm_mb_small": small[kind]["hwm_mb"], "small_rows": small[kind]["rows"]} for kind, runs in full.items()}
+    for figures in summary.values():
+        figures["hwm_growth_mb"] = figures["hwm_mb_full"] - figures["hwm_mb_small"]
+    return {"rounds": rounds, **summary, "rows_per_s_vs_floor": ratio(summary["app"]["rows_per_s"], summary["floor"]["rows_per_s"]),
+            "same_csv": small["app"]["sha256"] == small["floor"]["sha256"]}
+
+
+def over_http(server, session: str) -> dict:
+    """The same export through gunicorn (context only): rows/s as a client sees them, the worker's memory growth."""
+    import requests  # here, not at the top: the children are measured without it
+
+    before, started, lines, size = server.worker_memory()["peak_hwm_mb"] or 0, time.perf_counter(), 0, 0
+    with requests.get(f"{server.url}/admin/leads/export.csv", headers=HTTPS, cookies={SESSION_COOKIE: session},
+                      stream=True, timeout=1800) as response:
+        response.raise_for_status()
+        for block in response.iter_content(65536):
+            size, lines = size + len(block), lines + block.count(b"\n")
+    seconds = time.perf_counter() - started
+    return {"rows": lines - 1, "seconds": seconds, "rows_per_s": (lines - 1) / seconds, "bytes": size,
+            "worker_hwm_growth_mb": (server.worker_memory()["peak_hwm_mb"] or 0) - before}
+
+
 if __name__ == "__main__":
-    print(json.dumps(cpu_child(sys.argv[2], int(sys.argv[3])) if sys.argv[1] == "cpu" else cold_start(sys.argv[1])))
+    child = {"cpu": cpu_child, "export": export_child}.get(sys.argv[1])
+    print(json.dumps(child(sys.argv[2], int(sys.argv[3])) if child else cold_start(sys.argv[1])))

@@ -111,27 +111,24 @@ def budgets(r: dict) -> tuple[list[list], list[str]]:
     return [[*row[:3], verdict(row[3])] for row in rows], misses
 
 
+def section(*parts: str) -> str:
+    """A section of the report: its parts (heading, prose, tables) as paragraphs; empty parts left out."""
+    return "\n\n".join(part for part in parts if part) + "\n"
+
+
 def header(r: dict) -> str:
     meta, m = r["meta"], r["meta"]["machine"]
-    quick = "\n\n> **Quick smoke run** (tiny sizes, one-second loads): the figures below are not benchmarks." * meta["quick"]
-    return f"""# Benchmarks
-
-Written by `{meta['command']}` (`make bench`) on {meta['date']} at commit `{meta.get('commit', '?')}`, in
-{meta['elapsed_s'] / 60:.1f} min. Figures that matter are **ratios** against a baseline run interleaved with them in
-the same run; absolute times come from a shared machine and are context only.{quick}
-
-**Machine:** {m['nproc']} CPUs ({m['cpu']}), {m['memory_gb']} GB RAM, Linux {m['kernel']}, load average at start
+    return section("# Benchmarks", f"""Written by `{meta['command']}` (`make bench`) on {meta['date']} at commit \
+`{meta.get('commit', '?')}`, in {meta['elapsed_s'] / 60:.1f} min. Figures that matter are **ratios** against a baseline
+run interleaved with them in the same run; absolute times come from a shared machine and are context only.""",
+        "> **Quick smoke run** (tiny sizes, one-second loads): the figures below are not benchmarks." * meta["quick"],
+        f"""**Machine:** {m['nproc']} CPUs ({m['cpu']}), {m['memory_gb']} GB RAM, Linux {m['kernel']}, load average at start
 {', '.join(f'{v:.2f}' for v in m['loadavg_at_start'])}. **Backend:** one DynamoDB Local (`-inMemory -sharedDb`) on
 loopback, seeded with `seed_demo` at {f(meta['sizes'][0])} and {f(meta['sizes'][1])} leads. **Baselines**
 (`bench/baseline/`, same `gunicorn.conf.py`): the *ceiling* renders 25 in-memory rows; the *floor* makes the page's
-DynamoDB calls with bare PynamoDB models (one shared client, as the app) into the same template.
-
-{table(["component", "version"], [["Python", m["python"]], *m["versions"].items()])}
-
-## Budgets at a glance
-
-{table(["#", "budget", "measured", "verdict"], budgets(r)[0])}
-"""
+DynamoDB calls with bare PynamoDB models (one shared client, as the app) into the same template.""",
+        table(["component", "version"], [["Python", m["python"]], *m["versions"].items()]),
+        "## Budgets at a glance", table(["#", "budget", "measured", "verdict"], budgets(r)[0]))
 
 
 def economy(r: dict) -> str:
@@ -149,22 +146,16 @@ def economy(r: dict) -> str:
                      per_shown if is_list or key == "export" else "–", calls])
     export, signin, latency = e["pages"][large]["export"], e["signin"][large], e["latency_ms"]
     export_calls = (export["calls"] - 1) * 1000 / max(export["shown"], 1)  # less the session's GetItem
-    return f"""## 1. DynamoDB request economy
-
-Every page in-process, signed in; botocore hooks on the app's client count calls and *items read* (ScannedCount,
-GetItem's item, BatchGetItem's responses; *lead items*: the lead table's). Cells: `{n} leads / {m} leads`.
-
-{table(["page", "calls", "same calls", "items read", "lead items read", "shown", "lead items ÷ shown",
-        f"calls at {m} leads"], rows)}
-
-List pages make the least possible, session + counters + one Query of exactly the rows shown. Export: **{export_calls:.0f}
-calls and 2 items read per row, per 1,000 rows** at {m} leads (a Query page of keys, a BatchGetItem per 100 rows).
-Sign-in (not a page): {signin['calls']} calls ({', '.join(signin['operations'])}). Median in-process ms of the read pages:
-
-{table(["page", f"{n} leads", f"{m} leads", "ratio"], [
-    [label, f(latency[small][key], 1), f(latency[large][key], 1), x(ratio(latency[large][key], latency[small][key]))]
-    for key, label, _ in ECONOMY_PAGES if key in latency[small]])}
-"""
+    return section("## 1. DynamoDB request economy", f"""Every page in-process, signed in; botocore hooks on the \
+app's client count calls and *items read* (ScannedCount, GetItem's item, BatchGetItem's responses; *lead items*: the
+lead table's). Cells: `{n} leads / {m} leads`.""", table(["page", "calls", "same calls", "items read", "lead items read",
+                                                         "shown", "lead items ÷ shown", f"calls at {m} leads"], rows),
+        f"""List pages make the least possible, session + counters + one Query of exactly the rows shown. Export: \
+**{export_calls:.0f} calls and 2 items read per row, per 1,000 rows** at {m} leads (a Query page of keys, a BatchGetItem
+per 100 rows). Sign-in (not a page): {signin['calls']} calls ({', '.join(signin['operations'])}). Median in-process ms of
+the read pages:""", table(["page", f"{n} leads", f"{m} leads", "ratio"], [
+            [label, f(latency[small][key], 1), f(latency[large][key], 1), x(ratio(latency[large][key], latency[small][key]))]
+            for key, label, _ in ECONOMY_PAGES if key in latency[small]]))
 
 
 def load(r: dict) -> str:
@@ -174,33 +165,26 @@ def load(r: dict) -> str:
              *(f(p[s]["p99_ms"], 1) for s in servers), f"**{x(p['p99_vs_floor'])}**",
              verdict(p["rps_vs_floor"] >= BUDGET["rps_vs_floor"] and p["p99_vs_floor"] <= BUDGET["p99_vs_floor"])]
             for p in pages]
-    return f"""## 2. Throughput and latency (gunicorn, 2 workers × 4 threads, wrk -c{load['concurrency']})
-
-`wrk -t{load['wrk_threads']} -c{load['concurrency']} -d{load['seconds']:g}s`, {load['rounds']} interleaved round(s);
-figures are medians, **ratios medians of per-round ratios**. The app runs `DEBUG=0` behind a pretend TLS proxy with
-JSON logs on and the rate limit off; every form post stores a new lead (`bench/wrk/post.lua`).
-
-{table(["page", *(f"{s} req/s" for s in servers), "app ÷ floor", "app ÷ ceiling", *(f"{s} p99 ms" for s in servers),
-        "p99 app ÷ floor", "budget"], rows)}
-
-Per-round app ÷ floor requests/s, and non-2xx/3xx responses ({' / '.join(servers)}):
-
-{table(["page", "app ÷ floor by round", "errors"], [
-    [p["label"], ", ".join(x(v) for v in p["rps_vs_floor_by_round"]), " / ".join(str(p[s]["non_2xx_3xx"]) for s in servers)]
-    for p in pages])}
-"""
+    return section(f"## 2. Throughput and latency (gunicorn, 2 workers × 4 threads, wrk -c{load['concurrency']})",
+                   f"""`wrk -t{load['wrk_threads']} -c{load['concurrency']} -d{load['seconds']:g}s`, {load['rounds']} \
+interleaved round(s); figures are medians, **ratios medians of per-round ratios**. The app runs `DEBUG=0` behind a
+pretend TLS proxy with JSON logs on and the rate limit off; every form post stores a new lead (`bench/wrk/post.lua`).""",
+                   table(["page", *(f"{s} req/s" for s in servers), "app ÷ floor", "app ÷ ceiling",
+                          *(f"{s} p99 ms" for s in servers), "p99 app ÷ floor", "budget"], rows),
+                   f"Per-round app ÷ floor requests/s, and non-2xx/3xx responses ({' / '.join(servers)}):",
+                   table(["page", "app ÷ floor by round", "errors"], [
+                       [p["label"], ", ".join(x(v) for v in p["rps_vs_floor_by_round"]),
+                        " / ".join(str(p[s]["non_2xx_3xx"]) for s in servers)] for p in pages]))
 
 
 def cpu(r: dict) -> str:
     c = r["cpu"]
-    return f"""### CPU per request (in-process, the steady signal behind the ratios above)
-
-Each page {c['requests_each']} times in a fresh process through Django's test client, app and floor interleaved over
-{c['rounds']} round(s); `time.process_time()`, so DynamoDB Local's CPU is left out.
-
-{table(["page", "app CPU ms", "floor CPU ms", "app ÷ floor"], [
-    [label, f(c["app"][key], 2), f(c["floor"][key], 2), f"**{x(c['ratio'][key])}**"] for key, (label, *_) in PAGES.items()])}
-"""
+    return section("### CPU per request (in-process, the steady signal behind the ratios above)",
+                   f"""Each page {c['requests_each']} times in a fresh process through Django's test client, app and \
+floor interleaved over {c['rounds']} round(s); `time.process_time()`, so DynamoDB Local's CPU is left out.""",
+                   table(["page", "app CPU ms", "floor CPU ms", "app ÷ floor"], [
+                       [label, f(c["app"][key], 2), f(c["floor"][key], 2), f"**{x(c['ratio'][key])}**"]
+                       for key, (label, *_) in PAGES.items()]))
 
 
 COLDSTART_LABELS = {
@@ -214,72 +198,55 @@ def coldstart(r: dict) -> str:
     c = r["coldstart"]
     app, floor, forbidden = c["profiles"]["app"], c["profiles"]["floor"], c["variants"]["app"]["forbidden"]
     extra = ", ".join(f"{k} {v:.0f} ms" for k, v in list(c["app_extra_import_ms_by_package"].items())[:10])
-    return f"""## 3. Cold start (what Lambda pays before the first response)
-
-A fresh interpreter per run (`bench/fresh.py`) imports the WSGI application and serves one request, from spawn to the
-response read; {c['rounds']} interleaved rounds, medians.
-
-{table(["variant", "total ms", "to imported ms", "first request ms", "modules"], [
-    [COLDSTART_LABELS[k], f(v["total_ms"]), f(v["import_ms"]), f(v["first_request_ms"]), f(v["modules"])]
-    for k, v in c["variants"].items()])}
-
-**App ÷ floor (plain Django + one bare GetItem): {x(c['app_vs_floor'])}** (budget ≤ {BUDGET['coldstart_vs_floor']}×):
-{verdict(c['app_vs_floor'] <= BUDGET['coldstart_vs_floor'])}; signed-in inbox {x(c['app_inbox_vs_floor_inbox'])}; floor ÷
-plain Django {x(c['floor_vs_django'])}. Moto, tests, pytest, flask, werkzeug, responses, bench in the app's `sys.modules`:
-{f"**{', '.join(forbidden)}**" if forbidden else "none"}. `python -X importtime` of the app ({app['modules']} modules,
-{app['total_ms']:.0f} ms of imports):
-
-{table(["import (app), depth ≤ 3 under leadsite.wsgi", "depth", "cumulative ms"],
-       [[i["module"], i["depth"], f(i["ms"], 1)] for i in app["heaviest"][:18]])}
-
-Self time by top-level package; what the app imports beyond the floor: {extra or "nothing notable"}.
-
-{table(["package", "self ms, app", "self ms, floor"],
-       [[k, f(v, 1), f(floor["by_package_ms"].get(k), 1)] for k, v in list(app["by_package_ms"].items())[:15]])}
-"""
+    return section("## 3. Cold start (what Lambda pays before the first response)", f"""A fresh interpreter per run \
+(`bench/fresh.py`) imports the WSGI application and serves one request, from spawn to the response read; {c['rounds']}
+interleaved rounds, medians.""", table(["variant", "total ms", "to imported ms", "first request ms", "modules"], [
+        [COLDSTART_LABELS[k], f(v["total_ms"]), f(v["import_ms"]), f(v["first_request_ms"]), f(v["modules"])]
+        for k, v in c["variants"].items()]),
+        f"""**App ÷ floor (plain Django + one bare GetItem): {x(c['app_vs_floor'])}** (budget ≤ \
+{BUDGET['coldstart_vs_floor']}×): {verdict(c['app_vs_floor'] <= BUDGET['coldstart_vs_floor'])}; signed-in inbox \
+{x(c['app_inbox_vs_floor_inbox'])}; floor ÷ plain Django {x(c['floor_vs_django'])}. Moto, tests, pytest, flask, werkzeug,
+responses, bench in the app's `sys.modules`: {f"**{', '.join(forbidden)}**" if forbidden else "none"}.
+`python -X importtime` of the app ({app['modules']} modules, {app['total_ms']:.0f} ms of imports):""",
+        table(["import (app), depth ≤ 3 under leadsite.wsgi", "depth", "cumulative ms"],
+              [[i["module"], i["depth"], f(i["ms"], 1)] for i in app["heaviest"][:18]]),
+        f"Self time by top-level package; what the app imports beyond the floor: {extra or 'nothing notable'}.",
+        table(["package", "self ms, app", "self ms, floor"],
+              [[k, f(v, 1), f(floor["by_package_ms"].get(k), 1)] for k, v in list(app["by_package_ms"].items())[:15]]))
 
 
 def memory(r: dict) -> str:
     m = r["memory"]
-    return f"""## 4. Memory (peak RSS of a gunicorn worker after the load)
-
-Each worker's VmHWM after the wrk runs (forked from a preloaded master: shared pages count in both). App ÷ floor:
-**{x(m['ratio'])}** (budget ≤ {BUDGET['memory_vs_floor']}×): {verdict(m['ratio'] <= BUDGET['memory_vs_floor'])}.
-
-{table(["server", "workers' VmHWM MB", "peak MB", "master MB"], [
-    [name, ", ".join(f(w["hwm_mb"], 1) for w in s["workers"]), f(s["peak_hwm_mb"], 1), f(s["master_hwm_mb"], 1)]
-    for name, s in (("app", m["app"]), ("baseline (floor + ceiling)", m["baseline"]))])}
-"""
+    return section("## 4. Memory (peak RSS of a gunicorn worker after the load)", f"""Each worker's VmHWM after the \
+wrk runs (forked from a preloaded master: shared pages count in both). App ÷ floor: **{x(m['ratio'])}** (budget ≤
+{BUDGET['memory_vs_floor']}×): {verdict(m['ratio'] <= BUDGET['memory_vs_floor'])}.""",
+                   table(["server", "workers' VmHWM MB", "peak MB", "master MB"], [
+                       [name, ", ".join(f(w["hwm_mb"], 1) for w in s["workers"]), f(s["peak_hwm_mb"], 1),
+                        f(s["master_hwm_mb"], 1)] for name, s in (("app", m["app"]), ("baseline (floor + ceiling)", m["baseline"]))]))
 
 
 def export(r: dict) -> str:
     ex, http, small = r["export"], r["export"].get("http"), f(r["export"]["app"]["small_rows"])
-    over_http = (f"\nThrough gunicorn over loopback (context): {f(http['rows'])} rows in {f(http['seconds'], 1)} s, "
+    return section("## 5. Export", f"""Fresh processes, {ex['rounds']} interleaved round(s), medians; peak RSS after \
+{small} rows and after all. Same first {small} rows, byte for byte: {"yes" if ex["same_csv"] else "**no**"}. App ÷ floor
+rows/s: **{x(ex['rows_per_s_vs_floor'])}** (budget ≥ {BUDGET['export_vs_floor']}×): \
+{verdict(ex['rows_per_s_vs_floor'] >= BUDGET['export_vs_floor'])}.""",
+        table(["exporter", "rows", "rows/s", f"peak MB, {small} rows", "peak MB, all rows", "growth MB"], [
+            [name, f(e["rows"]), f(e["rows_per_s"]), f(e["hwm_mb_small"], 1), f(e["hwm_mb_full"], 1), f"{e['hwm_growth_mb']:+.1f}"]
+            for name, e in (("app (`/admin/leads/export.csv`, in-process)", ex["app"]),
+                            ("floor (bare PynamoDB loop, same CSV)", ex["floor"]))]),
+        http and f"Through gunicorn over loopback (context): {f(http['rows'])} rows in {f(http['seconds'], 1)} s, "
                  f"{f(http['rows_per_s'])} rows/s, {http['bytes'] / 1e6:.1f} MB; the worker's peak RSS grew "
-                 f"{http['worker_hwm_growth_mb']:+.1f} MB.\n" if http else "")
-    return f"""## 5. Export
-
-Fresh processes, {ex['rounds']} interleaved round(s), medians; peak RSS after {small} rows and after all. Same first {small}
-rows, byte for byte: {"yes" if ex["same_csv"] else "**no**"}. App ÷ floor rows/s: **{x(ex['rows_per_s_vs_floor'])}**
-(budget ≥ {BUDGET['export_vs_floor']}×): {verdict(ex['rows_per_s_vs_floor'] >= BUDGET['export_vs_floor'])}.
-
-{table(["exporter", "rows", "rows/s", f"peak MB, {small} rows", "peak MB, all rows", "growth MB"], [
-    [name, f(e["rows"]), f(e["rows_per_s"]), f(e["hwm_mb_small"], 1), f(e["hwm_mb_full"], 1), f"{e['hwm_growth_mb']:+.1f}"]
-    for name, e in (("app (`/admin/leads/export.csv`, in-process)", ex["app"]),
-                    ("floor (bare PynamoDB loop, same CSV)", ex["floor"]))])}
-{over_http}"""
+                 f"{http['worker_hwm_growth_mb']:+.1f} MB.")
 
 
 def seed(r: dict) -> str:
-    return f"""## 6. Seeding
-
-`manage.py seed_demo --count N` (BatchWriteItem of 25 items: a lead and its history event each) into fresh tables.
-DynamoDB Local's resident memory afterwards: {f(r['seed'].get('dynamodb_local_rss_mb'), 0)} MB.
-
-{table(["leads", "seconds", "leads/s", "items/s", "CPU s, seed_demo", "CPU s, DynamoDB Local"], [
-    [f(s["count"]), f(s["seconds"], 1), f(s["leads_per_s"]), f(s["items_per_s"]), f(s["seed_process_cpu_s"], 1),
-     f(s["dynamodb_local_cpu_s"], 1)] for s in (r["seed"][str(size)] for size in r["meta"]["sizes"])])}
-"""
+    return section("## 6. Seeding", f"""`manage.py seed_demo --count N` (BatchWriteItem of 25 items: a lead and its \
+history event each) into fresh tables. DynamoDB Local's resident memory afterwards: \
+{f(r['seed'].get('dynamodb_local_rss_mb'), 0)} MB.""",
+        table(["leads", "seconds", "leads/s", "items/s", "CPU s, seed_demo", "CPU s, DynamoDB Local"], [
+            [f(s["count"]), f(s["seconds"], 1), f(s["leads_per_s"]), f(s["items_per_s"]), f(s["seed_process_cpu_s"], 1),
+             f(s["dynamodb_local_cpu_s"], 1)] for s in (r["seed"][str(size)] for size in r["meta"]["sizes"])]))
 
 
 def writes(r: dict) -> str:
@@ -290,15 +257,12 @@ def writes(r: dict) -> str:
             rows.append([size, f"{design} ({shards} shard{'s' if shards != '1' else ''}, "
                          f"{settings['DYNAMODB_TRANSACTION_ATTEMPTS']} attempts)", f"{s['stored_total']} of {s['posted_total']}",
                          s["refused_503_total"], f(s["submissions_per_s"], 1), f(s["p50_ms"]), f(s["p95_ms"])])
-    return f"""## 7. Write ceiling with AWS's transaction conflicts (`bench/writes.py`)
-
-DynamoDB Local serialises transactions; `tests.conflict_proxy` cancels overlapping ones as AWS does
-(`TransactionConflict`), holding each {w['hold_ms']} ms. Each visitor has its own connection and address, rate limit
-on, a burst posting at once; {w['rounds']} interleaved round(s) per size, medians, totals of the counts. "before": one
-status and one day item per submission; "after": sharded tallies. Measured {w['measured']['date']} at {w['measured']['commit']}.
-
-{table(["visitors at once", "design", "stored (302)", "503", "submissions/s", "p50 ms", "p95 ms"], rows)}
-"""
+    return section("## 7. Write ceiling with AWS's transaction conflicts (`bench/writes.py`)", f"""DynamoDB Local \
+serialises transactions; `tests.conflict_proxy` cancels overlapping ones as AWS does (`TransactionConflict`), holding
+each {w['hold_ms']} ms. Each visitor has its own connection and address, rate limit on, a burst posting at once;
+{w['rounds']} interleaved round(s) per size, medians, totals of the counts. "before": one status and one day item per
+submission; "after": sharded tallies. Measured {w['measured']['date']} at {w['measured']['commit']}.""",
+        table(["visitors at once", "design", "stored (302)", "503", "submissions/s", "p50 ms", "p95 ms"], rows))
 
 
 # The figures compared with bench/results/before.json: (label, how to get it from a results dict, format).
@@ -314,16 +278,17 @@ BEFORE_AFTER = [
 ]
 
 
+def value(results: dict, get, fmt) -> str:
+    try:
+        return fmt(get(results))
+    except (KeyError, TypeError):  # a part that run skipped, or a figure it did not keep
+        return "–"
+
+
 def before_after(before: dict, now: dict) -> str:
     """The same figures from both runs (ratios recomputed from each run's rounds); rows neither run has are left out."""
-    def value(results, get, fmt):
-        try:
-            return fmt(get(results))
-        except (KeyError, TypeError):
-            return "–"
-
     meta, cpu_note = before["meta"], before.get("cpu", {}).get("note")
-    rows = [[label, value(before, get, fmt), value(now, get, fmt)] for label, get, fmt in BEFORE_AFTER]
+    rows = [[label, *(value(run, get, fmt) for run in (before, now))] for label, get, fmt in BEFORE_AFTER]
     return f"""### Before / after: `bench/results/before.json` ({meta['date']}, commit `{meta.get('commit', '?')}`\
 {'; ' + meta['note'] if meta.get('note') else ''}) vs this run
 

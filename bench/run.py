@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import export, fresh, load, report, writes
+from . import fresh, load, report, writes
 from .common import (
     BENCH, ROOT, Gunicorn, app_env, child_json, django_env, dynamodb_local, git_commit, log, machine_info, manage, ratio,
     sign_in, utc_now, vm_kb,
@@ -127,7 +127,7 @@ def measure(results: dict, mode: dict, skip: list[str], tmp: Path, services: lis
                                    seconds=mode["load_seconds"], rounds=mode["rounds"], warmup=mode["warmup"])
         memory = {"app": app.worker_memory(), "baseline": floor.worker_memory()}  # after the load: its peak
         results["memory"] = {**memory, "ratio": ratio(memory["app"]["peak_hwm_mb"], memory["baseline"]["peak_hwm_mb"])}
-    http = export.over_http(app, session) if "export" not in skip else None
+    http = fresh.over_http(app, session) if "export" not in skip else None
     app.stop()
     floor.stop()  # the in-process measurements below get the CPUs to themselves
     if "cpu" not in skip:
@@ -136,8 +136,8 @@ def measure(results: dict, mode: dict, skip: list[str], tmp: Path, services: lis
                                                rounds=mode["cpu_rounds"], requests_each=mode["cpu_requests"])
     if "export" not in skip:
         log("export: app vs bare PynamoDB loop, in fresh processes")
-        results["export"] = {**export.run(app_env=envs[large], baseline_env=baseline, session=session, rows=large,
-                                          small_rows=min(1000, max(10, large // 10)), rounds=mode["export_rounds"]),
+        results["export"] = {**fresh.export(app_env=envs[large], baseline_env=baseline, session=session, rows=large,
+                                           small_rows=min(1000, max(10, large // 10)), rounds=mode["export_rounds"]),
                              "http": http}
     if "coldstart" not in skip:
         log("cold start: fresh processes")

@@ -1,9 +1,8 @@
-"""The data floor: each app page's DynamoDB calls made with bare PynamoDB, then the baseline template.
+"""The data floor: each page's DynamoDB calls with bare PynamoDB, then the baseline template (never the app's code).
 
-inbox     GetItem session + BatchGetItem 5 status counters + Query created-index (or status-index), Limit 25
-lead      GetItem session + GetItem lead + Query history (newest first, Limit 100) + Query staff roster-index
-contact   one TransactWriteItems: the lead (only if new), its history item, the status and day counters
-healthz   GetItem on the lead table (what the app's /healthz does): the cold-start floor
+inbox: GetItem session, BatchGetItem 5 status counters, Query created-index (or status-index) of 25. lead: GetItem
+session, GetItem lead, Query history (newest 100), Query staff roster-index. contact: one TransactWriteItems (the new
+lead, its history item, the status and day counters). healthz: a GetItem on the lead table, as the app's.
 """
 import json
 import secrets
@@ -17,30 +16,31 @@ from pynamodb.transactions import TransactWrite
 
 from .models import SHARED, STATUSES, Counter, HistoryEvent, Lead, Session, Staff
 
-SESSION_COOKIE = "leads_session"
-_NAMESPACE = uuid.UUID("0f1d4d8c-3d43-4a4e-b7d5-6c63f1f0a7e2")
+NAMESPACE = uuid.UUID("0f1d4d8c-3d43-4a4e-b7d5-6c63f1f0a7e2")
 
 
-def _signed_in(request) -> bool:
-    try:
-        return Session.get(request.COOKIES[SESSION_COOKIE], consistent_read=True) is not None
-    except (KeyError, Session.DoesNotExist):
-        return False
+def signed_in(view):
+    """403 unless the session cookie names a stored session (one consistent GetItem, as the app)."""
+    def wrapper(request, **kwargs):
+        try:
+            Session.get(request.COOKIES["leads_session"], consistent_read=True)
+        except (KeyError, Session.DoesNotExist):
+            return HttpResponseForbidden()
+        return view(request, **kwargs)
+    return wrapper
 
 
+@signed_in
 def inbox(request):
-    if not _signed_in(request):
-        return HttpResponseForbidden()
     counts = {c.counter_id: int(c.tally) for c in Counter.batch_get([f"status#{s}" for s in STATUSES])}
     status = request.GET.get("status")
     index, key = (Lead.status_index, status) if status else (Lead.created_index, "all")
-    rows = index.query(key, scan_index_forward=False, limit=25)
-    return render(request, "baseline/page.html", {"title": "Inbox", "counts": counts, "rows": list(rows)})
+    rows = list(index.query(key, scan_index_forward=False, limit=25))
+    return render(request, "baseline/page.html", {"title": "Inbox", "counts": counts, "rows": rows})
 
 
+@signed_in
 def lead_page(request, lead_id):
-    if not _signed_in(request):
-        return HttpResponseForbidden()
     lead = Lead.get(lead_id, consistent_read=True)
     history = [{"at": e.at, "actor": e.actor, "action": e.action, "changes": json.loads(e.changes or "{}")}
                for e in HistoryEvent.query(lead_id, scan_index_forward=False, limit=100)]
@@ -50,24 +50,21 @@ def lead_page(request, lead_id):
 
 @csrf_exempt
 def contact(request):
-    data = json.loads(request.body)
-    now = datetime.now(UTC)
-    at = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    key = request.headers.get("Idempotency-Key", "")
-    lead_id = uuid.uuid5(_NAMESPACE, key).hex if key else uuid.uuid4().hex
+    data, now = json.loads(request.body), datetime.now(UTC)
+    at, key = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), request.headers.get("Idempotency-Key", "")
+    lead_id = uuid.uuid5(NAMESPACE, key).hex if key else uuid.uuid4().hex
     email = data["email"].strip().lower()
     domain = email.rpartition("@")[2]
     lead = Lead(lead_id=lead_id, feed="all", created_at=at, updated_at=at, name=data["name"], email=email,
                 email_domain=domain, company=data.get("company") or None, subject=data["subject"],
                 message=data["message"], status="new", source="api", status_email=f"new#{email}",
                 status_domain=f"new#{domain}", version=1)
-    event = HistoryEvent(lead_id=lead_id, event_id=f"{at}#{secrets.token_hex(4)}", at=at, actor="visitor",
-                         action="created", changes="{}", version=1)
     with TransactWrite(connection=SHARED) as tx:
         tx.save(lead, condition=Lead.lead_id.does_not_exist())
-        tx.save(event)
-        tx.update(Counter("status#new"), actions=[Counter.tally.add(1)])
-        tx.update(Counter(f"day#{now.date().isoformat()}"), actions=[Counter.tally.add(1)])
+        tx.save(HistoryEvent(lead_id=lead_id, event_id=f"{at}#{secrets.token_hex(4)}", at=at, actor="visitor",
+                             action="created", changes="{}", version=1))
+        for counter in ("status#new", f"day#{now.date().isoformat()}"):
+            tx.update(Counter(counter), actions=[Counter.tally.add(1)])
     return JsonResponse({"id": lead_id, "created": True}, status=201)
 
 

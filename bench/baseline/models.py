@@ -1,9 +1,6 @@
-"""Bare PynamoDB models of the app's tables: the same names, keys and indexes, nothing else.
+"""Bare PynamoDB models of the app's tables (names, keys, indexes), never imported from the app nor using Django.
 
-Deliberately not imported from the app, so the data floor never pays for (or benefits from) the app's
-code; no Django either (the export floor uses these without it). Table prefix and endpoint come from
-BENCH_TABLE_PREFIX and BENCH_DYNAMODB_URL. Like the app, all models share one botocore client, so the
-floor pays for one client, not one per table (PynamoDB's default): it is the least the app could do.
+BENCH_TABLE_PREFIX and BENCH_DYNAMODB_URL name the tables. All share one botocore client, as the app's models do.
 """
 import os
 
@@ -47,8 +44,7 @@ Staff = _model("Staff", "staff", ("email", None), "roster name role",
                roster_index=_index("roster-index", "roster", "email", AllProjection()))
 Session = _model("Session", "sessions", ("session_key", None), "data", "expires_at")
 
-SHARED = Connection(host=HOST, **CREDENTIALS)
-for _model_class in (Lead, Counter, HistoryEvent, Staff, Session):
-    _table = _model_class._get_connection()
+SHARED = Connection(host=HOST, **CREDENTIALS)  # PynamoDB's default is a client per table: more than the app pays
+for _table in (model._get_connection() for model in (Lead, Counter, HistoryEvent, Staff, Session)):
     SHARED.add_meta_table(_table.get_meta_table())
     _table.connection = SHARED

@@ -1,7 +1,4 @@
-"""The ceiling's views (no data access at all) and the URLs of ceiling and floor, side by side.
-
-With BENCH_CEILING_ONLY=1 the ceiling alone: the cold start of plain Django never imports PynamoDB.
-"""
+"""The ceiling's views (no data access) and the URLs of ceiling and floor; BENCH_CEILING_ONLY=1 leaves PynamoDB out."""
 import json
 import os
 
@@ -16,18 +13,13 @@ ROWS = [{"lead_id": f"{n:032x}", "created_at": "2026-11-21T17:42:59.123456Z", "n
          "status": "new", "owner": None} for n in range(25)]
 COUNTS = {f"status#{s}": 0 for s in ("new", "contacted", "qualified", "converted", "lost")}
 
-
-def ceiling(request):
-    return render(request, "baseline/page.html", {"title": "Ceiling", "counts": COUNTS, "rows": ROWS})
-
-
-@csrf_exempt
-def ceiling_post(request):
-    return JsonResponse({"id": "0" * 32, "fields": len(json.loads(request.body or b"{}"))}, status=201)
-
-
-urlpatterns = [path("ceiling/", ceiling), path("ceiling/post/", ceiling_post), path("healthz", lambda r: HttpResponse("ok"))]
-if not os.environ.get("BENCH_CEILING_ONLY"):
+urlpatterns = [
+    path("ceiling/", lambda request: render(request, "baseline/page.html", {"title": "Ceiling", "counts": COUNTS, "rows": ROWS})),
+    path("ceiling/post/", csrf_exempt(lambda request: JsonResponse(
+        {"id": "0" * 32, "fields": len(json.loads(request.body or b"{}"))}, status=201))),
+    path("healthz", lambda request: HttpResponse("ok")),
+]
+if not os.environ.get("BENCH_CEILING_ONLY"):  # the plain-Django cold start must not import PynamoDB
     from . import floor
 
     urlpatterns += [path("floor/leads/", floor.inbox), path("floor/leads/<str:lead_id>/", floor.lead_page),

@@ -1,11 +1,7 @@
--- The contact form's JSON mode from an allowed Origin (no CSRF token needed): POST / with a JSON body.
--- Every request has its own Idempotency-Key, so every post stores a new lead. Arguments after `--`: a nonce, the Origin.
+-- The contact form's JSON mode from an allowed Origin (no CSRF token needed): POST / with a JSON body, each request
+-- its own Idempotency-Key, so every post stores a new lead. Arguments after `--`: a nonce, the Origin.
 local threads = 0
-
-function setup(thread)
-   threads = threads + 1
-   thread:set("tid", threads)
-end
+function setup(thread) threads = threads + 1; thread:set("tid", threads) end
 
 function init(args)
    nonce, counter = args[1] or tostring(os.time()), 0
