@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import ngettext
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -28,6 +29,7 @@ from leads.domain.exceptions import (
 )
 from leads.storage.models import STATUS_LABELS, STATUSES
 from leads.backoffice.permissions import AdminRequiredMixin, StaffRequiredMixin
+from leads.backoffice.templatetags.leads_extras import trash_period
 
 
 def bad_request(request, message: str):
@@ -67,7 +69,9 @@ class LoginView(View):
             return render(request, self.template_name, context, status=503)
         except LoginThrottled as error:
             minutes = max(1, round(error.retry_after / 60))
-            form.add_error(None, f"Too many failed sign-in attempts. Please wait {minutes} minute{'s' if minutes != 1 else ''} and try again.")
+            form.add_error(None, ngettext("Too many failed sign-in attempts. Please wait %(n)d minute and try again.",
+                                          "Too many failed sign-in attempts. Please wait %(n)d minutes and try again.",
+                                          minutes) % {"n": minutes})
             response = render(request, self.template_name, context, status=429)
             response["Retry-After"] = str(error.retry_after)
             return response
@@ -109,19 +113,23 @@ class LogoutView(View):
         return redirect("backoffice:login")
 
 
+DASHBOARD_DAYS = 30  # the chart's span; its heading reads it too
+
+
 @method_decorator(never_cache, name="dispatch")
 class DashboardView(StaffRequiredMixin, TemplateView):
-    """Counts per status and leads per day for the last 30 days."""
+    """Counts per status and leads per day for the last DASHBOARD_DAYS days."""
 
     template_name = "backoffice/dashboard.html"
 
     def get_context_data(self, **kwargs):
-        counts, daily = selectors.dashboard_counts(days=30)
+        counts, daily = selectors.dashboard_counts(days=DASHBOARD_DAYS)
         return {
             **super().get_context_data(**kwargs),
             "counts": [(status, STATUS_LABELS[status], counts[status]) for status in STATUSES],
             "total": sum(counts.values()),
             "chart": charts.daily_bar_chart(daily),
+            "days": DASHBOARD_DAYS,
         }
 
 
@@ -147,7 +155,7 @@ class LeadListView(StaffRequiredMixin, View):
         form = LeadFilterForm(request.GET)
         counts = selectors.status_counts()
         context = {"form": form, "counts": counts, "total": sum(counts.values()), "page_sizes": PAGE_SIZES,
-                   "statuses": [(s, STATUS_LABELS[s]) for s in STATUSES], "status_labels": STATUS_LABELS}
+                   "statuses": [(s, STATUS_LABELS[s]) for s in STATUSES]}
         if not form.is_valid():
             if "status" in form.errors or "per_page" in form.errors or "cursor" in form.errors:
                 return bad_request(request, "That filter is not valid. Please start again from the inbox.")
@@ -164,7 +172,6 @@ class LeadListView(StaffRequiredMixin, View):
             page=page,
             status=cleaned["status"],
             query_base=_filter_query(cleaned),
-            status_query=lambda s: _filter_query(cleaned, status=s),
             next_query=page.next_cursor and _filter_query(cleaned, cursor=page.next_cursor),
             previous_query=page.previous_cursor and _filter_query(cleaned, cursor=page.previous_cursor),
             filter_links=[("", "All", context["total"], _filter_query(cleaned, status=""))]
@@ -207,23 +214,28 @@ class LeadBulkView(StaffRequiredMixin, View):
         if not form.cleaned_data["confirm"]:
             leads = selectors.leads_get_many(lead_ids=lead_ids)
             return render(request, self.template_name, {
-                "leads": leads, "action": action, "status": form.cleaned_data["status"],
-                "status_label": STATUS_LABELS.get(form.cleaned_data["status"], ""), "back": self.back_url(),
+                "leads": leads, "action": action, "status": form.cleaned_data["status"], "back": self.back_url(),
                 "missing": len(lead_ids) - len(leads),
             })
         actor = request.staff.email
         if action == "delete":
             result = services.lead_bulk_delete(lead_ids=lead_ids, actor=actor)
-            done = f"Moved {len(result.done)} lead{'s' if len(result.done) != 1 else ''} to Recently deleted."
+            done = ngettext("Moved %(n)d lead to Recently deleted.", "Moved %(n)d leads to Recently deleted.",
+                            len(result.done)) % {"n": len(result.done)}
         else:
             result = services.lead_bulk_set_status(lead_ids=lead_ids, status=form.cleaned_data["status"], actor=actor)
             label = STATUS_LABELS[form.cleaned_data["status"]]
-            done = f"Set {len(result.done)} lead{'s' if len(result.done) != 1 else ''} to {label}."
+            done = ngettext("Set %(n)d lead to %(label)s.", "Set %(n)d leads to %(label)s.",
+                            len(result.done)) % {"n": len(result.done), "label": label}
         messages.success(request, done)
         if result.conflicts:
-            messages.warning(request, f"{len(result.conflicts)} lead(s) were changed by someone else meanwhile and were left alone.")
+            messages.warning(request, ngettext(
+                "%(n)d lead was changed by someone else meanwhile and was left alone.",
+                "%(n)d leads were changed by someone else meanwhile and were left alone.",
+                len(result.conflicts)) % {"n": len(result.conflicts)})
         if result.missing:
-            messages.warning(request, f"{len(result.missing)} lead(s) no longer exist.")
+            messages.warning(request, ngettext("%(n)d lead no longer exists.", "%(n)d leads no longer exist.",
+                                               len(result.missing)) % {"n": len(result.missing)})
         return redirect(self.back_url())
 
     def back_url(self) -> str:
@@ -233,6 +245,14 @@ class LeadBulkView(StaffRequiredMixin, View):
         return reverse("backoffice:lead_list")
 
 
+def _lead_or_404(lead_id: str):
+    """The lead, or a 404 page if there is none with this id."""
+    try:
+        return selectors.lead_get(lead_id=lead_id)
+    except LeadNotFound:
+        raise Http404("No lead with this id.") from None
+
+
 @method_decorator(never_cache, name="dispatch")
 class LeadDetailView(StaffRequiredMixin, View):
     """One lead: every field, the edit form, and its history."""
@@ -240,7 +260,7 @@ class LeadDetailView(StaffRequiredMixin, View):
     template_name = "backoffice/lead_detail.html"
 
     def get(self, request, lead_id):
-        lead = self.get_lead(lead_id)
+        lead = _lead_or_404(lead_id)
         form = LeadEditForm(
             initial={"status": lead.status, "notes": lead.notes, "owner": lead.owner, "version": lead.version},
             staff=self.staff,
@@ -248,7 +268,7 @@ class LeadDetailView(StaffRequiredMixin, View):
         return self.render_page(lead, form)
 
     def post(self, request, lead_id):
-        lead = self.get_lead(lead_id)
+        lead = _lead_or_404(lead_id)
         form = LeadEditForm(request.POST, staff=self.staff)
         if not form.is_valid():
             return self.render_page(lead, form)
@@ -279,15 +299,9 @@ class LeadDetailView(StaffRequiredMixin, View):
         """Everyone a lead can be assigned to (one Query per request, shared by form and page)."""
         return selectors.staff_list()
 
-    def get_lead(self, lead_id):
-        try:
-            return selectors.lead_get(lead_id=lead_id)
-        except LeadNotFound:
-            raise Http404("No lead with this id.") from None
-
     def render_page(self, lead, form, *, missed=None, status=200):
         return render(self.request, self.template_name, {
-            "lead": lead, "form": form, "missed": missed, "status_labels": STATUS_LABELS,
+            "lead": lead, "form": form, "missed": missed,
             "staff_names": {s.email: s.display_name for s in self.staff},
             "history": selectors.lead_history(lead_id=lead.lead_id),
         }, status=status)
@@ -300,11 +314,7 @@ class LeadDeleteView(AdminRequiredMixin, View):
     template_name = "backoffice/lead_delete.html"
 
     def get(self, request, lead_id):
-        try:
-            lead = selectors.lead_get(lead_id=lead_id)
-        except LeadNotFound:
-            raise Http404("No lead with this id.") from None
-        return render(request, self.template_name, {"lead": lead})
+        return render(request, self.template_name, {"lead": _lead_or_404(lead_id)})
 
     def post(self, request, lead_id):
         try:
@@ -314,19 +324,18 @@ class LeadDeleteView(AdminRequiredMixin, View):
         except LeadConflict:
             messages.error(request, "Someone else changed this lead just now; it was not deleted. Please check it again.")
             return redirect("backoffice:lead_detail", lead_id=lead_id)
-        messages.success(request, f"Deleted the lead from {lead.email}. You can restore it from Recently deleted for 30 days.")
+        messages.success(request, f"Deleted the lead from {lead.email}. You can restore it from Recently deleted for {trash_period()}.")
         return redirect("backoffice:lead_list")
 
 
 @method_decorator(never_cache, name="dispatch")
 class TrashView(AdminRequiredMixin, TemplateView):
-    """Recently deleted leads, restorable for 30 days."""
+    """Recently deleted leads, restorable for TRASH_DAYS days."""
 
     template_name = "backoffice/trash.html"
 
     def get_context_data(self, **kwargs):
-        return {**super().get_context_data(**kwargs), "trashed": selectors.trash_list(),
-                "status_labels": STATUS_LABELS}
+        return {**super().get_context_data(**kwargs), "trashed": selectors.trash_list()}
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -381,17 +390,16 @@ class StaffEditView(AdminRequiredMixin, View):
 
     def get(self, request, email):
         member = self.get_member(email)
-        form = StaffEditForm(initial={"name": member.name, "role": member.role, "active": member.active})
-        return render(request, self.template_name, {"member": member, "form": form})
+        return self.render_page(member, StaffEditForm(initial={"name": member.name, "role": member.role, "active": member.active}))
 
     def post(self, request, email):
         member = self.get_member(email)
         form = StaffEditForm(request.POST)
         if not form.is_valid():
-            return render(request, self.template_name, {"member": member, "form": form})
+            return self.render_page(member, form)
         if member.email == request.staff.email and (form.cleaned_data["role"] != "admin" or not form.cleaned_data["active"]):
             form.add_error(None, "You cannot remove your own admin access; ask another admin.")
-            return render(request, self.template_name, {"member": member, "form": form})
+            return self.render_page(member, form)
         try:
             services.staff_update(email=member.email, **form.cleaned_data)
         except StaffNotFound:
@@ -404,4 +412,7 @@ class StaffEditView(AdminRequiredMixin, View):
         if member is None:
             raise Http404("No staff member with this email.")
         return member
+
+    def render_page(self, member, form):
+        return render(self.request, self.template_name, {"member": member, "form": form})
 

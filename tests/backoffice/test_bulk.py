@@ -50,7 +50,7 @@ def test_deleted_or_unknown_ids_are_reported_not_fatal(sales_client):
     response = sales_client.post("/admin/leads/bulk/", {"ids": [lead_id, "a" * 32], "action": "set_status",
                                                         "status": "lost", "confirm": "1"})
     html = sales_client.get(response["Location"]).content.decode()
-    assert "Set 1 lead to Lost." in html and "1 lead(s) no longer exist." in html
+    assert "Set 1 lead to Lost." in html and "1 lead no longer exists." in html
 
 
 def test_back_url_cannot_point_off_site(sales_client):

@@ -2,6 +2,7 @@
 import json
 from datetime import timedelta
 
+from leads.domain import services
 from leads.storage.models import HistoryEvent, Lead, TrashedLead
 from tests.helpers import day_count, make_lead, status_count
 
@@ -63,3 +64,12 @@ def test_trash_keeps_the_whole_item(admin_client):
     lead_id = make_lead(company="Acme")
     admin_client.post(f"/admin/leads/{lead_id}/delete/")
     assert json.loads(TrashedLead.get(lead_id).item)["company"] == {"S": "Acme"}
+
+
+def test_every_message_about_the_restore_window_follows_the_one_constant(admin_client, monkeypatch):
+    monkeypatch.setattr(services, "TRASH_DAYS", 1)
+    lead_id = make_lead("ann@acme.com")
+    assert "restore it for 1 day." in admin_client.get(f"/admin/leads/{lead_id}/delete/").content.decode()
+    response = admin_client.post(f"/admin/leads/{lead_id}/delete/")
+    assert "Recently deleted for 1 day." in admin_client.get(response["Location"]).content.decode()
+    assert "can be restored for 1 day," in admin_client.get("/admin/leads/deleted/").content.decode()

@@ -59,7 +59,7 @@ def test_bulk_status_on_a_lead_deleted_meanwhile_counts_it_as_gone(admin_client,
                                                          "confirm": "1"})
     assert response.status_code == 302
     page = admin_client.get(response["Location"]).content.decode()
-    assert "1 lead(s) no longer exist." in page
+    assert "1 lead no longer exists." in page
     assert Lead.get(kept).status == "lost"
 
 
@@ -68,7 +68,7 @@ def test_bulk_delete_of_a_lead_deleted_meanwhile_counts_it_as_gone(admin_client,
     after_first_call(monkeypatch, services, "lead_get", delete_lead(gone))
     response = admin_client.post("/admin/leads/bulk/", {"action": "delete", "ids": [gone, kept], "confirm": "1"})
     assert response.status_code == 302
-    assert "1 lead(s) no longer exist." in admin_client.get(response["Location"]).content.decode()
+    assert "1 lead no longer exists." in admin_client.get(response["Location"]).content.decode()
     assert Lead.count(kept) == 0 and TrashedLead.count(gone) == 0
 
 

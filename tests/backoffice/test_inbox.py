@@ -3,6 +3,7 @@ import re
 from urllib.parse import unquote
 
 import pytest
+from django.urls import reverse
 
 from leads.domain import services
 from tests.helpers import make_lead
@@ -128,3 +129,9 @@ def test_lead_fields_are_shown_escaped(sales_client):
     make_lead("x@acme.com", name="<img src=x onerror=alert(1)>")
     html = sales_client.get("/admin/leads/").content.decode()
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_each_row_links_to_its_lead(sales_client):
+    lead_id = make_lead("ann@acme.com")
+    html = sales_client.get("/admin/leads/").content.decode()
+    assert html.count(f'<a href="{reverse("backoffice:lead_detail", args=[lead_id])}">') == 2
