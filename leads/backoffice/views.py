@@ -154,8 +154,7 @@ class LeadListView(StaffRequiredMixin, View):
     def get(self, request):
         form = LeadFilterForm(request.GET)
         counts = selectors.status_counts()
-        context = {"form": form, "counts": counts, "total": sum(counts.values()), "page_sizes": PAGE_SIZES,
-                   "statuses": [(s, STATUS_LABELS[s]) for s in STATUSES]}
+        context = {"form": form, "page_sizes": PAGE_SIZES, "statuses": [(s, STATUS_LABELS[s]) for s in STATUSES]}
         if not form.is_valid():
             if "status" in form.errors or "per_page" in form.errors or "cursor" in form.errors:
                 return bad_request(request, "That filter is not valid. Please start again from the inbox.")
@@ -174,7 +173,7 @@ class LeadListView(StaffRequiredMixin, View):
             query_base=_filter_query(cleaned),
             next_query=page.next_cursor and _filter_query(cleaned, cursor=page.next_cursor),
             previous_query=page.previous_cursor and _filter_query(cleaned, cursor=page.previous_cursor),
-            filter_links=[("", "All", context["total"], _filter_query(cleaned, status=""))]
+            filter_links=[("", "All", sum(counts.values()), _filter_query(cleaned, status=""))]
             + [(s, STATUS_LABELS[s], counts[s], _filter_query(cleaned, status=s)) for s in STATUSES],
         )
         return render(request, self.template_name, context)
