@@ -23,6 +23,22 @@ def botocore_clients():
     return clients + [dynamodb.shared_connection().client]
 
 
+@contextmanager
+def hooked(clients, handlers: dict, *, first: bool = False):
+    """Register botocore event handlers ({event: handler}) on these clients for the block, then remove them."""
+    clients = list({id(client): client for client in clients}.values())
+    for client in clients:
+        for event, handler in handlers.items():
+            register = client.meta.events.register_first if first else client.meta.events.register
+            register(event, handler, unique_id=f"leads-test-{id(handler)}")
+    try:
+        yield
+    finally:
+        for client in clients:
+            for event, handler in handlers.items():
+                client.meta.events.unregister(event, unique_id=f"leads-test-{id(handler)}")
+
+
 class FaultLog:
     """How many calls were answered with the fault (and how many matching ones were let through first)."""
 
@@ -75,14 +91,8 @@ def dynamodb_fault(*, operations=None, code="ProvisionedThroughputExceededExcept
         headers = {"x-amzn-ErrorType": error["__type"].rpartition("#")[2], "Content-Type": "application/x-amz-json-1.0"}
         return AWSResponse(request.url, status, headers, _Body(body.encode()))
 
-    clients = botocore_clients()
-    for client in clients:
-        client.meta.events.register_first("before-send.dynamodb", inject, unique_id="leads-fault")
-    try:
+    with hooked(botocore_clients(), {"before-send.dynamodb": inject}, first=True):
         yield log
-    finally:
-        for client in clients:
-            client.meta.events.unregister("before-send.dynamodb", unique_id="leads-fault")
 
 
 # --- One call at a time --------------------------------------------------------------------------
@@ -206,12 +216,5 @@ def dynamodb_calls(*, fail: int | None = None, code="ThrottlingException", statu
         request.url = "http://fault-injected.invalid/"  # so moto's stubber leaves it alone
         return _error_response(request, code, status, cancelled_body(request, cancel) if cancel else None)
 
-    for client in clients:
-        client.meta.events.register_first("before-call.dynamodb", count, unique_id="leads-calls-count")
-        client.meta.events.register_first("before-send.dynamodb", inject, unique_id="leads-calls-fault")
-    try:
+    with hooked(clients, {"before-call.dynamodb": count, "before-send.dynamodb": inject}, first=True):
         yield log
-    finally:
-        for client in clients:
-            client.meta.events.unregister("before-call.dynamodb", unique_id="leads-calls-count")
-            client.meta.events.unregister("before-send.dynamodb", unique_id="leads-calls-fault")

@@ -217,7 +217,7 @@ def login_right_final(ctx):
     # A session put whose every answer was lost leaves its item behind: a key never sent to anyone,
     # which TTL removes and staff_end_sessions ends; the sign-in sent again makes the one in use.
     # The session write is a PutItem, or a TransactWriteItems with its staff check (security hole 1).
-    session_write = "StaffSession" in getattr(ctx, "lost_tables", ())
+    session_write = "sessions" in getattr(ctx, "lost_tables", ())
     orphans = 1 if session_write and getattr(ctx, "lost", (None, None))[1] == "all" else 0
     assert ctx.client.get("/admin/leads/").status_code == 200 and sessions_of("ann@example.com") == 1 + orphans
     assert all(t <= 1 for t in login_tallies())  # handed back; at worst one attempt of the allowance used

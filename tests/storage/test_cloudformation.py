@@ -27,7 +27,7 @@ from leads.storage import cloudformation, internals, tables
 from leads.domain import services, tallies
 from leads.public import tokens
 from leads.storage.models import ALL_MODELS, CountersTable, Lead, StaffSession, Tally, TrashedLead
-from tests.faults import botocore_clients, dynamodb_fault
+from tests.faults import botocore_clients, dynamodb_fault, hooked
 
 ACCOUNT = "123456789012"  # moto's; the recorded calls and the policies under test use the same one
 PASSWORD = "correct horse battery staple"
@@ -315,14 +315,8 @@ def recorded_calls():
     def record(model, params, **_):
         calls.update(authorisations(model.name, params))
 
-    clients = {id(client): client for client in botocore_clients()}.values()
-    for client in clients:
-        client.meta.events.register("before-parameter-build.dynamodb", record, unique_id="leads-iam-drift")
-    try:
+    with hooked(botocore_clients(), {"before-parameter-build.dynamodb": record}):
         yield calls
-    finally:
-        for client in clients:
-            client.meta.events.unregister("before-parameter-build.dynamodb", unique_id="leads-iam-drift")
 
 
 def allowing(document: dict, action: str, arn: str) -> list[str]:
