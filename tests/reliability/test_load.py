@@ -164,7 +164,7 @@ class LoadDeployment:
 
     def create_sales_staff(self, emails: list[str]) -> None:
         """Many sales accounts in one process (a manage.py run each would take minutes)."""
-        code = ("from leads import services\n"
+        code = ("from leads.domain import services\n"
                 f"for email in {emails!r}:\n"
                 f"    services.staff_create(email=email, password={self.password!r}, role='sales')\n")
         self.manage("shell", "-c", code)
