@@ -1,8 +1,9 @@
 """The data floor: each page's DynamoDB calls with bare PynamoDB, then the baseline template (never the app's code).
 
-inbox: GetItem session, BatchGetItem 5 status counters, Query created-index (or status-index) of 25. lead: GetItem
-session, GetItem lead, Query history (newest 100), Query staff roster-index. contact: one TransactWriteItems (the new
-lead, its history item, the status and day counters). healthz: a GetItem on the lead table, as the app's.
+inbox: GetItem session, BatchGetItem of the 32 status tally shards, Query created-index (or status-index) of 25.
+lead: GetItem session, GetItem lead, Query history (newest 100), Query staff roster-index. contact: one
+TransactWriteItems (the new lead, its history item, one random status shard and day shard). healthz: a GetItem on
+the lead table, as the app's.
 """
 import json
 import secrets
@@ -14,7 +15,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from pynamodb.transactions import TransactWrite
 
-from .models import SHARED, STATUSES, Counter, HistoryEvent, Lead, Session, Staff
+from .models import SHARED, STATUSES, TALLY_SHARDS, Counter, HistoryEvent, Lead, Session, Staff
 
 NAMESPACE = uuid.UUID("0f1d4d8c-3d43-4a4e-b7d5-6c63f1f0a7e2")
 
@@ -32,7 +33,8 @@ def signed_in(view):
 
 @signed_in
 def inbox(request):
-    counts = {c.counter_id: int(c.tally) for c in Counter.batch_get([f"status#{s}" for s in STATUSES])}
+    shards = list(Counter.batch_get([f"tally#status#{n:02d}" for n in range(TALLY_SHARDS)]))
+    counts = {s: sum(int(getattr(shard, f"n_{s}") or 0) for shard in shards) for s in STATUSES}
     status = request.GET.get("status")
     index, key = (Lead.status_index, status) if status else (Lead.created_index, "all")
     rows = list(index.query(key, scan_index_forward=False, limit=25))
@@ -63,8 +65,9 @@ def contact(request):
         tx.save(lead, condition=Lead.lead_id.does_not_exist())
         tx.save(HistoryEvent(lead_id=lead_id, event_id=f"{at}#{secrets.token_hex(4)}", at=at, actor="visitor",
                              action="created", changes="{}", version=1))
-        for counter in ("status#new", f"day#{now.date().isoformat()}"):
-            tx.update(Counter(counter), actions=[Counter.tally.add(1)])
+        shard = secrets.randbelow(TALLY_SHARDS)
+        tx.update(Counter(f"tally#status#{shard:02d}"), actions=[Counter.n_new.add(1)])
+        tx.update(Counter(f"tally#day#{now:%Y-%m}#{shard:02d}"), actions=[getattr(Counter, f"d{now.day:02d}").add(1)])
     return JsonResponse({"id": lead_id, "created": True}, status=201)
 
 

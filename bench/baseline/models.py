@@ -38,7 +38,10 @@ Lead = _model("Lead", "leads", ("lead_id", None),
               "status_email status_domain", "version",
               created_index=_index("created-index", "feed", "created_at", IncludeProjection(LIST_ATTRIBUTES)),
               status_index=_index("status-index", "status", "created_at", IncludeProjection(LIST_ATTRIBUTES)))
-Counter = _model("Counter", "counters", ("counter_id", None), numbers="tally")
+# The app's tally shards (leads/domain/tallies.py): n_<status> per status shard, dDD per month shard.
+TALLY_SHARDS = 32  # the app's LEADS_TALLY_SHARDS default
+Counter = _model("Counter", "counters", ("counter_id", None),
+                 numbers=" ".join(["tally", *(f"n_{s}" for s in STATUSES), *(f"d{d:02d}" for d in range(1, 32))]))
 HistoryEvent = _model("HistoryEvent", "history", ("lead_id", "event_id"), "at actor action changes", "version")
 Staff = _model("Staff", "staff", ("email", None), "roster name role",
                roster_index=_index("roster-index", "roster", "email", AllProjection()))

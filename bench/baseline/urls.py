@@ -11,7 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 ROWS = [{"lead_id": f"{n:032x}", "created_at": "2026-11-21T17:42:59.123456Z", "name": f"Ada Lovelace {n}",
          "email": f"ada.lovelace{n}@acme.example", "company": "Acme", "subject": "Pricing for our team",
          "status": "new", "owner": None} for n in range(25)]
-COUNTS = {f"status#{s}": 0 for s in ("new", "contacted", "qualified", "converted", "lost")}
+COUNTS = {s: 0 for s in ("new", "contacted", "qualified", "converted", "lost")}
 
 urlpatterns = [
     path("ceiling/", lambda request: render(request, "baseline/page.html", {"title": "Ceiling", "counts": COUNTS, "rows": ROWS})),
