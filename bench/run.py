@@ -107,7 +107,7 @@ def measure(results: dict, mode: dict, skip: list[str], tmp: Path, services: lis
                                          *map(str, mode["timing"])], envs[large])
     if "writes" not in skip:
         log("writes: bursts of simultaneous visitors through the conflict-faithful proxy, before vs after")
-        results["writes"] = writes.run(app_env=envs[large], dynamodb_url=dynamodb.url, tmp=tmp,
+        results["writes"] = writes.run(app_env=envs[large], tmp=tmp,
                                        sizes=mode["write_sizes"], rounds=mode["write_rounds"])
     if writes_only:
         return
