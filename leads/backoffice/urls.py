@@ -1,32 +1,21 @@
 """Staff URLs under /admin/."""
 from django.urls import path, register_converter
+from django.urls.converters import StringConverter
 
 from leads.backoffice import views as views
 
 
-class LeadIdConverter:
+class LeadIdConverter(StringConverter):
     """Lead ids are 32 lowercase hex digits; anything else is a 404 before any view runs."""
 
     regex = "[0-9a-f]{32}"
 
-    def to_python(self, value):
-        return value
 
-    def to_url(self, value):
-        return value
-
-
-class StaffEmailConverter:
+class StaffEmailConverter(StringConverter):
     """A stored staff email, which may hold "/" (valid in an address's local part): up to the last "@",
     anything; after it, a domain, which never holds "/" (so more path segments could still follow)."""
 
     regex = r".+@[^/]+"
-
-    def to_python(self, value):
-        return value
-
-    def to_url(self, value):
-        return value
 
 
 register_converter(LeadIdConverter, "lead_id")

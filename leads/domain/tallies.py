@@ -18,6 +18,7 @@ it is the old single hot item, which the benchmark measures as the "before" of t
 """
 
 import random
+from collections import Counter
 from collections.abc import Iterable
 from datetime import date
 
@@ -84,23 +85,30 @@ def month_keys(months: Iterable[str]) -> list[str]:
     return [month_shard_key(month, shard) for month in months for shard in range(shard_count())]
 
 
+def raw_sums(items: Iterable[Tally]) -> tuple[Counter[str], Counter[date]]:
+    """Per-status and per-day totals over the shards among items, unclamped (the audit compares these)."""
+    statuses: Counter[str] = Counter(dict.fromkeys(STATUSES, 0))
+    days: Counter[date] = Counter()
+    for item in items:
+        _, kind, *rest = item.counter_id.split("#")
+        if kind == "status":
+            for status in STATUSES:
+                statuses[status] += int(getattr(item, status_attribute(status)) or 0)
+        elif kind == "day":
+            year, month = map(int, rest[0].split("-"))
+            for day in range(1, 32):
+                if value := getattr(item, f"d{day:02d}"):  # only days that exist were ever added to
+                    days[date(year, month, day)] += int(value)
+    return statuses, days
+
+
 def sum_statuses(items: Iterable[Tally]) -> dict[str, int]:
     """Leads per status, summed over the status shards among items."""
-    totals = dict.fromkeys(STATUSES, 0)
-    for item in items:
-        if item.counter_id.startswith("tally#status#"):
-            for status in STATUSES:
-                totals[status] += int(getattr(item, status_attribute(status)) or 0)
-    return {status: max(0, total) for status, total in totals.items()}
+    statuses, _ = raw_sums(items)
+    return {status: max(0, total) for status, total in statuses.items()}
 
 
 def sum_days(items: Iterable[Tally], days: Iterable[date]) -> dict[date, int]:
     """Leads created per day, summed over the month shards among items."""
-    by_month: dict[str, list[Tally]] = {}
-    for item in items:
-        if item.counter_id.startswith("tally#day#"):
-            by_month.setdefault(item.counter_id.split("#")[2], []).append(item)
-    return {
-        day: max(0, sum(int(getattr(item, day_attribute(day)) or 0) for item in by_month.get(month_of(day), [])))
-        for day in days
-    }
+    _, totals = raw_sums(items)
+    return {day: max(0, totals[day]) for day in days}

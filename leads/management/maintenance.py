@@ -44,23 +44,9 @@ def _months(first: date, last: date) -> list[str]:
     return months
 
 
-def _stored_tallies(months: list[str]) -> tuple[dict[str, int], dict[date, int]]:
+def _stored_tallies(months: list[str]) -> tuple[Counter[str], Counter[date]]:
     """Raw shard sums (not clamped at 0) per status and per day of these months, read consistently."""
-    items = list(Tally.batch_get(tallies.status_keys() + tallies.month_keys(months), consistent_read=True))
-    statuses = Counter({status: 0 for status in STATUSES})
-    days: Counter[date] = Counter()
-    for item in items:
-        kind = item.counter_id.split("#")
-        if kind[1] == "status":
-            for status in STATUSES:
-                statuses[status] += int(getattr(item, tallies.status_attribute(status)) or 0)
-        else:
-            year, month = map(int, kind[2].split("-"))
-            for day in range(1, 32):
-                value = getattr(item, f"d{day:02d}")
-                if value:
-                    days[date(year, month, day)] += int(value)
-    return statuses, days
+    return tallies.raw_sums(Tally.batch_get(tallies.status_keys() + tallies.month_keys(months), consistent_read=True))
 
 
 def audit(*, repair: bool = False) -> tuple[int, list[Drift]]:
