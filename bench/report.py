@@ -1,9 +1,12 @@
-"""BENCHMARKS.md from a results dict (bench/results/latest.json): each section's prose beside its figures; findings.md."""
+"""BENCHMARKS.md from a results dict (bench/results/latest.json): each section's prose beside its figures."""
+import re
 
-from .common import BENCH, PAGES, paired, ratio
+from .common import PAGES, ROOT, paired, ratio
 from .economy import ECONOMY_PAGES
 
 LABELS = {key: label for key, label, _ in ECONOMY_PAGES}
+# The findings are written by hand in BENCHMARKS.md itself (heading to next heading): a rewrite keeps them.
+REPORT, FINDINGS = ROOT / "BENCHMARKS.md", re.compile(r"^## Findings.*?(?=^##+ )", re.M | re.S)
 BUDGET = {"max_calls": 4, "list_read_per_shown": 1.0, "rps_vs_floor": 0.8, "p99_vs_floor": 1.25, "coldstart_vs_floor": 1.1,
           "memory_vs_floor": 1.2, "export_vs_floor": 0.8, "export_growth_mb": 5.0}
 
@@ -321,8 +324,9 @@ def render(results: dict, *, before: dict | None = None) -> str:
     out = [header(results)] + [section(results) for name, section in (
         ("economy", economy), ("load", load), ("cpu", cpu), ("coldstart", coldstart), ("memory", memory),
         ("export", export), ("seed", seed), ("writes", writes)) if results.get(name)]
-    if not results["meta"]["quick"]:
-        out.append((BENCH / "findings.md").read_text().strip() + "\n")
+    findings = FINDINGS.search(REPORT.read_text()) if REPORT.is_file() else None
+    if findings and not results["meta"]["quick"]:
+        out.append(findings[0].strip() + "\n")
     if before:
         out.append(before_after(before, results))
     return "\n".join(out + [closing(results)])

@@ -39,7 +39,7 @@ def main(argv=None) -> int:
     parser.add_argument("--writes-only", action="store_true", help="measure only the write ceiling (section 7) and "
                         "merge it into the results file, keeping the other sections (section 7 states its own date)")
     parser.add_argument("--render-only", action="store_true",
-                        help="measure nothing: rewrite the report from the results file (after editing findings.md)")
+                        help="measure nothing: rewrite the report from the results file (after editing its findings)")
     args = parser.parse_args(argv)
     args.results = args.results or (args.out.parent / "bench-results.json" if args.quick else BENCH / "results" / "latest.json")
     if args.render_only:
