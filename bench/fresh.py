@@ -1,9 +1,7 @@
-"""What is measured in fresh processes, app vs floor: 3. cold start, CPU per request, and 5. export.
-
-`python bench/fresh.py VARIANT` is one cold start, run as a script so nothing of bench is imported before the app;
-`python -m bench.fresh cpu app|floor N` serves each page N times (BENCH_CPROFILE=DIR dumps one .prof a side and page);
-`python -m bench.fresh export app|floor ROWS` writes the CSV of ROWS leads.
-"""
+"""What is measured in fresh processes, app vs floor: 3. cold start, CPU per request, and 5. export."""
+# `python bench/fresh.py VARIANT` is one cold start, run as a script so nothing of bench is imported before the app;
+# `python -m bench.fresh cpu app|floor N` serves each page N times (BENCH_CPROFILE=DIR dumps one .prof a side and
+# page); `python -m bench.fresh export app|floor ROWS` writes the CSV of ROWS leads.
 import json
 import os
 import sys
@@ -20,14 +18,18 @@ if __package__:  # the parent, or the CPU or export child; a cold start imports 
     from collections import defaultdict
 
     from .common import (
-        BENCH, HTTPS, PAGES, SESSION_COOKIE, child_json, contact_json, django_client, interleaved, median, python, ratio,
-        vm_kb,
+        BENCH, HTTPS, PAGES, SESSION_COOKIE, child_json, contact_json, django_client, interleaved, median, python,
+        ratio, summary, vm_kb,
     )
 
-VARIANTS = {  # variant: (settings module, path); "django" serves the ceiling alone, without PynamoDB
-    "python": (None, None), "django": ("bench.baseline.settings", "/ceiling/"),
-    "floor": ("bench.baseline.settings", "/floor/healthz"), "app": ("leadsite.settings", "/healthz"),
-    "floor_inbox": ("bench.baseline.settings", "/floor/leads/"), "app_inbox": ("leadsite.settings", "/admin/leads/"),
+FLOOR = "bench.baseline.settings"
+VARIANTS = {  # variant: settings module, path, label; "django" serves the ceiling alone, without PynamoDB
+    "python": (None, None, "python (interpreter only)"),
+    "django": (FLOOR, "/ceiling/", "plain Django, template, no data"),
+    "floor": (FLOOR, "/floor/healthz", "plain Django + one bare PynamoDB GetItem"),
+    "app": ("leadsite.settings", "/healthz", "**app**: import leadsite.wsgi + /healthz (one GetItem)"),
+    "floor_inbox": (FLOOR, "/floor/leads/", "floor inbox (session + counters + Query)"),
+    "app_inbox": ("leadsite.settings", "/admin/leads/", "**app** inbox, signed in (same 3 calls)"),
 }
 # Nothing of these may be imported by the app in production (the baseline lives in bench: it may import that).
 FORBIDDEN = {"moto", "tests", "pytest", "flask", "werkzeug", "responses", "bench"}
@@ -35,7 +37,7 @@ FORBIDDEN = {"moto", "tests", "pytest", "flask", "werkzeug", "responses", "bench
 
 def cold_start(variant: str) -> dict:
     """Import the WSGI application and serve one request through it, no server; when each was done."""
-    settings_module, path = VARIANTS[variant]
+    settings_module, path, _ = VARIANTS[variant]
     if settings_module is None:
         return {"t_imported": time.time(), "t_served": time.time(), "status": 0}
     os.environ.update(DJANGO_SETTINGS_MODULE=settings_module, BENCH_CEILING_ONLY="1" if variant == "django" else "")
@@ -52,9 +54,10 @@ def cold_start(variant: str) -> dict:
     body = application(environ, lambda s, headers, exc_info=None: status.append(s))
     sum(len(chunk) for chunk in body)  # the whole response, as a client would read it
     body.close()
-    forbidden = FORBIDDEN if variant.startswith("app") else FORBIDDEN - {"bench"}
+    imported = {name.partition(".")[0] for name in sys.modules}
+    forbidden = imported & (FORBIDDEN if variant.startswith("app") else FORBIDDEN - {"bench"})
     return {"t_imported": t_imported, "t_served": time.time(), "status": int(status[0].split()[0]),
-            "modules": len(sys.modules), "forbidden": sorted({name.partition(".")[0] for name in sys.modules} & forbidden)}
+            "modules": len(sys.modules), "forbidden": sorted(forbidden)}
 
 
 def spawn(variant: str, env: dict, *, importtime: bool = False) -> dict:
@@ -63,7 +66,8 @@ def spawn(variant: str, env: dict, *, importtime: bool = False) -> dict:
     result = {**json.loads(out.stdout.splitlines()[-1]), "stderr": out.stderr if importtime else ""}
     if result["status"] not in (0, 200):
         raise RuntimeError(f"cold start {variant}: HTTP {result['status']}")
-    return {**result, "total_ms": (result["t_served"] - started) * 1000, "import_ms": (result["t_imported"] - started) * 1000,
+    return {**result, "total_ms": (result["t_served"] - started) * 1000,
+            "import_ms": (result["t_imported"] - started) * 1000,
             "first_request_ms": (result["t_served"] - result["t_imported"]) * 1000}
 
 
@@ -80,21 +84,27 @@ def import_profile(text: str) -> dict:
             "by_package_ms": dict(sorted(by_package.items(), key=lambda kv: -kv[1]))}
 
 
-def coldstart(*, app_env: dict, baseline_env: dict, session: str, rounds: int) -> dict:
-    envs = {v: {**(app_env if v.startswith("app") else baseline_env), "BENCH_SESSION": session} for v in VARIANTS}
+def coldstart(envs: dict, mode: dict) -> dict:
+    """Every variant from spawn to response in interleaved rounds, medians; the import profiles of app and floor."""
+    env = {variant: envs["app" if variant.startswith("app") else "floor"] for variant in VARIANTS}
     for variant in VARIANTS:  # warm-up: bytecode caches, page cache
-        spawn(variant, envs[variant])
-    runs = interleaved(rounds, VARIANTS, lambda _, variant, __: spawn(variant, envs[variant]))[None]
-    summary = {v: {**{k: median([r[k] for r in rs]) for k in ("total_ms", "import_ms", "first_request_ms")},
-                   "modules": rs[0].get("modules"), "forbidden": sorted({n for r in rs for n in r.get("forbidden", [])})}
-               for v, rs in runs.items()}
-    profiles = {v: import_profile(spawn(v, envs[v], importtime=True)["stderr"]) for v in ("app", "floor")}
+        spawn(variant, env[variant])
+    runs = interleaved(mode["coldstart_rounds"], VARIANTS, lambda _, variant, __: spawn(variant, env[variant]))[None]
+    variants = {v: {**summary(rs, ("total_ms", "import_ms", "first_request_ms")), "modules": rs[0].get("modules"),
+                    "forbidden": sorted(set().union(*(r.get("forbidden", ()) for r in rs)))} for v, rs in runs.items()}
+    profiles = {v: import_profile(spawn(v, env[v], importtime=True)["stderr"]) for v in ("app", "floor")}
     extra = {k: v - profiles["floor"]["by_package_ms"].get(k, 0) for k, v in profiles["app"]["by_package_ms"].items()}
-    total = lambda v: summary[v]["total_ms"]  # noqa: E731
-    return {"rounds": rounds, "variants": summary, "profiles": profiles, "app_vs_floor": ratio(total("app"), total("floor")),
-            "app_inbox_vs_floor_inbox": ratio(total("app_inbox"), total("floor_inbox")),
-            "floor_vs_django": ratio(total("floor"), total("django")),
-            "app_extra_import_ms_by_package": dict(sorted(((k, v) for k, v in extra.items() if v > 1), key=lambda kv: -kv[1]))}
+    total = {variant: figures["total_ms"] for variant, figures in variants.items()}
+    return {"rounds": mode["coldstart_rounds"], "variants": variants, "profiles": profiles,
+            "app_vs_floor": ratio(total["app"], total["floor"]),
+            "floor_vs_django": ratio(total["floor"], total["django"]),
+            "app_inbox_vs_floor_inbox": ratio(total["app_inbox"], total["floor_inbox"]),
+            "app_extra_import_ms_by_package": dict(sorted(((k, v) for k, v in extra.items() if v > 1),
+                                                          key=lambda kv: -kv[1]))}
+
+
+def child(kind: str, side: str, count: int, env: dict) -> dict:
+    return child_json(["-m", "bench.fresh", kind, side, str(count)], env)
 
 
 def cpu_child(side: str, requests_each: int) -> dict:
@@ -104,9 +114,11 @@ def cpu_child(side: str, requests_each: int) -> dict:
         path = (floor_path if side == "floor" else app_path).format(lead=os.environ["BENCH_LEAD"])
 
         def once(post=page == "contact_post"):
-            if post:  # a new lead each time
+            if not post:
+                response = client.get(path)
+            else:  # a new lead each time
                 body, headers = contact_json()
-            response = client.post(path, body, content_type="application/json", headers=headers) if post else client.get(path)
+                response = client.post(path, body, content_type="application/json", headers=headers)
             assert response.status_code == (201 if post else 200), response.content[:300]
 
         for _ in range(20):
@@ -123,20 +135,19 @@ def cpu_child(side: str, requests_each: int) -> dict:
     return report
 
 
-def cpu_per_request(*, app_env: dict, baseline_env: dict, session: str, lead: str, rounds: int, requests_each: int) -> dict:
+def cpu_per_request(envs: dict, mode: dict) -> dict:
     """CPU ms a request of each page, app vs floor, medians over interleaved rounds (DynamoDB Local's CPU excluded)."""
-    sides = {side: {**env, "BENCH_SESSION": session, "BENCH_LEAD": lead}
-             for side, env in (("app", app_env), ("floor", baseline_env))}
-    runs = interleaved(rounds, sides, lambda _, side, __: child_json(
-        ["-m", "bench.fresh", "cpu", side, str(requests_each)], sides[side]))[None]
-    result = {side: {page: median([run[page]["cpu_ms"] for run in side_runs]) for page in PAGES}
+    envs, count = {**envs, "app": {**envs["app"], "LEADS_RATELIMIT_DISABLED": "1"}}, mode["cpu_requests"]
+    runs = interleaved(mode["cpu_rounds"], envs, lambda _, side, __: child("cpu", side, count, envs[side]))[None]
+    result = {side: summary([{page: run[page]["cpu_ms"] for page in PAGES} for run in side_runs], medians=PAGES)
               for side, side_runs in runs.items()}
     return {**result, "ratio": {page: ratio(result["app"][page], result["floor"][page]) for page in PAGES},
-            "rounds": rounds, "requests_each": requests_each}
+            "rounds": mode["cpu_rounds"], "requests_each": count}
 
 
 # 5. Export: the app's CSV vs a bare PynamoDB loop writing the same CSV.
-COLUMNS = ["lead_id", "created_at", "name", "email", "company", "subject", "message", "status", "owner", "notes", "updated_at"]
+COLUMNS = ["lead_id", "created_at", "name", "email", "company", "subject", "message", "status", "owner", "notes",
+           "updated_at"]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # cells a spreadsheet would run: the app prefixes them with '
 CHUNK = 100
 
@@ -181,27 +192,26 @@ def floor_export(rows: int, sink: Sink) -> None:
             done += 1
 
 
-def export_child(kind: str, rows: int) -> dict:
+def export_child(side: str, rows: int) -> dict:
     sink, started = Sink(), time.perf_counter()
-    (app_export if kind == "app" else floor_export)(rows, sink)
+    (app_export if side == "app" else floor_export)(rows, sink)
     seconds, done = time.perf_counter() - started, sink.writes - 1  # less the header
-    return {"kind": kind, "rows": done, "seconds": seconds, "rows_per_s": done / seconds if seconds else None,
+    return {"kind": side, "rows": done, "seconds": seconds, "rows_per_s": done / seconds if seconds else None,
             "bytes": sink.bytes, "sha256": sink.hash.hexdigest(), "hwm_mb": vm_kb(os.getpid(), "VmHWM") / 1024}
 
 
-def export(*, app_env: dict, baseline_env: dict, session: str, rows: int, small_rows: int, rounds: int) -> dict:
+def export(envs: dict, mode: dict) -> dict:
     """A small export of each (memory before it grows, the same CSV?), then full ones in alternating order."""
-    envs = {"app": {**app_env, "BENCH_SESSION": session}, "floor": baseline_env}
-    spawn = lambda kind, n: child_json(["-m", "bench.fresh", "export", kind, str(n)], envs[kind])  # noqa: E731
-    small = {kind: spawn(kind, small_rows) for kind in envs}
-    full = interleaved(rounds, envs, lambda _, kind, __: spawn(kind, rows))[None]
-    summary = {kind: {"rows": runs[0]["rows"], "rows_per_s": median([r["rows_per_s"] for r in runs]),
-                      "seconds": median([r["seconds"] for r in runs]), "hwm_mb_full": median([r["hwm_mb"] for r in runs]),
-                      "hwm_mb_small": small[kind]["hwm_mb"], "small_rows": small[kind]["rows"]} for kind, runs in full.items()}
-    for figures in summary.values():
+    rows = mode["sizes"][1]
+    small = {side: child("export", side, min(1000, max(10, rows // 10)), env) for side, env in envs.items()}
+    full = interleaved(mode["export_rounds"], envs, lambda _, side, __: child("export", side, rows, envs[side]))[None]
+    result = {side: {"rows": runs[0]["rows"], **summary(runs, medians=("rows_per_s", "seconds")),
+                     "hwm_mb_full": median([r["hwm_mb"] for r in runs]), "hwm_mb_small": small[side]["hwm_mb"],
+                     "small_rows": small[side]["rows"]} for side, runs in full.items()}
+    for figures in result.values():
         figures["hwm_growth_mb"] = figures["hwm_mb_full"] - figures["hwm_mb_small"]
-    return {"rounds": rounds, **summary, "rows_per_s_vs_floor": ratio(summary["app"]["rows_per_s"], summary["floor"]["rows_per_s"]),
-            "same_csv": small["app"]["sha256"] == small["floor"]["sha256"]}
+    return {"rounds": mode["export_rounds"], **result, "same_csv": small["app"]["sha256"] == small["floor"]["sha256"],
+            "rows_per_s_vs_floor": ratio(result["app"]["rows_per_s"], result["floor"]["rows_per_s"])}
 
 
 def over_http(server, session: str) -> dict:
@@ -220,5 +230,5 @@ def over_http(server, session: str) -> dict:
 
 
 if __name__ == "__main__":
-    child = {"cpu": cpu_child, "export": export_child}.get(sys.argv[1])
-    print(json.dumps(child(sys.argv[2], int(sys.argv[3])) if child else cold_start(sys.argv[1])))
+    run_child = {"cpu": cpu_child, "export": export_child}.get(sys.argv[1])
+    print(json.dumps(run_child(sys.argv[2], int(sys.argv[3])) if run_child else cold_start(sys.argv[1])))

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import requests
 
-from .common import BENCH, CORS_ORIGIN, HTTPS, PAGES, SESSION_COOKIE, contact_json, interleaved, log, median, paired, ratio
+from .common import (
+    BENCH, CORS_ORIGIN, HTTPS, PAGES, SESSION_COOKIE, contact_json, interleaved, log, paired, ratio, summary,
+)
 
 CONCURRENCY, WRK_THREADS = 16, 2
 SERVERS = ("ceiling", "floor", "app")
@@ -23,8 +25,8 @@ def run_wrk(url: str, *, script: Path, seconds: float, headers: dict, script_arg
         raise RuntimeError(f"wrk failed ({out.returncode}): {out.stdout}\n{out.stderr}")
     data = json.loads(found.group(1))
     return {"rps": data["requests"] / (data["duration_us"] / 1e6), "requests": data["requests"],
-            **{f"{p}_ms": data[p] / 1000 for p in ("p50", "p90", "p99", "max", "mean")},
-            "non_2xx_3xx": data["status"], "socket_errors": sum(data[e] for e in ("connect", "read", "write", "timeout"))}
+            **{f"{p}_ms": data[p] / 1000 for p in ("p50", "p90", "p99", "max", "mean")}, "non_2xx_3xx": data["status"],
+            "socket_errors": sum(data[e] for e in ("connect", "read", "write", "timeout"))}
 
 
 def run(*, app_url: str, base_url: str, session: str, lead_id: str, seconds: float, rounds: int, tmp: Path,
@@ -39,11 +41,13 @@ def run(*, app_url: str, base_url: str, session: str, lead_id: str, seconds: flo
             for key, (_label, *paths) in PAGES.items()}
     for key in PAGES:  # one request by hand first: the right status, signed in where it must be
         for url in urls[key].values():
-            post = key == "contact_post"
-            body, extra = contact_json() if post else (None, {})
-            response = requests.request("POST" if post else "GET", url, data=body, timeout=30, allow_redirects=False,
-                                        headers={**headers, **extra, **({"Content-Type": "application/json"} if post else {})})
-            if response.status_code != (201 if post else 200):
+            if key == "contact_post":
+                body, extra = contact_json()
+                response = requests.post(url, body, headers={**headers, **extra, "Content-Type": "application/json"},
+                                         timeout=30, allow_redirects=False)
+            else:
+                response = requests.get(url, headers=headers, timeout=30, allow_redirects=False)
+            if response.status_code != (201 if key == "contact_post" else 200):
                 raise RuntimeError(f"{url}: got {response.status_code}: {response.text[:500]}")
 
     def once(key, server, duration, tag):
@@ -57,22 +61,15 @@ def run(*, app_url: str, base_url: str, session: str, lead_id: str, seconds: flo
     if warmup > 0:  # every server and page once, before anything counts
         interleaved(1, SERVERS, lambda key, server, _: once(key, server, warmup, "w"), groups=PAGES)
     runs = interleaved(rounds, SERVERS, lambda key, server, n: once(key, server, seconds, f"r{n}"), groups=PAGES)
-    summary = {key: {
+    pages = {key: {
         "label": PAGES[key][0], "urls": urls[key],
-        **{server: {**{f: median([x[f] for x in r[server]]) for f in ("rps", "p50_ms", "p99_ms")},
-                    **{f: sum(x[f] for x in r[server]) for f in ("non_2xx_3xx", "socket_errors")}, "runs": r[server]}
-           for server in SERVERS},
+        **{server: {**summary(r[server], medians=("rps", "p50_ms", "p99_ms"), totals=("non_2xx_3xx", "socket_errors")),
+                    "runs": r[server]} for server in SERVERS},
         "rps_vs_floor": paired(r["app"], r["floor"], "rps"), "p99_vs_floor": paired(r["app"], r["floor"], "p99_ms"),
-        "rps_vs_ceiling": paired(r["app"], r["ceiling"], "rps"), "floor_rps_vs_ceiling": paired(r["floor"], r["ceiling"], "rps"),
+        "rps_vs_ceiling": paired(r["app"], r["ceiling"], "rps"),
+        "floor_rps_vs_ceiling": paired(r["floor"], r["ceiling"], "rps"),
         # Per-round ratios show how steady the comparison is on a shared machine.
         "rps_vs_floor_by_round": [ratio(a["rps"], b["rps"]) for a, b in zip(r["app"], r["floor"])],
     } for key, r in runs.items()}
     return {"seconds": seconds, "rounds": rounds, "concurrency": CONCURRENCY, "wrk_threads": WRK_THREADS,
-            "servers": list(SERVERS), "pages": summary}
-
-
-def lead_on_first_page(app_url: str, session: str) -> str:
-    page = requests.get(f"{app_url}/admin/leads/", headers=HTTPS, cookies={SESSION_COOKIE: session}, timeout=30).text
-    if not (found := re.search(r'name="ids" value="([0-9a-f]{32})"', page)):
-        raise RuntimeError("the inbox shows no lead: is the session valid and the table seeded?")
-    return found.group(1)
+            "servers": list(SERVERS), "pages": pages}

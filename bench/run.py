@@ -1,5 +1,6 @@
-"""Run every benchmark against baselines in the same run, then write BENCHMARKS.md (`--quick`: a one-minute smoke run)."""
+"""Run every benchmark against baselines in the same run, then write BENCHMARKS.md (`--quick`: a smoke run)."""
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -15,8 +16,8 @@ from pathlib import Path
 
 from . import fresh, load, report, writes
 from .common import (
-    BENCH, ROOT, Gunicorn, app_env, child_json, django_env, dynamodb_local, git_commit, log, machine_info, manage, ratio,
-    sign_in, utc_now, vm_kb,
+    BENCH, app_env, child_json, django_env, dynamodb_local, git_commit, gunicorn, log, machine_info, manage, ratio,
+    utc_now, vm_kb,
 )
 
 # How much of everything a run does: the full run, and the quick smoke run (tiny tables, one-second loads).
@@ -34,38 +35,35 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, short loads: checks the bench code works")
     parser.add_argument("--skip", action="append", default=[], choices=PARTS, help="leave out a part (repeatable)")
-    parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md", help="the report to write")
+    parser.add_argument("--out", type=Path, default=report.TEMPLATE, help="the report to write")
     parser.add_argument("--results", type=Path, help="raw results as JSON (default bench/results/latest.json)")
     parser.add_argument("--writes-only", action="store_true", help="measure only the write ceiling (section 7) and "
                         "merge it into the results file, keeping the other sections (section 7 states its own date)")
     parser.add_argument("--render-only", action="store_true",
-                        help="measure nothing: rewrite the report from the results file (after editing its findings)")
+                        help="measure nothing: rewrite the report from the results file (after editing its prose)")
     args = parser.parse_args(argv)
-    args.results = args.results or (args.out.parent / "bench-results.json" if args.quick else BENCH / "results" / "latest.json")
+    if (args.quick or args.skip) and args.out.resolve() == report.TEMPLATE:
+        parser.error("a partial run would drop hand-written parts of BENCHMARKS.md: write it elsewhere with --out")
+    default = args.out.parent / "bench-results.json" if args.quick else BENCH / "results" / "latest.json"
+    results_path = args.results or default
     if args.render_only:
-        return write_report(args.out, json.loads(args.results.read_text()))
+        return write_report(args.out, json.loads(results_path.read_text()))
     mode = MODES[args.quick]
     if not args.writes_only and "load" not in args.skip and shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk (make bench does), or --skip load")
-    started = time.monotonic()
-    results = json.loads(args.results.read_text()) if args.writes_only else {"meta": {
+    started, tmp = time.monotonic(), Path(tempfile.mkdtemp(prefix="leads-bench-"))
+    results = json.loads(results_path.read_text()) if args.writes_only else {"meta": {
         "command": " ".join(["python -m bench.run", *map(shlex.quote, argv)]), "date": utc_now(), "quick": args.quick,
         "commit": git_commit(), "sizes": mode["sizes"], "load_seconds": mode["load_seconds"], "rounds": mode["rounds"],
         "machine": machine_info()}}
-    tmp = Path(tempfile.mkdtemp(prefix="leads-bench-"))
-    services = [dynamodb_local(tmp)]
-    try:
-        log(f"DynamoDB Local (-inMemory) on {services[0].url}; work dir {tmp}")
-        measure(results, mode, args.skip, tmp, services, writes_only=args.writes_only)
-    finally:
-        for service in services:
-            service.stop()
+    with contextlib.ExitStack() as servers:  # every server started is stopped, whatever happens
+        measure(results, mode, args.skip, tmp, servers, writes_only=args.writes_only)
     if not args.writes_only:
         results["meta"]["elapsed_s"] = time.monotonic() - started
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(json.dumps(results, indent=1, default=str))
+    results_path.parent.mkdir(parents=True, exist_ok=True)
+    results_path.write_text(json.dumps(results, indent=1, default=str))
     write_report(args.out, results)
-    log(f"wrote {args.out} and {args.results} in {time.monotonic() - started:.0f} s")
+    log(f"wrote {args.out} and {results_path} in {time.monotonic() - started:.0f} s")
     shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
@@ -91,10 +89,10 @@ def seed(env: dict, *, count: int, dynamodb_pid: int, progress: bool) -> dict:
             "seed_process_cpu_s": seed_after - seed_cpu, "dynamodb_local_cpu_s": dynamodb_after - dynamodb_cpu}
 
 
-def measure(results: dict, mode: dict, skip: list[str], tmp: Path, services: list, *, writes_only: bool) -> None:
-    """Every part not skipped, into results (services: DynamoDB Local, then the servers it starts)."""
-    dynamodb, secret = services[0], secrets.token_urlsafe(50)
-    small, large = mode["sizes"]
+def measure(results: dict, mode: dict, skip: list[str], tmp: Path, servers, *, writes_only: bool) -> None:
+    """Every part not skipped, into results; servers stops the servers started."""
+    dynamodb, secret, (small, large) = dynamodb_local(tmp, servers), secrets.token_urlsafe(50), mode["sizes"]
+    log(f"DynamoDB Local (-inMemory) on {dynamodb.url}; work dir {tmp}")
     prefixes = {size: f"bench{size}-" for size in mode["sizes"]}
     envs = {size: app_env(tmp, dynamodb_url=dynamodb.url, prefix=p, secret_key=secret) for size, p in prefixes.items()}
     manage(envs[large], "collectstatic", "--noinput")  # production static storage needs its manifest
@@ -103,46 +101,39 @@ def measure(results: dict, mode: dict, skip: list[str], tmp: Path, services: lis
                                            progress=not results["meta"]["quick"]) for size in mode["sizes"]}
         results["seed"]["dynamodb_local_rss_mb"] = vm_kb(dynamodb.process.pid, "VmRSS") / 1024
         log("economy: pages in-process at both sizes")
-        results["economy"] = child_json(["-m", "bench.economy", f"{small},{large}", f"{prefixes[small]},{prefixes[large]}",
+        results["economy"] = child_json(["-m", "bench.economy", f"{small},{large}", ",".join(prefixes.values()),
                                          *map(str, mode["timing"])], envs[large])
     if "writes" not in skip:
         log("writes: bursts of simultaneous visitors through the conflict-faithful proxy, before vs after")
-        results["writes"] = writes.run(app_env=envs[large], tmp=tmp,
-                                       sizes=mode["write_sizes"], rounds=mode["write_rounds"])
+        results["writes"] = writes.run(app_env=envs[large], tmp=tmp, sizes=mode["write_sizes"],
+                                       rounds=mode["write_rounds"])
     if writes_only:
         return
 
+    # The economy's staff session and a lead of its table serve every later part (the session stays out of results).
+    session, lead = results["economy"].pop("session"), results["economy"]["lead"]
     unlimited = {**envs[large], "LEADS_RATELIMIT_DISABLED": "1"}  # every post under load is stored
     baseline = django_env(tmp, "bench.baseline.settings", SECRET_KEY=secret, BENCH_DYNAMODB_URL=dynamodb.url,
                           BENCH_TABLE_PREFIX=prefixes[large])
-    app = Gunicorn("app", "leadsite.wsgi", unlimited, tmp)
-    floor = Gunicorn("baseline", "django.core.wsgi:get_wsgi_application()", baseline, tmp)
-    services += [app, floor]
-    app.start(), floor.start(ready_path="/floor/healthz")
-    session = sign_in(app.url)
-    lead_id = load.lead_on_first_page(app.url, session)
+    app = gunicorn("app", "leadsite.wsgi", unlimited, tmp, servers)
+    floor = gunicorn("baseline", "django.core.wsgi:get_wsgi_application()", baseline, tmp, servers, "/floor/healthz")
     if "load" not in skip:
         log(f"load: wrk -c{load.CONCURRENCY}, {mode['load_seconds']:g} s a run, {mode['rounds']} round(s)")
-        results["load"] = load.run(app_url=app.url, base_url=floor.url, session=session, lead_id=lead_id, tmp=tmp,
+        results["load"] = load.run(app_url=app.url, base_url=floor.url, session=session, lead_id=lead, tmp=tmp,
                                    seconds=mode["load_seconds"], rounds=mode["rounds"], warmup=mode["warmup"])
         memory = {"app": app.worker_memory(), "baseline": floor.worker_memory()}  # after the load: its peak
         results["memory"] = {**memory, "ratio": ratio(memory["app"]["peak_hwm_mb"], memory["baseline"]["peak_hwm_mb"])}
     http = fresh.over_http(app, session) if "export" not in skip else None
     app.stop()
     floor.stop()  # the in-process measurements below get the CPUs to themselves
-    if "cpu" not in skip:
-        log("CPU per request, in-process: app vs floor")
-        results["cpu"] = fresh.cpu_per_request(app_env=unlimited, baseline_env=baseline, session=session, lead=lead_id,
-                                               rounds=mode["cpu_rounds"], requests_each=mode["cpu_requests"])
-    if "export" not in skip:
-        log("export: app vs bare PynamoDB loop, in fresh processes")
-        results["export"] = {**fresh.export(app_env=envs[large], baseline_env=baseline, session=session, rows=large,
-                                           small_rows=min(1000, max(10, large // 10)), rounds=mode["export_rounds"]),
-                             "http": http}
-    if "coldstart" not in skip:
-        log("cold start: fresh processes")
-        results["coldstart"] = fresh.coldstart(app_env=envs[large], baseline_env=baseline, session=session,
-                                               rounds=mode["coldstart_rounds"])
+    envs = {side: {**env, "BENCH_SESSION": session, "BENCH_LEAD": lead} for side, env in (("app", envs[large]),
+                                                                                           ("floor", baseline))}
+    for part, run in (("cpu", fresh.cpu_per_request), ("export", fresh.export), ("coldstart", fresh.coldstart)):
+        if part not in skip:
+            log(f"{part}: app vs floor, in fresh processes")
+            results[part] = run(envs, mode)
+    if http:
+        results["export"]["http"] = http
 
 
 def write_report(out: Path, results: dict) -> int:

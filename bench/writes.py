@@ -1,4 +1,5 @@
 """7. Write ceiling: bursts of visitors through tests.conflict_proxy, the old hot tally item vs sharded tallies."""
+import contextlib
 import re
 import statistics
 import threading
@@ -9,23 +10,26 @@ from pathlib import Path
 
 import requests
 
-from .common import HTTPS, PYTHON, Gunicorn, Service, dynamodb_local, git_commit, interleaved, log, manage, utc_now
+from .common import (
+    HTTPS, PYTHON, Service, dynamodb_local, git_commit, gunicorn, interleaved, log, manage, summary, utc_now,
+)
 
 DESIGNS = {"before": {"LEADS_TALLY_SHARDS": "1", "DYNAMODB_TRANSACTION_ATTEMPTS": "3"},
            "after": {"LEADS_TALLY_SHARDS": "32", "DYNAMODB_TRANSACTION_ATTEMPTS": "8"}}
-HOLD_MS, TIMEOUT = 20, 120  # how long the proxy holds a transaction (ms); the longest wait for a request or the barrier (s)
+# How long the proxy holds a transaction (ms); the longest wait for a request or the barrier (s).
+HOLD_MS, TIMEOUT = 20, 120
 
 
-def conflict_proxy(upstream: str, tmp: Path) -> Service:
+def conflict_proxy(upstream: str, tmp: Path, stack: contextlib.ExitStack) -> Service:
     """tests.conflict_proxy's command line, in its own process group, on a free loopback port."""
-    proxy = Service("conflict-proxy", tmp)
+    proxy = Service("conflict-proxy", tmp, stack)
     command = [PYTHON, "-m", "tests.conflict_proxy", "--upstream", upstream, "--port", str(proxy.port),
                "--hold-ms", str(HOLD_MS)]
     return proxy.launch(command, lambda: "conflict proxy on" in proxy.log_path.read_text(), timeout=30)
 
 
 def burst(url: str, visitors: int, numbers) -> dict:
-    """`visitors` clients (numbered from numbers) load the form, then all post at the same moment; what each got back."""
+    """`visitors` clients (numbered from numbers) load the form, then all post at once; what each got back."""
     barrier = threading.Barrier(visitors, timeout=TIMEOUT)
     began: list[float] = []
 
@@ -58,22 +62,18 @@ def burst(url: str, visitors: int, numbers) -> dict:
 
 
 def run(*, app_env: dict, tmp: Path, sizes: list[int], rounds: int) -> dict:
-    """Bursts of each size on both designs, interleaved; medians per design and size.
-
-    On a DynamoDB Local of its own: the emulator's transactions slow down with everything it holds (about
-    5 submissions/s beside the 100,000 seeded leads, whatever the design), which would measure the emulator.
-    """
+    """Bursts of each size on both designs, interleaved; medians per design and size."""
+    # On a DynamoDB Local of its own: the emulator's transactions slow down with everything it holds (about
+    # 5 submissions/s beside the 100,000 seeded leads, whatever the design), which would measure the emulator.
     (tmp / "writes").mkdir(exist_ok=True)
-    local = dynamodb_local(tmp / "writes")
-    proxy = conflict_proxy(local.url, tmp)
-    servers = {}
-    try:
+    with contextlib.ExitStack() as stack:
+        proxy, servers = conflict_proxy(dynamodb_local(tmp / "writes", stack).url, tmp, stack), {}
         for design, settings in DESIGNS.items():
             env = {**app_env, **settings, "DYNAMODB_ENDPOINT": proxy.url, "LEADS_TRUSTED_PROXY_COUNT": "1",
                    "DYNAMODB_TABLE_PREFIX": f"writes-{design}-"}
             env.pop("LEADS_RATELIMIT_DISABLED", None)
             manage(env, "create_tables")
-            servers[design] = Gunicorn(f"writes-{design}", "leadsite.wsgi", env, tmp).start()
+            servers[design] = gunicorn(f"writes-{design}", "leadsite.wsgi", env, tmp, stack)
         visitors = iter(range(10**9))  # every visitor of the run has its own address and email
 
         def once(size, design, round_no):
@@ -83,18 +83,11 @@ def run(*, app_env: dict, tmp: Path, sizes: list[int], rounds: int) -> dict:
             return result
 
         by_size = interleaved(rounds, DESIGNS, once, groups=sizes)
-    finally:
-        for server in servers.values():
-            server.stop()
-        proxy.stop()
-        local.stop()
-    total = lambda results, key: sum(r[key] for r in results)  # noqa: E731
-    middle = lambda results, key: statistics.median(r[key] for r in results)  # noqa: E731
     runs = {design: {str(size): by_size[size][design] for size in sizes} for design in DESIGNS}
-    summary = {design: {size: {
-        "refused_503_total": total(results, "refused_503"), "stored_total": total(results, "stored_302"),
-        "other_total": total(results, "other"), "posted_total": total(results, "visitors"),
-        **{key: middle(results, key) for key in ("submissions_per_s", "p50_ms", "p95_ms")},
-    } for size, results in per_size.items()} for design, per_size in runs.items()}
+    totals = {"refused_503": "refused_503_total", "stored_302": "stored_total", "other": "other_total",
+              "visitors": "posted_total"}
     return {"measured": {"date": utc_now(), "commit": git_commit()}, "hold_ms": HOLD_MS, "designs": DESIGNS,
-            "rounds": rounds, "sizes": sizes, "runs": runs, "summary": summary}
+            "rounds": rounds, "sizes": sizes, "runs": runs, "summary": {design: {size: {
+                **{name: sum(r[key] for r in results) for key, name in totals.items()},
+                **summary(results, medians=("submissions_per_s", "p50_ms", "p95_ms"))}
+                for size, results in per_size.items()} for design, per_size in runs.items()}}
