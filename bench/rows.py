@@ -1,8 +1,6 @@
-"""The inbox view (selectors stubbed: no DynamoDB) with its template row loop vs the Python rows it replaced.
-
-`python -m bench.rows [N]`: for 25 and 100 rows a page, the median of N interleaved renders of the old Python rows
-(`python`), the app's template loop (`template`) and the row as an `{% include %}` (`include`), ratios to `python`.
-"""
+"""The inbox view (selectors stubbed: no DynamoDB) with its template row loop vs the Python rows it replaced."""
+# `python -m bench.rows [N]`: for 25 and 100 rows a page, the median of N interleaved renders of the old Python rows
+# (`python`), the app's template loop (`template`) and the row as an `{% include %}` (`include`), ratios to `python`.
 import os
 import re
 import sys

@@ -126,12 +126,12 @@ def measure(results: dict, mode: dict, skip: list[str], tmp: Path, servers, *, w
     http = fresh.over_http(app, session) if "export" not in skip else None
     app.stop()
     floor.stop()  # the in-process measurements below get the CPUs to themselves
-    envs = {side: {**env, "BENCH_SESSION": session, "BENCH_LEAD": lead} for side, env in (("app", envs[large]),
-                                                                                           ("floor", baseline))}
+    sides = {"app": envs[large], "floor": baseline}
+    sides = {side: {**env, "BENCH_SESSION": session, "BENCH_LEAD": lead} for side, env in sides.items()}
     for part, run in (("cpu", fresh.cpu_per_request), ("export", fresh.export), ("coldstart", fresh.coldstart)):
         if part not in skip:
             log(f"{part}: app vs floor, in fresh processes")
-            results[part] = run(envs, mode)
+            results[part] = run(sides, mode)
     if http:
         results["export"]["http"] = http
 

@@ -1,10 +1,4 @@
-"""The data floor: each page's DynamoDB calls with bare PynamoDB, then the baseline template (never the app's code).
-
-inbox: GetItem session, BatchGetItem of the 32 status tally shards, Query created-index (or status-index) of 25.
-lead: GetItem session, GetItem lead, Query history (newest 100), Query staff roster-index. contact: one
-TransactWriteItems (the new lead, its history item, one random status shard and day shard). healthz: a GetItem on
-the lead table, as the app's.
-"""
+"""The data floor: each page's DynamoDB calls with bare PynamoDB, then the baseline template (never the app's code)."""
 import json
 import secrets
 import uuid
@@ -33,6 +27,7 @@ def signed_in(view):
 
 @signed_in
 def inbox(request):
+    """GetItem session, BatchGetItem of the 32 status tally shards, Query created-index (or status-index) of 25."""
     shards = list(Counter.batch_get([f"tally#status#{n:02d}" for n in range(TALLY_SHARDS)]))
     counts = {s: sum(int(getattr(shard, f"n_{s}") or 0) for shard in shards) for s in STATUSES}
     status = request.GET.get("status")
@@ -43,6 +38,7 @@ def inbox(request):
 
 @signed_in
 def lead_page(request, lead_id):
+    """GetItem session, GetItem lead, Query history (newest 100), Query staff roster-index."""
     lead = Lead.get(lead_id, consistent_read=True)
     history = [{"at": e.at, "actor": e.actor, "action": e.action, "changes": json.loads(e.changes or "{}")}
                for e in HistoryEvent.query(lead_id, scan_index_forward=False, limit=100)]
@@ -52,6 +48,7 @@ def lead_page(request, lead_id):
 
 @csrf_exempt
 def contact(request):
+    """One TransactWriteItems: the new lead, its history item, one random status shard and day shard."""
     data, now = json.loads(request.body), datetime.now(UTC)
     at, key = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), request.headers.get("Idempotency-Key", "")
     lead_id = uuid.uuid5(NAMESPACE, key).hex if key else uuid.uuid4().hex
@@ -72,6 +69,7 @@ def contact(request):
 
 
 def healthz(request):
+    """A GetItem on the lead table, as the app's."""
     try:
         Lead.get("healthz-probe")
     except Lead.DoesNotExist:
