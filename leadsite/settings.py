@@ -164,6 +164,35 @@ LEADS_TRUSTED_PROXY_COUNT = env.int("LEADS_TRUSTED_PROXY_COUNT", default=0)
 # How long a rendered contact form stays valid (its one-time token is signed with a timestamp).
 LEADS_FORM_MAX_AGE = env.int("LEADS_FORM_MAX_AGE", default=2 * 24 * 3600)
 
+
+def _privacy_url(value: str) -> str:
+    """LEADS_PRIVACY_URL: empty, an http(s) URL or a path on this site — never `javascript:` or the like."""
+    from urllib.parse import urlsplit
+
+    value = value.strip()
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    web = parts.scheme in ("http", "https") and parts.netloc
+    path = not parts.scheme and not parts.netloc and value.startswith("/")
+    # Browsers read a backslash as "/": "/\evil.example" would lead to another site.
+    if not (web or path) or "\\" in value or not value.isprintable() or any(char.isspace() for char in value):
+        raise ImproperlyConfigured("LEADS_PRIVACY_URL must be an http(s):// URL or a path starting with /.")
+    return value
+
+
+# The contact form's privacy notice and consent checkbox. The checkbox shows when a privacy URL is set
+# or consent is required; a lead stores the text and version agreed to, and when.
+LEADS_PRIVACY_URL = _privacy_url(env.str("LEADS_PRIVACY_URL", default=""))
+LEADS_CONSENT_REQUIRED = env.bool("LEADS_CONSENT_REQUIRED", default=False)
+LEADS_CONSENT_TEXT = env.str(
+    "LEADS_CONSENT_TEXT",
+    default="I agree that you store my details to answer this enquiry, as described in the privacy notice.",
+)
+LEADS_CONSENT_VERSION = env.str("LEADS_CONSENT_VERSION", default="1")
+if not LEADS_CONSENT_TEXT.strip() or not LEADS_CONSENT_VERSION.strip():
+    raise ImproperlyConfigured("LEADS_CONSENT_TEXT and LEADS_CONSENT_VERSION must not be empty.")
+
 # Staff sign-in: sessions live in DynamoDB; repeated failures slow the guesser down for a while.
 SESSION_ENGINE = "leads.accounts.sessions"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)

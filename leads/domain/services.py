@@ -56,15 +56,20 @@ def lead_submit(
     company: str = "",
     source: str = "form",
     client: str | None = None,
+    consent_text: str | None = None,
+    consent_version: str | None = None,
     now: datetime | None = None,
 ) -> Submission:
     """Store a new lead exactly once per lead id, counting it and rate-limiting the client.
 
-    A repeat of an id already stored (double click, browser retry) stores nothing and reports
-    ``created=False``. Raises RateLimited when the client is over its allowance, and
-    StorageUnavailable when DynamoDB cannot take the write; in both cases nothing is written.
+    ``consent_text`` and ``consent_version``, given when the visitor ticked the consent box, are stored
+    with the lead and the time they agreed (the submission's). A repeat of an id already stored (double
+    click, browser retry) stores nothing and reports ``created=False``. Raises RateLimited when the
+    client is over its allowance, and StorageUnavailable when DynamoDB cannot take the write; in both
+    cases nothing is written.
     """
     now = now or utcnow()
+    agreed = consent_text is not None
     lead = Lead(
         lead_id=lead_id,
         created_at=now,
@@ -76,6 +81,9 @@ def lead_submit(
         message=message,
         status="new",
         source=source,
+        consent_text=consent_text if agreed else None,
+        consent_version=consent_version if agreed else None,
+        consent_at=now if agreed else None,
     )
     lead.refresh_index_keys()
     window = None

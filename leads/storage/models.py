@@ -166,6 +166,10 @@ class Lead(Model):
     notes = UnicodeAttribute(null=True)
     owner = UnicodeAttribute(null=True)
     source = UnicodeAttribute(default="form")
+    # What the visitor agreed to when they ticked the consent box, and when; None without consent.
+    consent_text = UnicodeAttribute(null=True)
+    consent_version = UnicodeAttribute(null=True)
+    consent_at = IsoDateTimeAttribute(null=True)
     status_email = UnicodeAttribute()
     status_domain = UnicodeAttribute()
     version = VersionAttribute()

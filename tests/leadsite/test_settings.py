@@ -68,3 +68,16 @@ def test_production_code_never_imports_moto_or_test_helpers():
     )
     result = manage("shell", "-c", script, SECRET_KEY="x" * 50, DYNAMODB_ENDPOINT="aws")
     assert result.stdout.splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,hi", "//evil.example/privacy",
+                                 "/\\evil.example", "privacy.html", "https://", "/privacy page"])
+def test_privacy_url_must_be_http_or_a_path(url):
+    result = manage("check", SECRET_KEY="x" * 50, DYNAMODB_ENDPOINT="aws", LEADS_PRIVACY_URL=url)
+    assert result.returncode != 0
+    assert "LEADS_PRIVACY_URL must be an http(s):// URL or a path starting with /." in result.stderr
+
+
+@pytest.mark.parametrize("url", ["https://example.com/privacy", "http://example.com/p?v=2#consent", "/privacy/"])
+def test_privacy_url_accepts_web_addresses_and_paths(url):
+    assert manage("check", SECRET_KEY="x" * 50, DYNAMODB_ENDPOINT="aws", LEADS_PRIVACY_URL=url).returncode == 0
