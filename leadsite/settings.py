@@ -163,6 +163,11 @@ LEADS_RATELIMIT_WINDOW = env.int("LEADS_RATELIMIT_WINDOW", default=600)
 LEADS_TRUSTED_PROXY_COUNT = env.int("LEADS_TRUSTED_PROXY_COUNT", default=0)
 # How long a rendered contact form stays valid (its one-time token is signed with a timestamp).
 LEADS_FORM_MAX_AGE = env.int("LEADS_FORM_MAX_AGE", default=2 * 24 * 3600)
+# Retention: a lead and everything derived from it (history, trash copy, markers) expires this many days
+# after its last activity, removed by DynamoDB's TTL (leads.domain.retention). 0 (the default) = kept forever.
+LEADS_RETENTION_DAYS = env.int("LEADS_RETENTION_DAYS", default=0)
+if LEADS_RETENTION_DAYS < 0:
+    raise ImproperlyConfigured("LEADS_RETENTION_DAYS must be 0 (off) or a number of days.")
 
 
 def _privacy_url(value: str) -> str:

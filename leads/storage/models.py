@@ -15,9 +15,13 @@ Key layout (table names get DYNAMODB_TABLE_PREFIX in front; endpoint and region 
     ``tally#status#<shard>``  ``n_<status>``: leads per status, one of 32 shards (Tally, leads.domain.tallies);
     ``tally#day#<YYYY-MM>#<shard>``  ``d<DD>``: leads created that UTC day, one of 32 shards (Tally);
     ``rate#<scope>#<client hash>#<window>``  ``tally``: rate-limit hits in one fixed window, TTL (RateWindow);
-    ``notified#<lead_id>``  no attributes: the new-lead email was sent, TTL 14 days (DeliveryMarker).
+    ``notified#<lead_id>``  no attributes: the new-lead email was sent, TTL 14 days (DeliveryMarker);
+    ``expired#<lead_id>#<expiry>``  no attributes: that TTL removal was taken off the tallies, TTL 14 days.
 
-``history`` — hash key ``lead_id``, range key ``event_id`` (``<at>#<random>``): who did what, when.
+``history`` — hash key ``lead_id``, range key ``event_id`` (``<at>#<random>``): who did what, when;
+    TTL ``expires_at`` with retention on (never before the lead's).
+
+With LEADS_RETENTION_DAYS set, ``leads`` items carry a TTL ``expires_at`` too (leads.domain.retention).
 
 ``trash`` — deleted leads, restorable for 30 days: hash key ``lead_id``, the lead's attributes as JSON,
     TTL ``expires_at``. deleted-index  feed ("trash") + deleted_at   recently deleted, newest first.
@@ -149,8 +153,9 @@ class Lead(Model):
 
     class Meta:
         billing_mode = "PAY_PER_REQUEST"
-        # New leads reach the notification function on Lambda through the table's stream.
-        stream_view_type = "NEW_IMAGE"
+        # New leads reach the notification function on Lambda through the table's stream; the old image
+        # of a lead removed by TTL lets the same function take it off the tallies (retention).
+        stream_view_type = "NEW_AND_OLD_IMAGES"
 
     lead_id = UnicodeAttribute(hash_key=True)
     feed = UnicodeAttribute(default=FEED_ALL)
@@ -178,6 +183,11 @@ class Lead(Model):
     status_index = StatusIndex()
     email_index = EmailIndex()
     domain_index = DomainIndex()
+    # Retention (leads.domain.retention): when DynamoDB's TTL removes the lead, absent when retention is
+    # off; and the expiry every one of its history events has at least (moved in the write that moves
+    # expires_at, after carrying the events forward, so the history never expires before the lead).
+    expires_at = TTLAttribute(null=True)
+    history_expires_at = IsoDateTimeAttribute(null=True)
     status_email_index = StatusEmailIndex()
     status_domain_index = StatusDomainIndex()
 
@@ -229,7 +239,11 @@ class RateWindow(CountersTable):
 
 
 class DeliveryMarker(CountersTable):
-    """Says a new lead's email was sent (leads.management.stream_handler), so a redelivery sends nothing."""
+    """Says a stream record was acted on (leads.management.stream_handler), so a redelivery does nothing again.
+
+    ``notified#<lead_id>``: the new-lead email was sent; ``expired#<lead_id>#<expiry>``: a lead removed by
+    TTL was taken off the tallies.
+    """
 
 
 class HistoryEvent(Model):
@@ -254,6 +268,8 @@ class HistoryEvent(Model):
 class DeletedIndex(GlobalSecondaryIndex):
     """Recently deleted leads, newest deletion first."""
 
+    # Retention: never earlier than the lead's own expiry (leads.domain.retention); absent when off.
+    expires_at = TTLAttribute(null=True)
     class Meta:
         index_name = "deleted-index"
         projection = AllProjection()
