@@ -25,6 +25,11 @@ With LEADS_RETENTION_DAYS set, ``leads`` items carry a TTL ``expires_at`` too (l
 
 ``trash`` — deleted leads, restorable for 30 days: hash key ``lead_id``, the lead's attributes as JSON,
     TTL ``expires_at``. deleted-index  feed ("trash") + deleted_at   recently deleted, newest first.
+    email-index  email + deleted_at (keys only)   one person's deleted leads (find, export, erase).
+
+``history`` also holds the privacy log (PrivacyRequest, ErasedSubject): ``privacy#requests`` + request id,
+    one item per export or erasure of one person's data; ``privacy#subjects`` + keyed hash of an address,
+    which erasure of that address is the latest and whether it finished. Never an address.
 
 ``staff`` — hash key ``email``; roster-index  roster ("staff") + email   everyone, alphabetically.
 
@@ -278,6 +283,18 @@ class DeletedIndex(GlobalSecondaryIndex):
     deleted_at = IsoDateTimeAttribute(range_key=True)
 
 
+class TrashEmailIndex(GlobalSecondaryIndex):
+    """One person's deleted leads, by address: keys only, since erasing needs the keys and the privacy page
+    reads the whole items by key anyway (the trash is small: 30 days)."""
+
+    class Meta:
+        index_name = "email-index"
+        projection = KeysOnlyProjection()
+
+    email = UnicodeAttribute(hash_key=True)
+    deleted_at = IsoDateTimeAttribute(range_key=True)
+
+
 class TrashedLead(Model):
     """A deleted lead, kept whole for 30 days so it can be restored; DynamoDB's TTL removes it after."""
 
@@ -299,6 +316,65 @@ class TrashedLead(Model):
     expires_at = TTLAttribute()
 
     deleted_index = DeletedIndex()
+    email_index = TrashEmailIndex()
+
+
+# The privacy log shares the history table instead of having a table of its own: an export or an
+# erasure is an event in the data's history like the timeline entries beside it; it happens a few times
+# a month; and one more table would be one more resource in CloudFormation, both IAM policies,
+# create_tables and every emulator's set-up, for a handful of small items. Its hash keys cannot meet a
+# lead's: lead ids are 32 hex digits. Neither model ever holds an address, only its keyed hash.
+PRIVACY_LOG = "privacy#requests"
+ERASED_SUBJECTS = "privacy#subjects"
+
+
+class PrivacyRequest(Model):
+    """One export or erasure of one person's data (leads.domain.erasure): who, when, how many items of each kind.
+
+    ``request_id`` is ``<UTC time, compact>-<8 hex>``: the log sorts by time, and the id fits in a URL.
+    An erasure is written "started" before anything is deleted and "finished" after; each deletion adds
+    to its counts in the deletion's own transaction, so the counts stay exact when a run is cut short
+    and a later one finishes it.
+    """
+
+    base_table_name = "history"
+
+    class Meta:
+        billing_mode = "PAY_PER_REQUEST"
+
+    log = UnicodeAttribute(hash_key=True, attr_name="lead_id", default=PRIVACY_LOG)
+    request_id = UnicodeAttribute(range_key=True, attr_name="event_id")
+    kind = UnicodeAttribute()  # "export" or "erasure"
+    subject = UnicodeAttribute()  # HMAC-SHA256 of the normalised address (leads.domain.subjects.subject_hash)
+    actor = UnicodeAttribute()
+    started_at = IsoDateTimeAttribute()
+    state = UnicodeAttribute()  # "started" or "finished"
+    finished_at = IsoDateTimeAttribute(null=True)
+    finished_by = UnicodeAttribute(null=True)
+    runs = NumberAttribute(default=1)  # how many runs it took (an interrupted erasure is finished by the next)
+    leads = NumberAttribute(default=0)
+    history = NumberAttribute(default=0)
+    trash = NumberAttribute(default=0)
+    markers = NumberAttribute(default=0)
+
+
+class ErasedSubject(Model):
+    """The latest erasure of one address (by its keyed hash): which request, and whether it finished.
+
+    Read with one GetItem, it tells whether an address was erased and lets a new run finish an
+    interrupted erasure instead of starting another.
+    """
+
+    base_table_name = "history"
+
+    class Meta:
+        billing_mode = "PAY_PER_REQUEST"
+
+    book = UnicodeAttribute(hash_key=True, attr_name="lead_id", default=ERASED_SUBJECTS)
+    subject = UnicodeAttribute(range_key=True, attr_name="event_id")
+    request_id = UnicodeAttribute()
+    state = UnicodeAttribute()
+    erasures = NumberAttribute(default=0)
 
 
 class RosterIndex(GlobalSecondaryIndex):
@@ -385,4 +461,4 @@ class StaffSession(Model):
 # One model per table: what creates tables, turns TTL on and writes the CloudFormation template.
 ALL_MODELS = [Lead, CountersTable, HistoryEvent, TrashedLead, Staff, StaffSession]
 # The models that share a table with one of ALL_MODELS (configure binds them too).
-SHARING_MODELS = [Tally, RateWindow, DeliveryMarker]
+SHARING_MODELS = [Tally, RateWindow, DeliveryMarker, PrivacyRequest, ErasedSubject]

@@ -388,8 +388,11 @@ def test_the_app_policy_allows_every_call_the_app_makes_and_nothing_it_does_not_
 
 
 def test_the_admin_policy_covers_create_tables_exactly():
+    from tests.storage.test_tables import recreate_without
+
     for model in ALL_MODELS:
         model.delete_table()
+    recreate_without(TrashedLead, "email-index")  # made by an older release: create_tables adds the index
     with recorded_calls() as calls:
         reports = tables.create_all()
     policy = literal_policy(cloudformation.admin_policy_document)
