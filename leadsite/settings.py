@@ -270,6 +270,11 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
+# Error reports (AdminEmailHandler, if a deployment turns error mail on) show no form values, query
+# strings, cookies, client addresses or local variables when DEBUG is off (leads.web.error_reports).
+DEFAULT_EXCEPTION_REPORTER = "leads.web.error_reports.PersonalDataExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "leads.web.error_reports.PersonalDataFilter"
+
 # JSON lines in production (CloudWatch, container log collectors); readable text in development.
 LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
 LOGGING = {
@@ -280,8 +285,13 @@ LOGGING = {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
     # Staff pages are addressed by email: keep personal data out of Django's own request lines.
-    "filters": {"redact_emails": {"()": "leads.web.request_log.RedactEmails"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["redact_emails"]}},
+    "filters": {
+        "redact_emails": {"()": "leads.web.request_log.RedactEmails"},
+        # Django's records carry the request, whose repr has the query string: method and path only.
+        "hide_requests": {"()": "leads.web.request_log.HideRequests"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT,
+                             "filters": ["redact_emails", "hide_requests"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # Django's default config gives "django" its own handler; one handler (root) is enough.
@@ -290,6 +300,8 @@ LOGGING = {
         # runserver already prints one line per request in development.
         "leads.request": {"level": "WARNING" if DEBUG else "INFO"},
         # Zappa logs its own access line per request on Lambda; leads.request already says more.
-        **{name: {"level": "WARNING"} for name in ("werkzeug", "botocore", "pynamodb", "zappa")},
+        # botocore's and pynamodb's DEBUG lines print whole requests, django.template's whole template
+        # contexts: personal data, so never below WARNING (tests/test_no_personal_data_in_logs.py).
+        **{name: {"level": "WARNING"} for name in ("werkzeug", "botocore", "pynamodb", "zappa", "django.template")},
     },
 }
