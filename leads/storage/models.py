@@ -183,16 +183,16 @@ class Lead(Model):
     status_email = UnicodeAttribute()
     status_domain = UnicodeAttribute()
     version = VersionAttribute()
-
-    created_index = CreatedIndex()
-    status_index = StatusIndex()
-    email_index = EmailIndex()
-    domain_index = DomainIndex()
     # Retention (leads.domain.retention): when DynamoDB's TTL removes the lead, absent when retention is
     # off; and the expiry every one of its history events has at least (moved in the write that moves
     # expires_at, after carrying the events forward, so the history never expires before the lead).
     expires_at = TTLAttribute(null=True)
     history_expires_at = IsoDateTimeAttribute(null=True)
+
+    created_index = CreatedIndex()
+    status_index = StatusIndex()
+    email_index = EmailIndex()
+    domain_index = DomainIndex()
     status_email_index = StatusEmailIndex()
     status_domain_index = StatusDomainIndex()
 
@@ -268,13 +268,13 @@ class HistoryEvent(Model):
     changes = UnicodeAttribute(default="{}")
     # The lead's version after this event: a conflict shows exactly the events the editor missed.
     version = NumberAttribute(null=True)
+    # Retention: never earlier than the lead's own expiry (leads.domain.retention); absent when off.
+    expires_at = TTLAttribute(null=True)
 
 
 class DeletedIndex(GlobalSecondaryIndex):
     """Recently deleted leads, newest deletion first."""
 
-    # Retention: never earlier than the lead's own expiry (leads.domain.retention); absent when off.
-    expires_at = TTLAttribute(null=True)
     class Meta:
         index_name = "deleted-index"
         projection = AllProjection()

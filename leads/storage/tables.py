@@ -27,6 +27,11 @@ class TableReport:
     def __str__(self) -> str:
         return f"{'created' if self.created else 'exists '}  {self.name}  ({', '.join(self.notes)})"
 
+    @property
+    def attention(self) -> tuple[str, ...]:
+        """The notes that need someone to act (a TTL or stream the command must not change by itself)."""
+        return tuple(note for note in self.notes if NEEDS_ATTENTION in note)
+
 
 def _create(model) -> bool:
     """Create the model's table unless it exists (waiting until it is active); True if this call created it."""
@@ -125,6 +130,29 @@ def ensure_ttl(model) -> str | None:
     return f"TTL turned on for {attribute.attr_name}"
 
 
+# In a note that says what create_tables found but must not change by itself.
+NEEDS_ATTENTION = ", NOT "
+
+
+def ensure_stream(model) -> str | None:
+    """Report the table's stream against the model's Meta.stream_view_type; None when the model has none.
+
+    Never changes it: AWS cannot change a stream's view type in place. Disabling the stream and enabling
+    a new one gives it a new ARN, which the Lambda trigger must then be pointed at (README, "Retention"),
+    so that is left to a person; the note says so, rather than the stream silently staying as it was.
+    """
+    wanted = getattr(model.Meta, "stream_view_type", None)
+    if wanted is None:
+        return None
+    client, table = internals.botocore_client(model), model.Meta.table_name
+    stream = client.describe_table(TableName=table)["Table"].get("StreamSpecification") or {}
+    current = stream.get("StreamViewType") if stream.get("StreamEnabled") else None
+    if current == wanted:
+        return f"stream {wanted}"
+    return (f"stream {current or 'off'}{NEEDS_ATTENTION}{wanted}: AWS cannot change a stream's view type in place; "
+            "replace the stream and repoint the Lambda trigger by hand (README, Retention)")
+
+
 def ensure_pitr(model) -> str:
     """Turn point-in-time recovery on unless it already is, where the endpoint supports it."""
     client, table = internals.botocore_client(model), model.Meta.table_name
@@ -150,6 +178,6 @@ def create_all() -> list[TableReport]:
     for model in ALL_MODELS:
         created = _create(model)
         added = [] if created else ensure_indexes(model)
-        notes = tuple(note for note in (*added, ensure_ttl(model), ensure_pitr(model)) if note)
+        notes = tuple(note for note in (*added, ensure_ttl(model), ensure_stream(model), ensure_pitr(model)) if note)
         reports.append(TableReport(model.Meta.table_name, created, notes))
     return reports

@@ -13,7 +13,9 @@ from leads.domain.exceptions import LeadConflict, StorageUnavailable
 from leads.storage.models import HistoryEvent, Lead, TrashedLead
 
 DAYS = 90
-SUBMITTED = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
+# Tomorrow, 09:30 UTC: expiries measured from it lie ahead, as they would in use. (DynamoDB Local runs TTL
+# for real, removing an item whose expiry has passed within seconds; moto never does.)
+SUBMITTED = (datetime.now(UTC) + timedelta(days=1)).replace(hour=9, minute=30, second=0, microsecond=0)
 ACTOR = "sam@example.com"
 
 
@@ -90,10 +92,11 @@ def test_off_means_no_expiry(settings):
 
 
 def test_the_trash_copy_expires_at_the_earlier_of_the_trash_period_and_retention(settings):
+    deleted = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
     settings.LEADS_RETENTION_DAYS = 7
-    assert retention.trash_expiry(SUBMITTED, trash_days=30) == datetime(2026, 11, 9, tzinfo=UTC)
+    assert retention.trash_expiry(deleted, trash_days=30) == datetime(2026, 11, 9, tzinfo=UTC)
     settings.LEADS_RETENTION_DAYS = 365
-    assert retention.trash_expiry(SUBMITTED, trash_days=30) == SUBMITTED + timedelta(days=30)
+    assert retention.trash_expiry(deleted, trash_days=30) == deleted + timedelta(days=30)
 
 
 # --- Every activity sets or moves the expiry ---------------------------------------------------------
@@ -101,7 +104,8 @@ def test_the_trash_copy_expires_at_the_earlier_of_the_trash_period_and_retention
 def test_a_submitted_lead_and_its_history_expire_n_days_later(retained, clock):
     lead_id = submit(clock)
     lead = stored(lead_id)
-    assert lead.expires_at == midnight_after(SUBMITTED) == datetime(2027, 1, 31, tzinfo=UTC)
+    assert lead.expires_at == midnight_after(SUBMITTED)
+    assert lead.expires_at == datetime.combine(SUBMITTED.date() + timedelta(days=DAYS + 1), datetime.min.time(), UTC)
     assert lead.history_expires_at == lead.expires_at
     [created] = history(lead_id)
     assert created.expires_at == lead.expires_at
@@ -130,7 +134,7 @@ def test_each_edit_on_a_later_day_moves_the_expiry_and_carries_the_history_forwa
         services.lead_update(lead_id=lead_id, expected_version=2, actor=ACTOR,
                              **{edit: {"status": "contacted", "notes": "second call", "owner": ACTOR}[edit]})
     lead = stored(lead_id)
-    assert lead.expires_at == midnight_after(edited) == datetime(2027, 2, 3, tzinfo=UTC)
+    assert lead.expires_at == midnight_after(edited) == midnight_after(SUBMITTED) + timedelta(days=3)
     assert lead.history_expires_at == lead.expires_at
     events = history(lead_id)
     assert len(events) == 3
@@ -157,7 +161,7 @@ def test_delete_is_activity_the_trash_copy_never_outlives_the_lead_and_the_histo
     services.lead_delete(lead_id=lead_id, actor="boss@example.com")
     trashed = TrashedLead.get(lead_id, consistent_read=True)
     # Ten days of retention from the deletion, sooner than the trash's 30 days.
-    assert trashed.expires_at == midnight_after(deleted, days=10) == datetime(2026, 11, 17, tzinfo=UTC)
+    assert trashed.expires_at == midnight_after(deleted, days=10) == midnight_after(SUBMITTED, days=15)
     events = history(lead_id)
     assert [event.action for event in events] == ["created", "deleted"]
     assert all(event.expires_at >= trashed.expires_at for event in events)
@@ -249,7 +253,9 @@ def test_extend_keeps_the_lead_from_now_writes_an_event_and_carries_the_history(
         (midnight_after(extended), midnight_after(extended), 2)
     created, kept = history(lead_id)
     assert kept.action == "extended retention" and kept.actor == ACTOR and kept.version == 2
-    assert json.loads(kept.changes) == {"kept until": ["2027-01-31 00:00 UTC", "2027-03-12 00:00 UTC"]}
+    label = "%Y-%m-%d 00:00 UTC"
+    assert json.loads(kept.changes) == {"kept until": [midnight_after(SUBMITTED).strftime(label),
+                                                       midnight_after(extended).strftime(label)]}
     assert created.expires_at == kept.expires_at == stored_lead.expires_at
 
 
