@@ -365,6 +365,14 @@ def exercise_the_app() -> None:
     assert "grace@navy.mil" in ok(admin.get("/admin/leads/deleted/"), 200).content.decode()
     ok(admin.post(f"/admin/leads/{lead_id}/restore/"))
     ok(admin.get(f"/admin/leads/{lead_id}/"), 200)
+    # One person's data: a live lead and a deleted one, looked up (the trash's email-index), exported, erased.
+    second = tokens.new_lead_id()
+    services.lead_submit(lead_id=second, name="Grace Hopper", email="grace@navy.mil", subject="Again", message="Hi")
+    ok(admin.post(f"/admin/leads/{second}/delete/"))
+    ok(admin.get("/admin/privacy/"), 200)
+    assert "Compilers" in ok(admin.post("/admin/privacy/", {"email": "grace@navy.mil"}), 200).content.decode()
+    ok(admin.post("/admin/privacy/export/", {"email": "grace@navy.mil"}), 200)
+    ok(admin.post("/admin/privacy/erase/", {"email": "grace@navy.mil", "stage": "confirm", "confirm": "on"}))
 
     ok(admin.post("/admin/staff/", {"email": "sam@example.com", "name": "Sam", "role": "sales", "password": PASSWORD}))
     sam = Client()
