@@ -42,6 +42,7 @@ urlpatterns = [
     path("leads/<lead_id:lead_id>/", views.LeadDetailView.as_view(), name="lead_detail"),
     path("leads/<lead_id:lead_id>/delete/", views.LeadDeleteView.as_view(), name="lead_delete"),
     path("leads/<lead_id:lead_id>/restore/", views.LeadRestoreView.as_view(), name="lead_restore"),
+    path("leads/<lead_id:lead_id>/extend/", views.LeadExtendView.as_view(), name="lead_extend"),
     path("staff/", views.StaffListView.as_view(), name="staff_list"),
     # One person's data: the address is only ever posted, never part of a URL.
     path("privacy/", privacy.PrivacyView.as_view(), name="privacy"),

@@ -92,8 +92,14 @@ class Keeping:
     days: int
 
 
-def keeping(expires_at: datetime | None, *, now: datetime) -> Keeping | None:
-    """The lead page's retention line for a lead with this expiry; None when retention is off."""
+def keeping(expires_at: datetime | None, *, now: datetime | None = None) -> Keeping | None:
+    """The lead page's retention line for a lead with this expiry; None when retention is off.
+
+    An expired lead stays readable until DynamoDB removes it (typically within a few days): the page says
+    so, while lists keep showing it (they read only what they show, so a filter could not drop it without
+    reading more, and their counts count it until it is removed).
+    """
     if not enabled():
         return None
+    now = now or datetime.now(UTC)
     return Keeping(until=expires_at, expired=expires_at is not None and expires_at <= now, days=days())

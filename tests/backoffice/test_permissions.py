@@ -50,7 +50,7 @@ def test_sales_staff_get_403_on_admin_only_pages(sales_client, name, method):
         assert "You are not allowed to do that" in response.content.decode()
 
 
-@pytest.mark.parametrize("name", [n for n in staff_url_names() if n not in ADMIN_ONLY | PUBLIC | {"backoffice:logout", "backoffice:lead_bulk"}])
+@pytest.mark.parametrize("name", [n for n in staff_url_names() if n not in ADMIN_ONLY | PUBLIC | {"backoffice:logout", "backoffice:lead_bulk", "backoffice:lead_extend"}])
 def test_sales_staff_can_open_the_other_pages(sales_client, name):
     response = sales_client.get(sample_url(name, lead_id=make_lead()))
     assert response.status_code == 200
