@@ -206,6 +206,20 @@ def test_no_event_is_lowered_when_the_retention_is_shortened(settings, clock):
     assert changed.expires_at == lead.expires_at
 
 
+def test_carrying_forward_never_lowers_an_event_kept_longer(retained, clock):
+    lead_id = submit(clock)
+    events = history(lead_id)
+    later = midnight_after(SUBMITTED) + timedelta(days=400)
+    events[0].update(actions=[HistoryEvent.expires_at.set(later)])
+    # The lead's record says nothing about its history (as for a lead stored before retention was on).
+    stored(lead_id).update(actions=[Lead.history_expires_at.remove()])  # version 2
+    edited = clock.advance(days=2)
+    services.lead_update(lead_id=lead_id, expected_version=2, actor=ACTOR, notes="called")
+    created, changed = history(lead_id)
+    assert created.expires_at == later
+    assert changed.expires_at == stored(lead_id).history_expires_at == midnight_after(edited)
+
+
 # --- A failure half way through carrying the history forward ----------------------------------------
 
 def test_a_failure_half_way_leaves_no_event_expiring_before_the_lead_and_the_next_write_finishes(retained, clock, monkeypatch):
