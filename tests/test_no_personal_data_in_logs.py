@@ -19,6 +19,7 @@ import secrets
 import smtplib
 import socket
 import uuid
+from io import StringIO
 from logging.handlers import BufferingHandler
 
 import pytest
@@ -294,6 +295,45 @@ def test_staff_search_for_an_address_while_dynamodb_is_down(watch):
         del MARKERS["real session"]
 
 
+# --- One person's data (the privacy page and `manage.py subject_data`) ----------------------------
+
+def test_privacy_page_lookup_export_and_erase(watch):
+    from leads.domain import services
+
+    services.lead_submit(lead_id=uuid.uuid4().hex, **VISITOR)
+    admin = signed_in(f"{MARKERS['staff']}@example.com", "admin")
+    subject = {"email": VISITOR["email"]}
+    assert MARKERS["message"] in admin.post("/admin/privacy/", subject).content.decode()
+    assert MARKERS["message"] in admin.post("/admin/privacy/export/", subject).content.decode()  # the download
+    assert admin.post("/admin/privacy/erase/", subject).status_code == 200  # the confirmation page
+    with dynamodb_fault(operations={"TransactWriteItems"}):
+        outage = watch.page(admin.post("/admin/privacy/erase/", {**subject, "stage": "confirm", "confirm": "on"}))
+    assert outage.status_code == 503
+    erased = admin.post("/admin/privacy/erase/", {**subject, "stage": "confirm", "confirm": "on"})
+    assert erased.status_code == 302
+    assert watch.logged("POST /admin/privacy/erase/ 302") and watch.logged("Service Unavailable: /admin/privacy/erase/")
+    watch.assert_clean()
+
+
+def test_subject_data_command(watch, tmp_path):
+    from django.core.management import CommandError, call_command
+    from leads.domain import services
+
+    services.lead_submit(lead_id=uuid.uuid4().hex, **VISITOR)
+    actor = f"{MARKERS['staff']}@example.com"
+    out = tmp_path / "export.json"
+    call_command("subject_data", "export", VISITOR["email"], output=str(out), actor=actor, stdout=StringIO())
+    assert MARKERS["message"] in out.read_text()
+    said = StringIO()
+    with dynamodb_fault(operations={"TransactWriteItems"}), pytest.raises(CommandError) as refused:
+        call_command("subject_data", "erase", VISITOR["email"], actor=actor, yes=True, stdout=said, stderr=said)
+    call_command("subject_data", "erase", VISITOR["email"], actor=actor, yes=True, stdout=said, stderr=said)
+    # What the command prints ends up in terminals and CI logs too.
+    printed = said.getvalue() + str(refused.value)
+    assert not [part for part, marker in MARKERS.items() if marker in printed], printed
+    watch.assert_clean()
+
+
 # --- The stream handler (new-lead emails on Lambda) ----------------------------------------------
 
 def stream_event(lead: Lead) -> dict:
@@ -339,6 +379,19 @@ def test_stream_handler_when_dynamodb_fails(watch, new_lead, operation):
     with dynamodb_fault(operations={operation}):
         stream_handler.handle(stream_event(new_lead))
     assert watch.logged("Traceback")
+    watch.assert_clean()
+
+
+def test_stream_handler_ttl_removal_when_dynamodb_fails(watch, new_lead):
+    from leads.management.stream_handler import TTL_IDENTITY
+
+    event = stream_event(new_lead)
+    record = event["Records"][0]
+    record["eventName"], record["userIdentity"] = "REMOVE", dict(TTL_IDENTITY)
+    record["dynamodb"]["OldImage"] = record["dynamodb"].pop("NewImage")
+    with dynamodb_fault():
+        assert stream_handler.handle(event)["batchItemFailures"]
+    assert watch.logged("for stream record 4200")
     watch.assert_clean()
 
 
