@@ -163,6 +163,40 @@ LEADS_RATELIMIT_WINDOW = env.int("LEADS_RATELIMIT_WINDOW", default=600)
 LEADS_TRUSTED_PROXY_COUNT = env.int("LEADS_TRUSTED_PROXY_COUNT", default=0)
 # How long a rendered contact form stays valid (its one-time token is signed with a timestamp).
 LEADS_FORM_MAX_AGE = env.int("LEADS_FORM_MAX_AGE", default=2 * 24 * 3600)
+# Retention: a lead and everything derived from it (history, trash copy, markers) expires this many days
+# after its last activity, removed by DynamoDB's TTL (leads.domain.retention). 0 (the default) = kept forever.
+LEADS_RETENTION_DAYS = env.int("LEADS_RETENTION_DAYS", default=0)
+if LEADS_RETENTION_DAYS < 0:
+    raise ImproperlyConfigured("LEADS_RETENTION_DAYS must be 0 (off) or a number of days.")
+
+
+def _privacy_url(value: str) -> str:
+    """LEADS_PRIVACY_URL: empty, an http(s) URL or a path on this site — never `javascript:` or the like."""
+    from urllib.parse import urlsplit
+
+    value = value.strip()
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    web = parts.scheme in ("http", "https") and parts.netloc
+    path = not parts.scheme and not parts.netloc and value.startswith("/")
+    # Browsers read a backslash as "/": "/\evil.example" would lead to another site.
+    if not (web or path) or "\\" in value or not value.isprintable() or any(char.isspace() for char in value):
+        raise ImproperlyConfigured("LEADS_PRIVACY_URL must be an http(s):// URL or a path starting with /.")
+    return value
+
+
+# The contact form's privacy notice and consent checkbox. The checkbox shows when a privacy URL is set
+# or consent is required; a lead stores the text and version agreed to, and when.
+LEADS_PRIVACY_URL = _privacy_url(env.str("LEADS_PRIVACY_URL", default=""))
+LEADS_CONSENT_REQUIRED = env.bool("LEADS_CONSENT_REQUIRED", default=False)
+LEADS_CONSENT_TEXT = env.str(
+    "LEADS_CONSENT_TEXT",
+    default="I agree that you store my details to answer this enquiry, as described in the privacy notice.",
+)
+LEADS_CONSENT_VERSION = env.str("LEADS_CONSENT_VERSION", default="1")
+if not LEADS_CONSENT_TEXT.strip() or not LEADS_CONSENT_VERSION.strip():
+    raise ImproperlyConfigured("LEADS_CONSENT_TEXT and LEADS_CONSENT_VERSION must not be empty.")
 
 # Staff sign-in: sessions live in DynamoDB; repeated failures slow the guesser down for a while.
 SESSION_ENGINE = "leads.accounts.sessions"
@@ -236,6 +270,11 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
+# Error reports (AdminEmailHandler, if a deployment turns error mail on) show no form values, query
+# strings, cookies, client addresses or local variables when DEBUG is off (leads.web.error_reports).
+DEFAULT_EXCEPTION_REPORTER = "leads.web.error_reports.PersonalDataExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "leads.web.error_reports.PersonalDataFilter"
+
 # JSON lines in production (CloudWatch, container log collectors); readable text in development.
 LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
 LOGGING = {
@@ -246,8 +285,13 @@ LOGGING = {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
     # Staff pages are addressed by email: keep personal data out of Django's own request lines.
-    "filters": {"redact_emails": {"()": "leads.web.request_log.RedactEmails"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["redact_emails"]}},
+    "filters": {
+        "redact_emails": {"()": "leads.web.request_log.RedactEmails"},
+        # Django's records carry the request, whose repr has the query string: method and path only.
+        "hide_requests": {"()": "leads.web.request_log.HideRequests"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT,
+                             "filters": ["redact_emails", "hide_requests"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # Django's default config gives "django" its own handler; one handler (root) is enough.
@@ -256,6 +300,8 @@ LOGGING = {
         # runserver already prints one line per request in development.
         "leads.request": {"level": "WARNING" if DEBUG else "INFO"},
         # Zappa logs its own access line per request on Lambda; leads.request already says more.
-        **{name: {"level": "WARNING"} for name in ("werkzeug", "botocore", "pynamodb", "zappa")},
+        # botocore's and pynamodb's DEBUG lines print whole requests, django.template's whole template
+        # contexts: personal data, so never below WARNING (tests/test_no_personal_data_in_logs.py).
+        **{name: {"level": "WARNING"} for name in ("werkzeug", "botocore", "pynamodb", "zappa", "django.template")},
     },
 }

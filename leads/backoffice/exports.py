@@ -9,6 +9,7 @@ COLUMNS = [
     ("lead_id", "id"), ("created_at", "created_at"), ("name", "name"), ("email", "email"),
     ("company", "company"), ("subject", "subject"), ("message", "message"), ("status", "status"),
     ("owner", "owner"), ("notes", "notes"), ("updated_at", "updated_at"),
+    ("consent_version", "consent_version"), ("consent_at", "consent_at"), ("consent_text", "consent_text"),
 ]
 # A spreadsheet treats cells starting with these as formulas (OWASP "CSV injection").
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -125,3 +125,31 @@ class StaffEditForm(forms.Form):
             password_validation.validate_password(password)
         return password
 
+
+
+class SubjectForm(forms.Form):
+    """One person's email address, for the privacy page: always posted, never put in a URL."""
+
+    email = forms.EmailField(max_length=254, label="Email address",
+                             widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+
+    def clean_email(self):
+        return normalise_email(self.cleaned_data["email"])
+
+
+class SubjectEraseForm(SubjectForm):
+    """Erase one person's data: a first post asks for confirmation, the second must tick the box."""
+
+    stage = forms.CharField(required=False, widget=forms.HiddenInput)
+    confirm = forms.BooleanField(required=False, label="I understand this cannot be undone")
+
+    @property
+    def confirming(self) -> bool:
+        """True for the post from the confirmation page (with or without the box ticked)."""
+        return self.cleaned_data.get("stage") == "confirm"
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("stage") == "confirm" and not cleaned.get("confirm"):
+            self.add_error("confirm", "Tick the box to confirm: erased data cannot be brought back.")
+        return cleaned

@@ -2,6 +2,7 @@
 from django.urls import path, register_converter
 from django.urls.converters import StringConverter
 
+from leads.backoffice import privacy
 from leads.backoffice import views as views
 
 
@@ -18,7 +19,14 @@ class StaffEmailConverter(StringConverter):
     regex = r".+@[^/]+"
 
 
+class PrivacyRequestIdConverter(StringConverter):
+    """A privacy request's id (leads.domain.erasure.new_request_id): UTC time, then 8 hex digits."""
+
+    regex = r"[0-9]{8}T[0-9]{12}Z-[0-9a-f]{8}"
+
+
 register_converter(LeadIdConverter, "lead_id")
+register_converter(PrivacyRequestIdConverter, "privacy_request_id")
 register_converter(StaffEmailConverter, "staff_email")
 
 app_name = "backoffice"
@@ -34,6 +42,13 @@ urlpatterns = [
     path("leads/<lead_id:lead_id>/", views.LeadDetailView.as_view(), name="lead_detail"),
     path("leads/<lead_id:lead_id>/delete/", views.LeadDeleteView.as_view(), name="lead_delete"),
     path("leads/<lead_id:lead_id>/restore/", views.LeadRestoreView.as_view(), name="lead_restore"),
+    path("leads/<lead_id:lead_id>/extend/", views.LeadExtendView.as_view(), name="lead_extend"),
     path("staff/", views.StaffListView.as_view(), name="staff_list"),
+    # One person's data: the address is only ever posted, never part of a URL.
+    path("privacy/", privacy.PrivacyView.as_view(), name="privacy"),
+    path("privacy/export/", privacy.PrivacyExportView.as_view(), name="privacy_export"),
+    path("privacy/erase/", privacy.PrivacyEraseView.as_view(), name="privacy_erase"),
+    path("privacy/requests/<privacy_request_id:request_id>/", privacy.PrivacyRequestView.as_view(),
+         name="privacy_request"),
     path("staff/<staff_email:email>/", views.StaffEditView.as_view(), name="staff_edit"),
 ]

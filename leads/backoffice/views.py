@@ -21,7 +21,7 @@ from pynamodb.exceptions import PynamoDBException
 
 from leads.accounts import auth
 from leads.backoffice import charts, exports
-from leads.domain import ratelimit, selectors, services
+from leads.domain import ratelimit, retention, selectors, services
 from leads.backoffice.forms import PAGE_SIZES, BulkActionForm, LeadEditForm, LeadFilterForm, LoginForm, StaffEditForm, StaffForm
 from leads.domain.exceptions import (
     AccessChanged, BadCursor, InvalidCredentials, LeadConflict, LeadNotFound, LoginThrottled, StaffExists, StaffNotFound,
@@ -303,7 +303,37 @@ class LeadDetailView(StaffRequiredMixin, View):
             "lead": lead, "form": form, "missed": missed,
             "staff_names": {s.email: s.display_name for s in self.staff},
             "history": selectors.lead_history(lead_id=lead.lead_id),
+            "keeping": retention.keeping(lead.expires_at),  # None with retention off
         }, status=status)
+
+
+def _utc_label(moment) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+@method_decorator(never_cache, name="dispatch")
+class LeadExtendView(StaffRequiredMixin, View):
+    """"Keep for another N days" (POST, sales and admin): the lead's retention counted afresh from today."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, lead_id):
+        if not retention.enabled():
+            raise Http404("Leads are kept without a time limit here.")
+        try:
+            lead, extended = services.lead_retention_extend(lead_id=lead_id, actor=request.staff.email)
+        except LeadNotFound:
+            raise Http404("No lead with this id.") from None
+        except LeadConflict:
+            messages.error(request, "Someone else saved this lead just now, so it was not kept longer. "
+                                    "Nothing was overwritten; please try again.")
+            return redirect("backoffice:lead_detail", lead_id=lead_id)
+        until = _utc_label(lead.expires_at)
+        if extended:
+            messages.success(request, f"Kept until {until}.")
+        else:
+            messages.info(request, f"It is already kept until {until}: it saw activity today.")
+        return redirect("backoffice:lead_detail", lead_id=lead_id)
 
 
 @method_decorator(never_cache, name="dispatch")

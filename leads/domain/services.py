@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from pynamodb.exceptions import PynamoDBException
 
-from leads.domain import ratelimit, tallies
+from leads.domain import ratelimit, retention, tallies
 from leads.domain.emails import normalise_email
 from leads.domain.exceptions import (
     LeadConflict, LeadNotFound, LoginThrottled, RateLimited, StaffExists, StaffNotFound, StorageUnavailable,
@@ -32,9 +32,10 @@ class Submission:
 
 
 def history_event(
-    *, lead_id: str, actor: str, action: str, changes: dict, at: datetime, version: int | None = None
+    *, lead_id: str, actor: str, action: str, changes: dict, at: datetime, version: int | None = None,
+    expires_at: datetime | None = None,
 ) -> HistoryEvent:
-    """Build a timeline entry; its id sorts by time and never collides."""
+    """Build a timeline entry; its id sorts by time and never collides. `expires_at`: the lead's (retention)."""
     return HistoryEvent(
         lead_id=lead_id,
         event_id=f"{HistoryEvent.at.serialize(at)}#{secrets.token_hex(4)}",
@@ -43,6 +44,7 @@ def history_event(
         action=action,
         changes=json.dumps(changes, ensure_ascii=False),
         version=version,
+        expires_at=expires_at,
     )
 
 
@@ -56,15 +58,20 @@ def lead_submit(
     company: str = "",
     source: str = "form",
     client: str | None = None,
+    consent_text: str | None = None,
+    consent_version: str | None = None,
     now: datetime | None = None,
 ) -> Submission:
     """Store a new lead exactly once per lead id, counting it and rate-limiting the client.
 
-    A repeat of an id already stored (double click, browser retry) stores nothing and reports
-    ``created=False``. Raises RateLimited when the client is over its allowance, and
-    StorageUnavailable when DynamoDB cannot take the write; in both cases nothing is written.
+    ``consent_text`` and ``consent_version``, given when the visitor ticked the consent box, are stored
+    with the lead and the time they agreed (the submission's). A repeat of an id already stored (double
+    click, browser retry) stores nothing and reports ``created=False``. Raises RateLimited when the
+    client is over its allowance, and StorageUnavailable when DynamoDB cannot take the write; in both
+    cases nothing is written.
     """
     now = now or utcnow()
+    agreed = consent_text is not None
     lead = Lead(
         lead_id=lead_id,
         created_at=now,
@@ -76,8 +83,13 @@ def lead_submit(
         message=message,
         status="new",
         source=source,
+        consent_text=consent_text if agreed else None,
+        consent_version=consent_version if agreed else None,
+        consent_at=now if agreed else None,
     )
     lead.refresh_index_keys()
+    # Retention: the lead and its first event expire together (a new lead has no older history to carry).
+    expires = lead.expires_at = lead.history_expires_at = retention.expiry(now)
     window = None
     if client is not None and not settings.LEADS_RATELIMIT_DISABLED:
         window = ratelimit.current_window(
@@ -90,7 +102,8 @@ def lead_submit(
     def fill(tx):
         # The lead itself, only if this id was never stored.
         tx.save(lead, condition=Lead.lead_id.does_not_exist())
-        tx.save(history_event(lead_id=lead_id, actor="visitor", action="created", changes={}, at=now, version=1))
+        tx.save(history_event(lead_id=lead_id, actor="visitor", action="created", changes={}, at=now, version=1,
+                              expires_at=expires))
         tallies.add_in(tx, statuses={"new": 1}, day=now.date(), day_amount=1)
         if window:
             ratelimit.hit_in(tx, window)
@@ -171,6 +184,54 @@ def _conflict_or_gone(lead_id: str) -> LeadConflict | LeadNotFound:
     return LeadConflict()
 
 
+def _carry_history(lead: Lead, until: datetime) -> bool:
+    """Make every history event of the lead expire no earlier than `until`; False if none could be earlier.
+
+    Called BEFORE the write that gives the lead (or its trash copy) that expiry, and that write records
+    ``history_expires_at = until`` in its own version-guarded transaction: so no event ever expires before
+    its lead, not even for a moment, and the record costs no write of its own (nor a version bump, which
+    would make a concurrent editor's save a conflict). A failure half way leaves some events later than
+    the lead — harmless: they go at their own expiry, or with the lead (stream handler) — and the record
+    where it was, so the next write on the lead carries the rest. The retention expiry moves at most once
+    a day (leads.domain.retention.expiry), so this runs at most once a day per lead: one Query by lead id
+    (paged) and one UpdateItem per event not already kept long enough, never lowering one.
+    """
+    if not retention.carry_needed(lead.history_expires_at, until):
+        return False
+    events = HistoryEvent.query(lead.lead_id, consistent_read=True, attributes_to_get=["lead_id", "event_id", "expires_at"])
+    try:
+        for event in events:
+            if event.expires_at is not None and event.expires_at >= until:
+                continue
+            try:
+                with conditional(event):
+                    # Never recreates an event its own TTL removed meanwhile, never lowers one kept longer.
+                    event.update(actions=[HistoryEvent.expires_at.set(until)], condition=(
+                        HistoryEvent.event_id.exists()
+                        & (HistoryEvent.expires_at.does_not_exist() | (HistoryEvent.expires_at < until))))
+            except Refused:
+                pass
+    except PynamoDBException as error:
+        raise _wrap_storage_errors(error) from error
+    return True
+
+
+def _retention_actions(lead: Lead, now: datetime, actions: list) -> datetime | None:
+    """Activity at `now`: move the lead's expiry (and its history's) onto `lead` and `actions`; the expiry or None.
+
+    Carries the history forward first (_carry_history). Nothing at all when retention is off.
+    """
+    expires = retention.expiry(now)
+    if expires is None:
+        return None
+    if _carry_history(lead, expires):
+        lead.history_expires_at = expires
+        actions.append(Lead.history_expires_at.set(expires))
+    lead.expires_at = expires
+    actions.append(Lead.expires_at.set(expires))
+    return expires
+
+
 def _apply_update(loaded: Lead, changes: dict[str, tuple], *, actor: str, now: datetime) -> Lead:
     """Commit changes to a loaded lead, guarded by its version; return the updated copy.
 
@@ -189,13 +250,15 @@ def _apply_update(loaded: Lead, changes: dict[str, tuple], *, actor: str, now: d
         Lead.status_email.set(lead.status_email),
         Lead.status_domain.set(lead.status_domain),
     ]
+    expires = _retention_actions(lead, now, actions)
     def fill(tx):
         # The version condition is added by PynamoDB: another save in between cancels everything.
         # A copy per attempt: PynamoDB appends the version increment to the list it is given, and the
         # commit loop's next attempt would otherwise carry it twice (a ValidationException).
         tx.update(lead, actions=list(actions), condition=Lead.lead_id.exists())
         tx.save(history_event(lead_id=lead.lead_id, actor=actor, action="changed", at=now,
-                              changes={k: list(v) for k, v in changes.items()}, version=lead.version + 1))
+                              changes={k: list(v) for k, v in changes.items()}, version=lead.version + 1,
+                              expires_at=expires))
         if "status" in changes:
             tallies.add_in(tx, statuses={old_status: -1, lead.status: 1})
 
@@ -263,6 +326,12 @@ def lead_delete(*, lead_id: str, actor: str, expected_version: int | None = None
         return Lead.from_raw_data(json.loads(trashed.item))
     if expected_version is not None and lead.version != expected_version:
         raise LeadConflict(current=lead)
+    # Deletion is activity: retention may keep the trash copy for less than TRASH_DAYS, and the history
+    # (which a restore brings back with the lead) is carried forward to outlive the copy.
+    trash_expires = retention.trash_expiry(now, trash_days=TRASH_DAYS)
+    event_expires = trash_expires if retention.enabled() else None
+    if event_expires:
+        _carry_history(lead, event_expires)
     trashed = TrashedLead(
         lead_id=lead.lead_id,
         deleted_at=now,
@@ -272,12 +341,13 @@ def lead_delete(*, lead_id: str, actor: str, expected_version: int | None = None
         subject=lead.subject,
         status=lead.status,
         item=json.dumps(lead.serialize()),
-        expires_at=now + timedelta(days=TRASH_DAYS),
+        expires_at=trash_expires,
     )
     def fill(tx):
         tx.delete(lead)  # PynamoDB adds the version condition
         tx.save(trashed)
-        tx.save(history_event(lead_id=lead.lead_id, actor=actor, action="deleted", at=now, changes={}))
+        tx.save(history_event(lead_id=lead.lead_id, actor=actor, action="deleted", at=now, changes={},
+                              expires_at=event_expires))
         tallies.add_in(tx, statuses={lead.status: -1}, day=lead.created_at.date(), day_amount=-1)
 
     try:
@@ -303,10 +373,12 @@ def lead_restore(*, lead_id: str, actor: str) -> Lead:
     item.pop("version", None)  # stored afresh: PynamoDB writes version 1, on condition the item is new
     lead = Lead.from_raw_data(item)
     lead.updated_at = now
+    expires = _retention_actions(lead, now, [])  # a restore is activity: the expiry starts afresh
     def fill(tx):
         tx.save(lead, condition=Lead.lead_id.does_not_exist())
         tx.delete(trashed, condition=TrashedLead.lead_id.exists())
-        tx.save(history_event(lead_id=lead_id, actor=actor, action="restored", at=now, changes={}, version=1))
+        tx.save(history_event(lead_id=lead_id, actor=actor, action="restored", at=now, changes={}, version=1,
+                              expires_at=expires))
         tallies.add_in(tx, statuses={lead.status: 1}, day=lead.created_at.date(), day_amount=1)
 
     try:
@@ -460,3 +532,85 @@ def staff_end_sessions(*, email: str, keys: set[str] = frozenset()) -> set[str]:
         for key in keys:
             batch.delete(StaffSession(key))
     return keys
+
+
+# --- Retention (LEADS_RETENTION_DAYS, leads.domain.retention) --------------------------------------
+
+def _kept_until_label(expires_at: datetime | None) -> str | None:
+    return expires_at.strftime("%Y-%m-%d %H:%M UTC") if expires_at else None
+
+
+def lead_retention_extend(*, lead_id: str, actor: str) -> tuple[Lead, bool]:
+    """Keep a lead LEADS_RETENTION_DAYS from now ("Keep for another N days"): its expiry, its history's, and an event.
+
+    Returns the lead and whether anything changed: nothing is written when the lead already expires no
+    sooner (it saw activity today). The write is guarded by the lead's version like any edit, so a
+    concurrent save is never overwritten: LeadConflict (nothing written); LeadNotFound if it was
+    deleted; StorageUnavailable when DynamoDB did not answer. Only with retention on.
+    """
+    now = utcnow()
+    expires = retention.expiry(now)
+    if expires is None:
+        raise ValueError("Retention is off (LEADS_RETENTION_DAYS)")
+    try:
+        loaded = lead_get(lead_id=lead_id)
+    except PynamoDBException as error:
+        raise _wrap_storage_errors(error) from error
+    if loaded.expires_at is not None and loaded.expires_at >= expires:
+        return loaded, False
+    lead = Lead.from_raw_data(loaded.serialize())
+    lead.updated_at = now
+    actions = [Lead.updated_at.set(now)]
+    _retention_actions(lead, now, actions)
+    changes = {"kept until": [_kept_until_label(loaded.expires_at), _kept_until_label(expires)]}
+
+    def fill(tx):
+        tx.update(lead, actions=list(actions), condition=Lead.lead_id.exists())  # and the version condition
+        tx.save(history_event(lead_id=lead_id, actor=actor, action="extended retention", at=now, changes=changes,
+                              version=lead.version + 1, expires_at=expires))
+
+    try:
+        commit(fill)
+    except Refused as refused:
+        raise _conflict_or_gone(lead_id) from refused
+    return lead, True
+
+
+def lead_expired(*, lead: Lead) -> bool:
+    """Take a lead DynamoDB's TTL removed off the tallies, exactly once; True if this call did it.
+
+    `lead` is the removed item (the stream record's old image). Like a staff delete (lead_delete), the
+    removal takes one off the lead's status and off the day it was created, here in one transaction with
+    an ``expired#<lead_id>#<expiry>`` marker written on condition it is new: a record the stream delivers
+    again finds the marker and changes nothing. Raises StorageUnavailable when DynamoDB did not take it.
+    """
+    marker = DeliveryMarker(
+        retention.expired_marker_key(lead.lead_id, lead.expires_at),
+        expires_at=utcnow() + timedelta(days=retention.EXPIRED_MARKER_DAYS),
+    )
+
+    def fill(tx):
+        tx.save(marker, condition=DeliveryMarker.counter_id.does_not_exist())
+        tallies.add_in(tx, statuses={lead.status: -1}, day=lead.created_at.date(), day_amount=-1)
+
+    try:
+        commit(fill)
+    except Refused as refused:
+        if refused.by(marker):
+            return False
+        raise StorageUnavailable("An expiry was refused by a condition it does not have") from refused
+    return True
+
+
+def lead_history_purge(*, lead_id: str) -> int:
+    """Delete whatever history of a lead TTL removed is still there; return how many events.
+
+    Events expire with their lead, or later (never sooner: _carry_history); those kept a little longer
+    go now, with it. One Query by lead id (keys only, paged) and BatchWriteItem; safe to repeat.
+    """
+    keys = [(event.lead_id, event.event_id)
+            for event in HistoryEvent.query(lead_id, attributes_to_get=["lead_id", "event_id"])]
+    with HistoryEvent.batch_write() as batch:
+        for hash_key, range_key in keys:
+            batch.delete(HistoryEvent(hash_key, range_key))
+    return len(keys)

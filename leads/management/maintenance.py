@@ -19,8 +19,9 @@ SUBJECTS = ["Pricing for our team", "Demo request", "Integration question", "Par
 # What these commands call, on which tables (base names): the source of the generated MaintenancePolicy
 # (leads.storage.cloudformation), checked against the calls they really make by tests/test_cloudformation.py.
 IAM_GRANTS = {
-    "dynamodb:Scan": ("leads",),  # audit: every lead's status and day, read consistently
-    "dynamodb:BatchGetItem": ("counters",),  # audit: the tally shards
+    # audit: every lead's status and day; every tally shard, of every month that has one (a month whose
+    # leads were all removed by TTL has none left to say it exists), read consistently.
+    "dynamodb:Scan": ("leads", "counters"),
     "dynamodb:UpdateItem": ("counters",),  # audit --repair, seed_demo: ADD to the tallies
     "dynamodb:BatchWriteItem": ("leads", "history"),  # seed_demo: demo leads and their history
 }
@@ -35,26 +36,23 @@ class Drift:
     actual: int
 
 
-def _months(first: date, last: date) -> list[str]:
-    """Every month from first's to last's, as ``YYYY-MM``."""
-    months, year, month = [], first.year, first.month
-    while (year, month) <= (last.year, last.month):
-        months.append(f"{year:04d}-{month:02d}")
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return months
+def _stored_tallies() -> tuple[Counter[str], Counter[date]]:
+    """Raw shard sums (not clamped at 0) per status and per day, over every tally shard stored, read consistently.
 
-
-def _stored_tallies(months: list[str]) -> tuple[Counter[str], Counter[date]]:
-    """Raw shard sums (not clamped at 0) per status and per day of these months, read consistently."""
-    return tallies.raw_sums(Tally.batch_get(tallies.status_keys() + tallies.month_keys(months), consistent_read=True))
+    A Scan of the counters table, not a BatchGetItem of the months the leads span: once TTL (retention) or
+    deletions have removed every lead of a month, that month's day tallies must still be found and checked.
+    """
+    return tallies.raw_sums(Tally.scan(Tally.counter_id.startswith("tally#"), consistent_read=True))
 
 
 def audit(*, repair: bool = False) -> tuple[int, list[Drift]]:
     """Scan the leads (consistently), sum the tally shards, and list (or fix) every difference.
 
-    Checks every status, and every day of every month from the oldest lead's to this one. A repair adds
-    the difference to shard 0, so the sums come right without touching the other shards; run it while
-    nobody is submitting or editing, or a change made meanwhile is counted twice or not at all.
+    Checks every status, and every day that has leads or a tally. A repair adds the difference to shard
+    0, so the sums come right without touching the other shards; run it while nobody is submitting or
+    editing, or a change made meanwhile is counted twice or not at all. Leads DynamoDB's TTL removed
+    (retention) are repaired here too when no stream handler took them off the tallies (containers);
+    leads expired but not yet removed are still leads, and still counted, on both sides.
     """
     statuses: Counter[str] = Counter({status: 0 for status in STATUSES})
     days: Counter[date] = Counter()
@@ -63,9 +61,7 @@ def audit(*, repair: bool = False) -> tuple[int, list[Drift]]:
         scanned += 1
         statuses[lead.status] += 1
         days[lead.created_at.date()] += 1
-    today = utcnow().date()
-    months = _months(min(days, default=today), today)
-    stored_statuses, stored_days = _stored_tallies(months)
+    stored_statuses, stored_days = _stored_tallies()
     drift = [Drift(f"status:{status}", stored_statuses[status], statuses[status])
              for status in STATUSES if stored_statuses[status] != statuses[status]]
     drift += [Drift(f"day:{day.isoformat()}", stored_days[day], days[day])

@@ -1,10 +1,18 @@
-"""The leads table's DynamoDB Stream on Lambda: email sales about each new lead (LEADS_NOTIFY_VIA=stream).
+"""The leads table's DynamoDB Stream on Lambda: email sales about each new lead (LEADS_NOTIFY_VIA=stream),
+and take each lead DynamoDB's TTL removes (LEADS_RETENTION_DAYS) off the tallies.
 
 Zappa routes the stream's batches here (the "events" entry in zappa_settings.json). Delivery is at
 least once: Lambda retries a batch from the first record reported as failed, so each sent email leaves
 a DeliveryMarker (``notified#<lead_id>`` in the counters table, expiring after 14 days, far beyond the
-stream's 24 hours) and a lead with a marker is skipped. If the function dies between sending and
-writing the marker, the retry sends that email again: a rare duplicate rather than a lost lead.
+stream's 24 hours, or with the lead if that is sooner) and a lead with a marker is skipped. If the
+function dies between sending and writing the marker, the retry sends that email again: a rare
+duplicate rather than a lost lead.
+
+A TTL removal is a REMOVE record whose ``userIdentity`` is the DynamoDB service itself; its old image
+(the stream is NEW_AND_OLD_IMAGES) says which status and day lose one. The subtraction commits with an
+``expired#…`` marker written on condition it is new (services.lead_expired), so a redelivered record
+subtracts nothing; then any history the lead left behind is deleted. A REMOVE made by the app (a staff
+delete, an erasure) already adjusted the tallies in its own transaction and is ignored here.
 """
 
 import logging
@@ -13,7 +21,7 @@ from datetime import timedelta
 
 from pynamodb.exceptions import PynamoDBException
 
-from leads.domain import selectors, services
+from leads.domain import retention, selectors, services
 from leads.domain.notifications import send_new_lead_email
 from leads.storage.models import Lead, utcnow
 
@@ -43,16 +51,46 @@ def _notify(record: dict) -> None:
     if selectors.delivery_marked(lead_id=lead.lead_id) or not send_new_lead_email(lead):
         return
     try:
-        services.delivery_mark(lead_id=lead.lead_id, expires_at=utcnow() + MARKER_TTL)
+        # Never kept longer than the lead itself (retention).
+        services.delivery_mark(lead_id=lead.lead_id, expires_at=retention.capped(utcnow() + MARKER_TTL, lead.expires_at))
     except PynamoDBException:
         # Sent: reporting a failure would only make the retry send it again.
         logger.exception("Sent the new-lead email for lead %s but could not record it", lead.lead_id)
 
 
+def _expire(record: dict) -> None:
+    """Take a lead removed by TTL off the tallies (once), then delete the history it left; raise on failure."""
+    image = record["dynamodb"].get("OldImage")
+    if not image:
+        # A stream still on NEW_IMAGE: retrying cannot help. The audit (leads_audit --repair) puts it right.
+        logger.error("A lead removed by TTL came without its old image: the leads stream must be "
+                     "NEW_AND_OLD_IMAGES; run leads_audit --repair (record %s)", record["dynamodb"].get("SequenceNumber"))
+        return
+    lead = Lead.from_raw_data(image)
+    services.lead_expired(lead=lead)
+    services.lead_history_purge(lead_id=lead.lead_id)
+
+
+def _on_leads_table(record: dict) -> bool:
+    table = record.get("eventSourceARN", "").partition(":table/")[2].split("/")[0]
+    return table == Lead.Meta.table_name
+
+
 def _is_new_lead(record: dict) -> bool:
     """An INSERT into this deployment's leads table."""
-    table = record.get("eventSourceARN", "").partition(":table/")[2].split("/")[0]
-    return record.get("eventName") == "INSERT" and table == Lead.Meta.table_name
+    return record.get("eventName") == "INSERT" and _on_leads_table(record)
+
+
+# How DynamoDB Streams names the TTL process as the one that removed an item (a user's delete has no
+# userIdentity at all).
+TTL_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+
+
+def _is_ttl_removal(record: dict) -> bool:
+    """A REMOVE from this deployment's leads table made by DynamoDB's TTL, not by the app."""
+    identity = record.get("userIdentity") or {}
+    return (record.get("eventName") == "REMOVE" and _on_leads_table(record)
+            and all(identity.get(name) == value for name, value in TTL_IDENTITY.items()))
 
 
 def _failures(records: list[dict]) -> dict:
@@ -60,24 +98,27 @@ def _failures(records: list[dict]) -> dict:
 
 
 def handle(event: dict, context=None) -> dict:
-    """Email each new lead in a stream batch; on a failure, report it and every record after it."""
+    """Email each new lead and uncount each lead TTL removed; on a failure, report it and every record after it."""
     _setup_django()
     from django.conf import settings
 
     records = event.get("Records", [])
     for index, record in enumerate(records):
-        if not _is_new_lead(record):
+        if _is_new_lead(record):
+            work, needs, failed = _notify, settings.EMAIL_TIMEOUT * 1000, "send the new-lead email"
+        elif _is_ttl_removal(record):
+            work, needs, failed = _expire, settings.DYNAMODB_READ_TIMEOUT * 1000, "uncount the lead removed by TTL"
+        else:
             continue
         remaining = getattr(context, "get_remaining_time_in_millis", lambda: float("inf"))()
-        if remaining < settings.EMAIL_TIMEOUT * 1000 + SPARE_MILLISECONDS:
+        if remaining < needs + SPARE_MILLISECONDS:
             logger.warning("Out of time: %d stream records left for the retry", len(records) - index)
             return _failures(records[index:])
         try:
-            _notify(record)
+            work(record)
         except Exception:
             # Lambda retries from the first failure (the lowest sequence number reported), so the
             # records after it are reported too: they will come again, and in order.
-            logger.exception("Could not send the new-lead email for stream record %s",
-                             record["dynamodb"].get("SequenceNumber"))
+            logger.exception("Could not %s for stream record %s", failed, record["dynamodb"].get("SequenceNumber"))
             return _failures(records[index:])
     return {"batchItemFailures": []}

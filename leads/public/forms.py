@@ -1,6 +1,7 @@
 """The visitor contact form: validation and normalisation only, no DynamoDB calls."""
 
 from django import forms
+from django.conf import settings
 from django.core import signing
 
 from leads.domain.emails import normalise_email
@@ -14,6 +15,53 @@ def refuse_unstorable_characters(value: str) -> None:
     if any("\ud800" <= char <= "\udfff" for char in value):
         raise forms.ValidationError("This contains characters that cannot be stored. Please retype it.",
                                     code="unstorable")
+
+
+# Consent must be unambiguous: only these say yes (an HTML checkbox sends "on"), only these say no.
+CONSENT_YES = frozenset({"on", "1", "true", "yes"})
+CONSENT_NO = frozenset({"", "0", "false", "off", "no"})
+
+
+def consent_value(value) -> bool | None:
+    """True or False for a posted consent value (a string, or a JSON boolean); None if it is neither."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str):
+        value = value.strip().lower()
+        if value in CONSENT_YES:
+            return True
+        if value in CONSENT_NO:
+            return False
+    return None
+
+
+class ConsentCheckbox(forms.CheckboxInput):
+    """A checkbox that hands the field the posted value as it came: Django's own reads "0" or "no" as ticked."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, check_test=lambda value: consent_value(value) is True)
+
+    def value_from_datadict(self, data, files, name):
+        return data.get(name)
+
+
+class ConsentField(forms.BooleanField):
+    """The consent checkbox: ticked means yes, unticked or a clear "no" means no, anything else is an error."""
+
+    widget = ConsentCheckbox
+    default_error_messages = {
+        "required": "Please tick this box: we can only answer if you agree.",
+        "invalid": "Send consent as true or false.",
+    }
+
+    def to_python(self, value):
+        agreed = consent_value(value)
+        if agreed is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return agreed
+
+    def has_changed(self, initial, data):
+        return bool(consent_value(initial)) != bool(consent_value(data))
 
 
 class ContactForm(forms.Form):
@@ -46,6 +94,24 @@ class ContactForm(forms.Form):
         self.fields["name"].widget.attrs["autocomplete"] = "name"
         self.fields["company"].widget.attrs["autocomplete"] = "organization"
         self.fields["website"].widget.attrs.update({"autocomplete": "off", "tabindex": "-1"})
+        # The privacy notice and consent box, as configured when this form was made: what the visitor
+        # saw is what their lead records.
+        self.privacy_url = settings.LEADS_PRIVACY_URL
+        self.consent_text = settings.LEADS_CONSENT_TEXT
+        self.consent_version = settings.LEADS_CONSENT_VERSION
+        if self.privacy_url or settings.LEADS_CONSENT_REQUIRED:
+            self.fields["consent"] = ConsentField(label=self.consent_text, required=settings.LEADS_CONSENT_REQUIRED)
+
+    @property
+    def offers_consent(self) -> bool:
+        """True when the form shows the consent checkbox."""
+        return "consent" in self.fields
+
+    def agreed_consent(self) -> tuple[str, str] | None:
+        """The (text, version) a valid form's visitor agreed to, or None if they did not tick the box."""
+        if self.cleaned_data.get("consent"):
+            return self.consent_text, self.consent_version
+        return None
 
     @property
     def is_spam(self) -> bool:

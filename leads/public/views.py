@@ -30,15 +30,19 @@ def wants_json(request: HttpRequest) -> bool:
     return request.content_type == "application/json" or "application/json" in request.headers.get("Accept", "")
 
 
-def json_body(request: HttpRequest) -> dict[str, str]:
-    """Parse a JSON object whose values are all strings; raise BadJson otherwise."""
+def json_body(request: HttpRequest) -> dict[str, str | bool]:
+    """Parse a JSON object whose values are all strings (``consent`` may be a boolean); raise BadJson otherwise."""
     try:
         data = json.loads(request.body or b"{}")
     except (ValueError, RecursionError) as error:  # bad UTF-8 or syntax, huge integers, deep nesting
         raise BadJson(f"The request body is not valid JSON: {str(error)[:200]}") from error
     if not isinstance(data, dict):
         raise BadJson("The request body must be a JSON object.")
-    wrong = sorted(str(key) for key, value in data.items() if value is not None and not isinstance(value, str))
+    consent = data.get("consent")
+    if consent is not None and not isinstance(consent, (bool, str)):
+        raise BadJson("consent must be true or false.")
+    wrong = sorted(str(key) for key, value in data.items()
+                   if value is not None and not isinstance(value, str) and key != "consent")
     if wrong:
         raise BadJson(f"These fields must be strings: {', '.join(wrong)}.")
     return {key: value for key, value in data.items() if value is not None}
@@ -118,6 +122,7 @@ class ContactView(View):
     def submit(self, request: HttpRequest, form: ContactForm, *, lead_id: str, source: str):
         """Hand the cleaned form to the lead_submit service."""
         data = form.cleaned_data
+        consent_text, consent_version = form.agreed_consent() or (None, None)
         return services.lead_submit(
             lead_id=lead_id,
             name=data["name"],
@@ -127,6 +132,8 @@ class ContactView(View):
             message=data["message"],
             source=source,
             client=ratelimit.client_key(request),
+            consent_text=consent_text,
+            consent_version=consent_version,
         )
 
     def render_form(self, form: ContactForm, *, status: int = 200, **context) -> HttpResponse:

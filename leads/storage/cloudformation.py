@@ -9,10 +9,10 @@ Two managed policies, because the two jobs need different power:
 
 - ``AppPolicy`` — what the running app needs (RUNTIME_ACTIONS on its tables, Query on their indexes,
   reading the leads stream for the Lambda trigger). Attach it to the Lambda's or container's role.
-- ``TablesAdminPolicy`` — ADMIN_ACTIONS, what ``manage.py create_tables`` needs to create tables and turn
-  on TTL and point-in-time recovery. Only for whoever runs that command: the app itself must never be
-  able to create or reconfigure tables. (Where this stack is deployed, CloudFormation creates the tables
-  and ``create_tables`` then only describes them.)
+- ``TablesAdminPolicy`` — ADMIN_ACTIONS, what ``manage.py create_tables`` needs to create tables, add
+  indexes the models gained to existing ones, and turn on TTL and point-in-time recovery. Only for
+  whoever runs that command: the app itself must never be able to create or reconfigure tables. (Where
+  this stack is deployed, CloudFormation creates the tables and ``create_tables`` then only describes them.)
 
 - ``MaintenancePolicy`` — exactly what the offline commands ``leads_audit`` and ``seed_demo`` call
   (``leads.management.maintenance.IAM_GRANTS``: a consistent Scan of the leads, the tallies, batch
@@ -49,10 +49,12 @@ RUNTIME_ACTIONS = (
 INDEX_ACTIONS = ("dynamodb:Query", "dynamodb:Scan")
 # What a Lambda event source mapping needs to read a table's stream.
 STREAM_ACTIONS = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator")
-# What `manage.py create_tables` needs (leads.storage.tables): exists(), create_table(wait=True), TTL and PITR.
+# What `manage.py create_tables` needs (leads.storage.tables): exists(), create_table(wait=True), adding an
+# index the models gained to an existing table (UpdateTable), TTL and PITR.
 ADMIN_ACTIONS = (
     "dynamodb:CreateTable",
     "dynamodb:DescribeTable",
+    "dynamodb:UpdateTable",
     "dynamodb:DescribeTimeToLive",
     "dynamodb:UpdateTimeToLive",
     "dynamodb:DescribeContinuousBackups",
@@ -250,7 +252,7 @@ def template(models, maintenance_grants: dict[str, tuple[str, ...]]) -> dict:
     resources["AppPolicy"] = _managed_policy(
         "Leads app: read and write its DynamoDB tables and read the leads stream.", app_policy_document(models))
     resources["TablesAdminPolicy"] = _managed_policy(
-        "Leads create_tables: create the tables and turn on TTL and point-in-time recovery.",
+        "Leads create_tables: create the tables, add indexes, turn on TTL and point-in-time recovery.",
         admin_policy_document(models))
     resources["MaintenancePolicy"] = _managed_policy(
         "Leads leads_audit and seed_demo: scan the leads, read and repair the tallies, write demo data.",

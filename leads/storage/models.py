@@ -15,12 +15,21 @@ Key layout (table names get DYNAMODB_TABLE_PREFIX in front; endpoint and region 
     ``tally#status#<shard>``  ``n_<status>``: leads per status, one of 32 shards (Tally, leads.domain.tallies);
     ``tally#day#<YYYY-MM>#<shard>``  ``d<DD>``: leads created that UTC day, one of 32 shards (Tally);
     ``rate#<scope>#<client hash>#<window>``  ``tally``: rate-limit hits in one fixed window, TTL (RateWindow);
-    ``notified#<lead_id>``  no attributes: the new-lead email was sent, TTL 14 days (DeliveryMarker).
+    ``notified#<lead_id>``  no attributes: the new-lead email was sent, TTL 14 days (DeliveryMarker);
+    ``expired#<lead_id>#<expiry>``  no attributes: that TTL removal was taken off the tallies, TTL 14 days.
 
-``history`` — hash key ``lead_id``, range key ``event_id`` (``<at>#<random>``): who did what, when.
+``history`` — hash key ``lead_id``, range key ``event_id`` (``<at>#<random>``): who did what, when;
+    TTL ``expires_at`` with retention on (never before the lead's).
+
+With LEADS_RETENTION_DAYS set, ``leads`` items carry a TTL ``expires_at`` too (leads.domain.retention).
 
 ``trash`` — deleted leads, restorable for 30 days: hash key ``lead_id``, the lead's attributes as JSON,
     TTL ``expires_at``. deleted-index  feed ("trash") + deleted_at   recently deleted, newest first.
+    email-index  email + deleted_at (keys only)   one person's deleted leads (find, export, erase).
+
+``history`` also holds the privacy log (PrivacyRequest, ErasedSubject): ``privacy#requests`` + request id,
+    one item per export or erasure of one person's data; ``privacy#subjects`` + keyed hash of an address,
+    which erasure of that address is the latest and whether it finished. Never an address.
 
 ``staff`` — hash key ``email``; roster-index  roster ("staff") + email   everyone, alphabetically.
 
@@ -149,8 +158,9 @@ class Lead(Model):
 
     class Meta:
         billing_mode = "PAY_PER_REQUEST"
-        # New leads reach the notification function on Lambda through the table's stream.
-        stream_view_type = "NEW_IMAGE"
+        # New leads reach the notification function on Lambda through the table's stream; the old image
+        # of a lead removed by TTL lets the same function take it off the tallies (retention).
+        stream_view_type = "NEW_AND_OLD_IMAGES"
 
     lead_id = UnicodeAttribute(hash_key=True)
     feed = UnicodeAttribute(default=FEED_ALL)
@@ -166,9 +176,18 @@ class Lead(Model):
     notes = UnicodeAttribute(null=True)
     owner = UnicodeAttribute(null=True)
     source = UnicodeAttribute(default="form")
+    # What the visitor agreed to when they ticked the consent box, and when; None without consent.
+    consent_text = UnicodeAttribute(null=True)
+    consent_version = UnicodeAttribute(null=True)
+    consent_at = IsoDateTimeAttribute(null=True)
     status_email = UnicodeAttribute()
     status_domain = UnicodeAttribute()
     version = VersionAttribute()
+    # Retention (leads.domain.retention): when DynamoDB's TTL removes the lead, absent when retention is
+    # off; and the expiry every one of its history events has at least (moved in the write that moves
+    # expires_at, after carrying the events forward, so the history never expires before the lead).
+    expires_at = TTLAttribute(null=True)
+    history_expires_at = IsoDateTimeAttribute(null=True)
 
     created_index = CreatedIndex()
     status_index = StatusIndex()
@@ -225,7 +244,11 @@ class RateWindow(CountersTable):
 
 
 class DeliveryMarker(CountersTable):
-    """Says a new lead's email was sent (leads.management.stream_handler), so a redelivery sends nothing."""
+    """Says a stream record was acted on (leads.management.stream_handler), so a redelivery does nothing again.
+
+    ``notified#<lead_id>``: the new-lead email was sent; ``expired#<lead_id>#<expiry>``: a lead removed by
+    TTL was taken off the tallies.
+    """
 
 
 class HistoryEvent(Model):
@@ -245,6 +268,8 @@ class HistoryEvent(Model):
     changes = UnicodeAttribute(default="{}")
     # The lead's version after this event: a conflict shows exactly the events the editor missed.
     version = NumberAttribute(null=True)
+    # Retention: never earlier than the lead's own expiry (leads.domain.retention); absent when off.
+    expires_at = TTLAttribute(null=True)
 
 
 class DeletedIndex(GlobalSecondaryIndex):
@@ -255,6 +280,18 @@ class DeletedIndex(GlobalSecondaryIndex):
         projection = AllProjection()
 
     feed = UnicodeAttribute(hash_key=True)
+    deleted_at = IsoDateTimeAttribute(range_key=True)
+
+
+class TrashEmailIndex(GlobalSecondaryIndex):
+    """One person's deleted leads, by address: keys only, since erasing needs the keys and the privacy page
+    reads the whole items by key anyway (the trash is small: 30 days)."""
+
+    class Meta:
+        index_name = "email-index"
+        projection = KeysOnlyProjection()
+
+    email = UnicodeAttribute(hash_key=True)
     deleted_at = IsoDateTimeAttribute(range_key=True)
 
 
@@ -279,6 +316,65 @@ class TrashedLead(Model):
     expires_at = TTLAttribute()
 
     deleted_index = DeletedIndex()
+    email_index = TrashEmailIndex()
+
+
+# The privacy log shares the history table instead of having a table of its own: an export or an
+# erasure is an event in the data's history like the timeline entries beside it; it happens a few times
+# a month; and one more table would be one more resource in CloudFormation, both IAM policies,
+# create_tables and every emulator's set-up, for a handful of small items. Its hash keys cannot meet a
+# lead's: lead ids are 32 hex digits. Neither model ever holds an address, only its keyed hash.
+PRIVACY_LOG = "privacy#requests"
+ERASED_SUBJECTS = "privacy#subjects"
+
+
+class PrivacyRequest(Model):
+    """One export or erasure of one person's data (leads.domain.erasure): who, when, how many items of each kind.
+
+    ``request_id`` is ``<UTC time, compact>-<8 hex>``: the log sorts by time, and the id fits in a URL.
+    An erasure is written "started" before anything is deleted and "finished" after; each deletion adds
+    to its counts in the deletion's own transaction, so the counts stay exact when a run is cut short
+    and a later one finishes it.
+    """
+
+    base_table_name = "history"
+
+    class Meta:
+        billing_mode = "PAY_PER_REQUEST"
+
+    log = UnicodeAttribute(hash_key=True, attr_name="lead_id", default=PRIVACY_LOG)
+    request_id = UnicodeAttribute(range_key=True, attr_name="event_id")
+    kind = UnicodeAttribute()  # "export" or "erasure"
+    subject = UnicodeAttribute()  # HMAC-SHA256 of the normalised address (leads.domain.subjects.subject_hash)
+    actor = UnicodeAttribute()
+    started_at = IsoDateTimeAttribute()
+    state = UnicodeAttribute()  # "started" or "finished"
+    finished_at = IsoDateTimeAttribute(null=True)
+    finished_by = UnicodeAttribute(null=True)
+    runs = NumberAttribute(default=1)  # how many runs it took (an interrupted erasure is finished by the next)
+    leads = NumberAttribute(default=0)
+    history = NumberAttribute(default=0)
+    trash = NumberAttribute(default=0)
+    markers = NumberAttribute(default=0)
+
+
+class ErasedSubject(Model):
+    """The latest erasure of one address (by its keyed hash): which request, and whether it finished.
+
+    Read with one GetItem, it tells whether an address was erased and lets a new run finish an
+    interrupted erasure instead of starting another.
+    """
+
+    base_table_name = "history"
+
+    class Meta:
+        billing_mode = "PAY_PER_REQUEST"
+
+    book = UnicodeAttribute(hash_key=True, attr_name="lead_id", default=ERASED_SUBJECTS)
+    subject = UnicodeAttribute(range_key=True, attr_name="event_id")
+    request_id = UnicodeAttribute()
+    state = UnicodeAttribute()
+    erasures = NumberAttribute(default=0)
 
 
 class RosterIndex(GlobalSecondaryIndex):
@@ -365,4 +461,4 @@ class StaffSession(Model):
 # One model per table: what creates tables, turns TTL on and writes the CloudFormation template.
 ALL_MODELS = [Lead, CountersTable, HistoryEvent, TrashedLead, Staff, StaffSession]
 # The models that share a table with one of ALL_MODELS (configure binds them too).
-SHARING_MODELS = [Tally, RateWindow, DeliveryMarker]
+SHARING_MODELS = [Tally, RateWindow, DeliveryMarker, PrivacyRequest, ErasedSubject]

@@ -24,14 +24,35 @@ def request_id_for(request) -> str:
 _EMAIL = re.compile(r"[^\s/@]+@[^\s/@]+\.[^\s/@]+")
 
 
+def redact_emails(text: str) -> str:
+    """Replace anything shaped like an email address in text by ``<email>``."""
+    return _EMAIL.sub("<email>", text)
+
+
 class RedactEmails(logging.Filter):
     """Replace anything shaped like an email in a log line (Django's "Not Found: /admin/staff/<email>/")."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        redacted = _EMAIL.sub("<email>", message)
+        redacted = redact_emails(message)
         if redacted != message:
             record.msg, record.args = redacted, None
+        return True
+
+
+class HideRequests(logging.Filter):
+    """Put the method and path (emails redacted, no query string) in place of a record's request object.
+
+    Django's own records carry the request (``extra={"request": ...}``), which the JSON formatter writes
+    out as its repr: query string (a staff search by address) and all. For the log handler only: error
+    mail, where configured, runs before it and gets the request itself (leads.web.error_reports).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request = getattr(record, "request", None)
+        if request is not None and not isinstance(request, str):
+            method, path = getattr(request, "method", None), getattr(request, "path", None)
+            record.request = f"{method} {redact_emails(path)}" if method and isinstance(path, str) else "-"
         return True
 
 

@@ -1,8 +1,10 @@
 """CSV export: the current filter, streamed, safe to open in a spreadsheet."""
 import csv
 import io
+from datetime import datetime, timezone
 
 from leads.domain import services
+from leads.public import tokens
 from tests.helpers import make_lead
 
 
@@ -42,3 +44,16 @@ def test_formula_cells_are_neutralised(sales_client):
 
 def test_invalid_filter_gives_400(sales_client):
     assert sales_client.get("/admin/leads/export.csv?status=nope").status_code == 400
+
+
+def test_exports_the_consent_given(sales_client):
+    lead_id = tokens.new_lead_id()
+    services.lead_submit(lead_id=lead_id, name="Ann", email="ann@acme.com", subject="Hi", message="Hello",
+                         consent_text="I agree.", consent_version="v2",
+                         now=datetime(2026, 11, 3, 9, 30, tzinfo=timezone.utc))
+    make_lead("bob@other.org")
+    rows = {row["email"]: row for row in export(sales_client)}
+    assert (rows["ann@acme.com"]["consent_version"], rows["ann@acme.com"]["consent_at"]) == (
+        "v2", "2026-11-03T09:30:00+00:00")
+    assert rows["ann@acme.com"]["consent_text"] == "I agree."
+    assert (rows["bob@other.org"]["consent_version"], rows["bob@other.org"]["consent_at"]) == ("", "")

@@ -1,9 +1,11 @@
 """One lead: every field, editing with version checks, the timeline."""
 import re
+from datetime import datetime, timezone
 
 import pytest
 
 from leads.domain import selectors, services
+from leads.public import tokens
 from leads.storage.models import Lead
 from tests.helpers import day_count, make_lead, status_count
 
@@ -109,3 +111,19 @@ def test_mailto_link_addresses_exactly_the_visitor(sales_client, email):
     link = urlsplit(unescape(href))
     assert link.scheme == "mailto" and link.query == "" and link.fragment == ""
     assert unquote(link.path) == email
+
+
+def test_shows_the_consent_the_visitor_gave(sales_client):
+    lead_id = tokens.new_lead_id()
+    services.lead_submit(lead_id=lead_id, name="Ann", email="ann@acme.com", subject="Hi", message="Hello",
+                         consent_text="I agree to <the notice>.", consent_version="2026-12-01",
+                         now=datetime(2026, 11, 3, 9, 30, tzinfo=timezone.utc))
+    html = sales_client.get(f"/admin/leads/{lead_id}/").content.decode()
+    assert "<dt>Consent</dt><dd>Agreed to notice version 2026-12-01 on 2026-11-03 09:30 UTC" in html
+    assert "I agree to &lt;the notice&gt;." in html
+    assert "No consent recorded" not in html
+
+
+def test_says_when_no_consent_was_recorded(sales_client):
+    html = sales_client.get(f"/admin/leads/{make_lead()}/").content.decode()
+    assert "<dt>Consent</dt><dd>No consent recorded</dd>" in html

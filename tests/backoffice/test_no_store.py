@@ -17,6 +17,8 @@ def url_for(name, lead_id):
         kwargs["lead_id"] = lead_id
     if "email" in pattern.pattern.converters:
         kwargs["email"] = "sam@example.com"
+    if "request_id" in pattern.pattern.converters:
+        kwargs["request_id"] = "20261101T000000000000Z-00000000"
     return reverse(f"backoffice:{name}", kwargs=kwargs)
 
 

@@ -5,8 +5,9 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from tests.helpers import make_lead
 
 PUBLIC = {"backoffice:login"}
-ADMIN_ONLY = {"backoffice:lead_delete", "backoffice:lead_restore", "backoffice:trash", "backoffice:staff_list", "backoffice:staff_edit"}
-SAMPLE_ARGS = {"lead_id": "0" * 32, "email": "boss@example.com"}
+ADMIN_ONLY = {"backoffice:lead_delete", "backoffice:lead_restore", "backoffice:trash", "backoffice:staff_list", "backoffice:staff_edit",
+              "backoffice:privacy", "backoffice:privacy_export", "backoffice:privacy_erase", "backoffice:privacy_request"}
+SAMPLE_ARGS = {"lead_id": "0" * 32, "email": "boss@example.com", "request_id": "20261101T000000000000Z-00000000"}
 
 
 def staff_url_names():
@@ -25,7 +26,7 @@ def sample_url(name, lead_id=None):
 
 def test_the_walk_sees_every_staff_page():
     names = set(staff_url_names())
-    assert ADMIN_ONLY <= names and PUBLIC <= names and len(names) == 12
+    assert ADMIN_ONLY <= names and PUBLIC <= names and len(names) == 17
 
 
 @pytest.mark.parametrize("name", [n for n in staff_url_names() if n not in PUBLIC])
@@ -49,7 +50,7 @@ def test_sales_staff_get_403_on_admin_only_pages(sales_client, name, method):
         assert "You are not allowed to do that" in response.content.decode()
 
 
-@pytest.mark.parametrize("name", [n for n in staff_url_names() if n not in ADMIN_ONLY | PUBLIC | {"backoffice:logout", "backoffice:lead_bulk"}])
+@pytest.mark.parametrize("name", [n for n in staff_url_names() if n not in ADMIN_ONLY | PUBLIC | {"backoffice:logout", "backoffice:lead_bulk", "backoffice:lead_extend"}])
 def test_sales_staff_can_open_the_other_pages(sales_client, name):
     response = sales_client.get(sample_url(name, lead_id=make_lead()))
     assert response.status_code == 200

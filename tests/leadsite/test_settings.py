@@ -68,3 +68,30 @@ def test_production_code_never_imports_moto_or_test_helpers():
     )
     result = manage("shell", "-c", script, SECRET_KEY="x" * 50, DYNAMODB_ENDPOINT="aws")
     assert result.stdout.splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,hi", "//evil.example/privacy",
+                                 "/\\evil.example", "privacy.html", "https://", "/privacy page"])
+def test_privacy_url_must_be_http_or_a_path(url):
+    result = manage("check", SECRET_KEY="x" * 50, DYNAMODB_ENDPOINT="aws", LEADS_PRIVACY_URL=url)
+    assert result.returncode != 0
+    assert "LEADS_PRIVACY_URL must be an http(s):// URL or a path starting with /." in result.stderr
+
+
+@pytest.mark.parametrize("url", ["https://example.com/privacy", "http://example.com/p?v=2#consent", "/privacy/"])
+def test_privacy_url_accepts_web_addresses_and_paths(url):
+    assert manage("check", SECRET_KEY="x" * 50, DYNAMODB_ENDPOINT="aws", LEADS_PRIVACY_URL=url).returncode == 0
+
+
+@pytest.mark.parametrize("days, error", [("-1", "LEADS_RETENTION_DAYS must be 0 (off) or a number of days."),
+                                         ("ninety", "invalid literal for int()")])
+def test_retention_days_must_be_a_number_of_days(days, error):
+    result = manage("check", SECRET_KEY="x" * 50, DYNAMODB_ENDPOINT="aws", LEADS_RETENTION_DAYS=days)
+    assert result.returncode != 0 and error in result.stderr
+
+
+def test_retention_is_off_unless_asked_for():
+    code = "from django.conf import settings; print(settings.LEADS_RETENTION_DAYS)"
+    for env, expected in [({}, "0"), ({"LEADS_RETENTION_DAYS": "365"}, "365")]:
+        result = manage("shell", "-c", code, SECRET_KEY="x" * 50, DYNAMODB_ENDPOINT="aws", **env)
+        assert result.stdout.strip().splitlines()[-1] == expected, result.stderr

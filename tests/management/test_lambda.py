@@ -261,7 +261,7 @@ def submitted_lead(email="grace@navy.mil") -> Lead:
 
 
 def stream_record(lead: Lead, sequence: str = "100", *, event_name="INSERT", table=None) -> dict:
-    """One record as the leads table's stream (NEW_IMAGE) delivers it to Lambda."""
+    """One record as the leads table's stream (NEW_AND_OLD_IMAGES) delivers it to Lambda (an INSERT has no old image)."""
     return {
         "eventID": uuid.uuid4().hex,
         "eventName": event_name,
@@ -274,7 +274,7 @@ def stream_record(lead: Lead, sequence: str = "100", *, event_name="INSERT", tab
             "NewImage": lead.serialize(),
             "SequenceNumber": sequence,
             "SizeBytes": 600,
-            "StreamViewType": "NEW_IMAGE",
+            "StreamViewType": "NEW_AND_OLD_IMAGES",
         },
         "eventSourceARN": stream_arn(table),
     }

@@ -30,10 +30,12 @@ from django.test import Client
 from pynamodb.exceptions import GetError
 
 from leads.storage import dynamodb
-from leads.domain import services
+from leads.domain import services, subjects
 from leads.public import tokens
 from leads.management.maintenance import audit
-from leads.storage.models import HistoryEvent, Lead, RateWindow, Staff, StaffSession, TrashedLead, ALL_MODELS
+from leads.storage.models import (
+    ALL_MODELS, PRIVACY_LOG, HistoryEvent, Lead, PrivacyRequest, RateWindow, Staff, StaffSession, TrashedLead,
+)
 from tests.conftest import BACKEND
 from tests.dynamodb_local import JAR_DIR
 from tests.faults import WRITE_OPERATIONS, TransactionTokens, dynamodb_calls, dynamodb_fault
@@ -312,6 +314,26 @@ def deactivate_final(ctx):
     assert ctx.sam.get("/admin/leads/").status_code == 302
 
 
+ERASE = {"email": "xavier@acme.com", "stage": "confirm", "confirm": "on"}
+
+
+def erase_setup():
+    """A live lead and a deleted one of one address, to erase from the privacy page."""
+    ctx = SimpleNamespace(client=signed_in("boss@example.com", "admin"),
+                          lead_ids=[make_lead("xavier@acme.com"), make_lead("xavier@acme.com")])
+    services.lead_delete(lead_id=ctx.lead_ids[1], actor="boss@example.com")
+    return ctx
+
+
+def erase_final(ctx):
+    # An erasure whose finish landed unanswered is sent again: a second request, finding nothing left.
+    assert subjects.subject_find(email=ERASE["email"]).empty
+    assert not any(HistoryEvent.count(lead_id, consistent_read=True) for lead_id in ctx.lead_ids)
+    records = list(PrivacyRequest.query(PRIVACY_LOG, consistent_read=True))
+    assert {r.state for r in records} == {"finished"} and len(records) <= 2
+    assert [sum(getattr(r, kind) for r in records) for kind in ("leads", "trash", "history")] == [1, 1, 3]
+
+
 def redirect_to(location):
     return lambda ctx, response: response.status_code == 302 and response["Location"] == location
 
@@ -348,6 +370,9 @@ PATHS = [
     WritePath("deactivate staff", deactivate_setup,
               lambda c: c.client.post("/admin/staff/sam@example.com/", DEACTIVATE_SAM), redirect_to("/admin/staff/"),
               lambda c, r: generic_503(r), deactivate_final),
+    WritePath("erase one person's data", erase_setup, lambda c: c.client.post("/admin/privacy/erase/", ERASE),
+              lambda c, r: r.status_code == 302 and r["Location"].startswith("/admin/privacy/requests/"),
+              lambda c, r: generic_503(r), erase_final),
 ]
 PATH_IDS = [path.name for path in PATHS]
 NO_TRANSACTION = {"sign-out", "add staff", "deactivate staff"}  # a cancellation needs a TransactWriteItems

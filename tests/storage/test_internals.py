@@ -53,7 +53,7 @@ def test_schema_has_the_shape_create_table_and_cloudformation_read():
 def test_ttl_and_key_attributes():
     assert isinstance(internals.ttl_attribute(CountersTable), TTLAttribute)
     assert internals.ttl_attribute(CountersTable).attr_name == "expires_at"
-    assert internals.ttl_attribute(Lead) is None
+    assert internals.ttl_attribute(Staff) is None
     assert internals.hash_key_attribute(Lead).attr_name == "lead_id"
     assert internals.hash_key_attribute(RateWindow).attr_name == "counter_id"  # inherited from the table model
     assert internals.hash_key_attribute(Lead.status_index).attr_name == "status"

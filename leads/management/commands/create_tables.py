@@ -13,3 +13,5 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         for report in tables.create_all():
             self.stdout.write(str(report))
+            for note in report.attention:
+                self.stderr.write(self.style.WARNING(f"{report.name} needs attention: {note}"))
