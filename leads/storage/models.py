@@ -331,6 +331,12 @@ class Staff(StaffIdentity, Model):
     # Every session written for this person, added in the session write's own transaction: the change
     # of access that bumps `access` gets back (consistently, unlike an index) every session to end.
     session_keys = UnicodeSetAttribute(null=True)
+    # Two-factor sign-in (leads.domain.two_factor), all absent while it is off: the TOTP secret,
+    # encrypted with a key derived from SECRET_KEY; the last time step a code was accepted for (only a
+    # later one is accepted next, so no code works twice); keyed hashes of the unused recovery codes.
+    totp_secret = UnicodeAttribute(null=True)
+    totp_last_step = NumberAttribute(null=True)
+    recovery_codes = UnicodeSetAttribute(null=True)
 
     roster_index = RosterIndex()
 
