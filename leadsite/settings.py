@@ -182,6 +182,19 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# "Forgot your password?" (leads.domain.password_reset): how long an emailed link works (Django's own
+# setting), and how many links one client, or one address, may ask for per window (counted alike for
+# addresses with and without an account, so the limit reveals nothing).
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
+LEADS_PASSWORD_RESET_WINDOW = env.int("LEADS_PASSWORD_RESET_WINDOW", default=3600)
+LEADS_PASSWORD_RESET_MAX_PER_CLIENT = env.int("LEADS_PASSWORD_RESET_MAX_PER_CLIENT", default=10)
+LEADS_PASSWORD_RESET_MAX_PER_ADDRESS = env.int("LEADS_PASSWORD_RESET_MAX_PER_ADDRESS", default=3)
+# "Where you're signed in": a session's last activity is written at most once per this many seconds
+# (one UpdateItem; other requests only read the session). Behind CloudFront, with the
+# CloudFront-Viewer-Country and -City headers forwarded to the app, show those instead of the client's
+# network (203.0.113.x); off elsewhere, as anyone could send them.
+LEADS_SESSION_ACTIVITY_INTERVAL = env.int("LEADS_SESSION_ACTIVITY_INTERVAL", default=300)
+LEADS_CLOUDFRONT_LOCATION = env.bool("LEADS_CLOUDFRONT_LOCATION", default=False)
 
 # Static sites may post the contact form (JSON mode) from these origins, and only these.
 LEADS_CORS_ORIGINS = env.list("LEADS_CORS_ORIGINS", default=[])

@@ -10,6 +10,7 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.http import HttpRequest
 from pynamodb.exceptions import PynamoDBException
 
+from leads.accounts import clients
 from leads.accounts.sessions import STAFF_ACCESS_KEY, STAFF_EMAIL_KEY
 from leads.domain import ratelimit, selectors, services
 from leads.domain.emails import normalise_email
@@ -150,6 +151,8 @@ def login(request: HttpRequest, staff: Staff, *, two_factor: bool = False) -> No
     request.session[STAFF_TWO_FACTOR_KEY] = two_factor
     # The session is written only while the account still holds this stamp: AccessChanged otherwise.
     request.session[STAFF_ACCESS_KEY] = int(staff.access or 0)
+    # What "Where you're signed in" will show for this session: summaries only, never the User-Agent or IP.
+    request.session.client = clients.describe(request)
     request.session.cycle_key()
     try:
         services.staff_forget_ended_sessions(staff=staff)

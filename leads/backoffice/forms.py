@@ -125,3 +125,15 @@ class StaffEditForm(forms.Form):
             password_validation.validate_password(password)
         return password
 
+
+class PasswordResetRequestForm(forms.Form):
+    """The "Forgot your password?" form: the address to email a reset link to."""
+
+    email = forms.EmailField(
+        max_length=254, label="Email",
+        widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True}),
+    )
+
+    def clean_email(self):
+        return normalise_email(self.cleaned_data["email"])
+

@@ -2,6 +2,7 @@
 from django.urls import path, register_converter
 from django.urls.converters import StringConverter
 
+from leads.backoffice import reset_views
 from leads.backoffice import views as views
 
 
@@ -27,6 +28,9 @@ urlpatterns = [
     path("", views.DashboardView.as_view(), name="dashboard"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("password-reset/", reset_views.PasswordResetView.as_view(), name="password_reset"),
+    path("password-reset/<str:uidb64>/<str:token>/", reset_views.PasswordResetConfirmView.as_view(),
+         name="password_reset_confirm"),
     path("leads/", views.LeadListView.as_view(), name="lead_list"),
     path("leads/export.csv", views.LeadExportView.as_view(), name="lead_export"),
     path("leads/bulk/", views.LeadBulkView.as_view(), name="lead_bulk"),

@@ -43,6 +43,11 @@ class InvitationInvalid(LeadsError):
     """An invitation link that was tampered with, expired, used, withdrawn or replaced (never saying which)."""
 
 
+class ResetLinkInvalid(LeadsError):
+    """A password-reset link that was tampered with, has expired, or was made before the account's password
+    changed or its owner last signed in (a used link included; never saying which)."""
+
+
 class InvalidCredentials(LeadsError):
     """Wrong email or password (deliberately not saying which)."""
 
@@ -84,6 +89,6 @@ class BadCursor(LeadsError, ValueError):
 
 __all__ = [
     "AccessChanged", "BadCursor", "CodeUsed", "InvalidCode", "InvalidCredentials", "LeadConflict", "LeadNotFound",
-    "LeadsError", "LoginThrottled", "RateLimited", "StaffExists", "StaffNotFound", "StorageUnavailable",
-    "TwoFactorAlreadyOn", "TwoFactorRequired",
+    "LeadsError", "LoginThrottled", "RateLimited", "ResetLinkInvalid", "StaffExists", "StaffNotFound",
+    "StorageUnavailable", "TwoFactorAlreadyOn", "TwoFactorRequired",
 ]

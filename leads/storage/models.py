@@ -25,7 +25,10 @@ Key layout (table names get DYNAMODB_TABLE_PREFIX in front; endpoint and region 
 ``staff`` — hash key ``email``; roster-index  roster ("staff") + email   everyone, alphabetically.
 
 ``sessions`` — hash key ``session_key``, TTL ``expires_at``;
-    staff-index  staff_email + session_key   every session of one person (to end them all).
+    staff-index  staff_email + session_key   every session of one person (to list them, to end them all).
+    A signed-in session also holds what "Where you're signed in" shows: ``started_at``, ``last_seen_at``
+    (refreshed at most every LEADS_SESSION_ACTIVITY_INTERVAL seconds), a browser summary ("Chrome on
+    Linux", never the raw User-Agent) and a coarse location hint (never a raw IP address).
 
 All timestamps are UTC ISO-8601 strings (``2026-11-21T17:42:59.123456Z``), which sort as they read.
 """
@@ -331,6 +334,9 @@ class Staff(StaffIdentity, Model):
     # Every session written for this person, added in the session write's own transaction: the change
     # of access that bumps `access` gets back (consistently, unlike an index) every session to end.
     session_keys = UnicodeSetAttribute(null=True)
+    # Stamped by every sign-in, in the transaction that writes its session (leads.accounts.sessions);
+    # part of what a password-reset token is made from, so signing in makes older reset links useless.
+    last_login = IsoDateTimeAttribute(null=True)
     # Two-factor sign-in (leads.domain.two_factor), all absent while it is off: the TOTP secret,
     # encrypted with a key derived from SECRET_KEY; the last time step a code was accepted for (only a
     # later one is accepted next, so no code works twice); keyed hashes of the unused recovery codes.
@@ -364,6 +370,11 @@ class StaffSession(Model):
     data = UnicodeAttribute()
     expires_at = TTLAttribute()
     staff_email = UnicodeAttribute(null=True)
+    # What "Where you're signed in" shows (signed-in sessions only; absent on older items):
+    started_at = IsoDateTimeAttribute(null=True)
+    last_seen_at = IsoDateTimeAttribute(null=True)  # refreshed at most every LEADS_SESSION_ACTIVITY_INTERVAL
+    browser = UnicodeAttribute(null=True)  # a summary such as "Firefox on Windows", never the User-Agent
+    location = UnicodeAttribute(null=True)  # "Berlin, DE" from CloudFront, or "203.0.113.x": never an IP
 
     by_staff = SessionsByStaffIndex()
 
