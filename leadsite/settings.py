@@ -177,9 +177,15 @@ LEADS_LOGIN_MAX_FAILURES_PER_CLIENT = env.int("LEADS_LOGIN_MAX_FAILURES_PER_CLIE
 LEADS_LOGIN_MAX_FAILURES_PER_ACCOUNT = env.int("LEADS_LOGIN_MAX_FAILURES_PER_ACCOUNT", default=100)
 LEADS_LOGIN_DEVICE_COOKIE_AGE = env.int("LEADS_LOGIN_DEVICE_COOKIE_AGE", default=90 * 24 * 3600)
 LOGIN_URL = "/admin/login/"
+# Checked on every password set (leads.accounts.passwords.validate_new_password): invitation, own change,
+# reset, createstaff. At least 12 characters (three short words make a passphrase that long), none of
+# Django's 20,000 common passwords, not all digits, and not too like the account's email (or a part of
+# it) or name.
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+     "OPTIONS": {"user_attributes": ("email", "name")}},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 # "Forgot your password?" (leads.domain.password_reset): how long an emailed link works (Django's own
@@ -195,6 +201,10 @@ LEADS_PASSWORD_RESET_MAX_PER_ADDRESS = env.int("LEADS_PASSWORD_RESET_MAX_PER_ADD
 # network (203.0.113.x); off elsewhere, as anyone could send them.
 LEADS_SESSION_ACTIVITY_INTERVAL = env.int("LEADS_SESSION_ACTIVITY_INTERVAL", default=300)
 LEADS_CLOUDFRONT_LOCATION = env.bool("LEADS_CLOUDFRONT_LOCATION", default=False)
+# How long an emailed invitation link works (leads.domain.invitations); a resend starts it again.
+LEADS_INVITATION_DAYS = env.int("LEADS_INVITATION_DAYS", default=7)
+if not 1 <= LEADS_INVITATION_DAYS <= 90:
+    raise ImproperlyConfigured("LEADS_INVITATION_DAYS must be between 1 and 90.")
 
 # Static sites may post the contact form (JSON mode) from these origins, and only these.
 LEADS_CORS_ORIGINS = env.list("LEADS_CORS_ORIGINS", default=[])

@@ -3,6 +3,7 @@ from django.urls import path, register_converter
 from django.urls.converters import StringConverter
 
 from leads.backoffice import reset_views
+from leads.backoffice import invitation_views, password_views
 from leads.backoffice import views as views
 
 
@@ -19,7 +20,12 @@ class StaffEmailConverter(StringConverter):
     regex = r".+@[^/]+"
 
 
+class InvitationIdConverter(LeadIdConverter):
+    """Invitation keys (leads.domain.invitations.invitation_key) are 32 lowercase hex digits too."""
+
+
 register_converter(LeadIdConverter, "lead_id")
+register_converter(InvitationIdConverter, "invitation_id")
 register_converter(StaffEmailConverter, "staff_email")
 
 app_name = "backoffice"
@@ -40,4 +46,10 @@ urlpatterns = [
     path("leads/<lead_id:lead_id>/restore/", views.LeadRestoreView.as_view(), name="lead_restore"),
     path("staff/", views.StaffListView.as_view(), name="staff_list"),
     path("staff/<staff_email:email>/", views.StaffEditView.as_view(), name="staff_edit"),
+    path("staff/invitations/<invitation_id:invitation_id>/resend/", invitation_views.InvitationResendView.as_view(),
+         name="invitation_resend"),
+    path("staff/invitations/<invitation_id:invitation_id>/withdraw/", invitation_views.InvitationWithdrawView.as_view(),
+         name="invitation_withdraw"),
+    path("invitations/<str:token>/", invitation_views.InvitationAcceptView.as_view(), name="invitation_accept"),
+    path("account/password/", password_views.PasswordChangeView.as_view(), name="password_change"),
 ]

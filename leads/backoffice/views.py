@@ -21,8 +21,9 @@ from pynamodb.exceptions import PynamoDBException
 
 from leads.accounts import auth
 from leads.backoffice import charts, exports
-from leads.domain import ratelimit, selectors, services
-from leads.backoffice.forms import PAGE_SIZES, BulkActionForm, LeadEditForm, LeadFilterForm, LoginForm, StaffEditForm, StaffForm
+from leads.domain import invitations, ratelimit, selectors, services
+from leads.backoffice.forms import PAGE_SIZES, BulkActionForm, LeadEditForm, LeadFilterForm, LoginForm, StaffEditForm, InvitationForm
+from leads.backoffice.invitation_views import send_invitation
 from leads.domain.exceptions import (
     AccessChanged, BadCursor, InvalidCredentials, LeadConflict, LeadNotFound, LoginThrottled, StaffExists, StaffNotFound,
     StorageUnavailable,
@@ -355,35 +356,38 @@ class LeadRestoreView(AdminRequiredMixin, View):
 
 @method_decorator(never_cache, name="dispatch")
 class StaffListView(AdminRequiredMixin, View):
-    """Everyone who can sign in, and a form to add someone."""
+    """Everyone who can sign in, pending invitations, and a form to invite someone."""
 
     template_name = "backoffice/staff_list.html"
 
     def get(self, request):
-        return self.render_page(StaffForm())
+        return self.render_page(InvitationForm())
 
     def post(self, request):
-        form = StaffForm(request.POST)
+        form = InvitationForm(request.POST)
         if form.is_valid():
             try:
-                services.staff_create(**form.cleaned_data)
+                invitation, token = invitations.invitation_create(**form.cleaned_data, invited_by=request.staff.email)
             except StaffExists:
                 form.add_error("email", "There is already an account with this email.")
             except StorageUnavailable:
-                form.add_error(None, "The account could not be saved just now. Please try again in a moment.")
+                form.add_error(None, "The invitation could not be saved just now. Please try again in a moment.")
                 return self.render_page(form, status=503)
             else:
-                messages.success(request, f"Added {form.cleaned_data['email']}.")
+                send_invitation(request, invitation, token)
                 return redirect("backoffice:staff_list")
         return self.render_page(form)
 
     def render_page(self, form, *, status=200):
-        return render(self.request, self.template_name, {"staff": selectors.staff_list(), "form": form}, status=status)
+        return render(self.request, self.template_name, {
+            "staff": selectors.staff_list(), "invitations": invitations.invitation_list(), "form": form,
+            "invitation_days": settings.LEADS_INVITATION_DAYS,
+        }, status=status)
 
 
-@method_decorator([never_cache, sensitive_post_parameters("password")], name="dispatch")
+@method_decorator(never_cache, name="dispatch")
 class StaffEditView(AdminRequiredMixin, View):
-    """Change someone's name, role, access or password."""
+    """Change someone's name, role or access (their password is theirs alone)."""
 
     template_name = "backoffice/staff_edit.html"
 

@@ -30,6 +30,13 @@ Key layout (table names get DYNAMODB_TABLE_PREFIX in front; endpoint and region 
     (refreshed at most every LEADS_SESSION_ACTIVITY_INTERVAL seconds), a browser summary ("Chrome on
     Linux", never the raw User-Agent) and a coarse location hint (never a raw IP address).
 
+``invitations`` — pending invitations to become staff (Invitation), hash key ``invitation_id`` (a keyed hash
+    of the invitee's address: one pending invitation per address, and no address in the link), TTL
+    ``expires_at``. pending-index  feed ("invitations") + email   the staff page's list, alphabetically
+    (sparse: accepting removes ``feed``).
+    A table of its own, not a key prefix in ``staff`` or ``counters``: ``staff`` has no TTL and its hash
+    key is the sign-in address, and ``counters`` has no index to list them with.
+
 All timestamps are UTC ISO-8601 strings (``2026-11-21T17:42:59.123456Z``), which sort as they read.
 """
 
@@ -379,7 +386,51 @@ class StaffSession(Model):
     by_staff = SessionsByStaffIndex()
 
 
+class PendingInvitationsIndex(GlobalSecondaryIndex):
+    """Every pending invitation, by email: the staff page lists them with one Query."""
+
+    class Meta:
+        index_name = "pending-index"
+        projection = AllProjection()
+
+    feed = UnicodeAttribute(hash_key=True)
+    email = UnicodeAttribute(range_key=True)
+
+
+class Invitation(Model):
+    """An admin's invitation to become staff, until it is accepted, withdrawn, replaced or expired.
+
+    Its own table, since it needs a TTL and a listing index that neither ``staff`` (keyed by the
+    sign-in address, no TTL) nor ``counters`` (no index) has. The key is a keyed hash of the address
+    (leads.domain.invitations.invitation_key), so one address has one pending invitation at most and
+    the emailed link names no address. `nonce` is random and also signed into the link: a new
+    invitation or a resend to the same address replaces it, so an older link stops working. Accepting
+    consumes it in the transaction that creates the account, on condition it still holds the link's
+    nonce: `feed` is removed (so it leaves the sparse pending-index and no longer opens) and it expires
+    an hour later, long enough to answer a resend of that very acceptance. DynamoDB's TTL removes it
+    some time after `expires_at`; reads refuse it from `expires_at` on.
+    """
+
+    base_table_name = "invitations"
+
+    class Meta:
+        billing_mode = "PAY_PER_REQUEST"
+
+    invitation_id = UnicodeAttribute(hash_key=True)
+    feed = UnicodeAttribute(null=True)  # "invitations" while pending; removed once accepted
+    email = UnicodeAttribute()
+    name = UnicodeAttribute(default="")
+    role = UnicodeAttribute(default="sales")
+    invited_by = UnicodeAttribute()  # the email of the admin who sent it last
+    created_at = IsoDateTimeAttribute()  # when it was sent last
+    nonce = UnicodeAttribute()
+    accepted_at = IsoDateTimeAttribute(null=True)
+    expires_at = TTLAttribute()
+
+    pending_index = PendingInvitationsIndex()
+
+
 # One model per table: what creates tables, turns TTL on and writes the CloudFormation template.
-ALL_MODELS = [Lead, CountersTable, HistoryEvent, TrashedLead, Staff, StaffSession]
+ALL_MODELS = [Lead, CountersTable, HistoryEvent, TrashedLead, Staff, StaffSession, Invitation]
 # The models that share a table with one of ALL_MODELS (configure binds them too).
 SHARING_MODELS = [Tally, RateWindow, DeliveryMarker]

@@ -25,23 +25,36 @@ _EMAIL = re.compile(r"[^\s/@]+@[^\s/@]+\.[^\s/@]+")
 
 
 class RedactEmails(logging.Filter):
-    """Replace anything shaped like an email in a log line (Django's "Not Found: /admin/staff/<email>/")."""
+    """Replace anything shaped like an email, and link tokens, in a log line (Django's "Not Found: /admin/staff/<email>/")."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = _EMAIL.sub("<email>", message)
+        message = redacted = record.getMessage()
+        request = getattr(record, "request", None)  # Django's "Not Found: <path>" lines carry it
+        if request is not None and getattr(request, "path", None):
+            path = loggable_path(request)
+            redacted = redacted.replace(request.path, path)
+            # The JSON formatter writes every extra attribute, and the request's repr holds its raw path.
+            record.request = _EMAIL.sub("<email>", f"<{type(request).__name__}: {request.method} {path!r}>")
+        redacted = _EMAIL.sub("<email>", redacted)
         if redacted != message:
             record.msg, record.args = redacted, None
         return True
 
 
+# URL parts that must never reach a log: emails (staff pages are addressed by them) and one-time link
+# tokens (an invitation's link, while it works, is as good as a password).
+_SECRET_URL_PARTS = ("email", "token")
+
+
 def loggable_path(request) -> str:
-    """The request path with any email in it (staff pages are addressed by email) replaced by a placeholder."""
+    """The request path with any email or link token in it replaced by a placeholder."""
     match = getattr(request, "resolver_match", None)
-    email = match.kwargs.get("email") if match else None
-    if not email:
-        return request.path
-    return request.path.replace(email, "<email>")
+    path = request.path
+    for name in _SECRET_URL_PARTS:
+        value = match.kwargs.get(name) if match else None
+        if value and isinstance(value, str):
+            path = path.replace(value, f"<{name}>")
+    return path
 
 
 class RequestLogMiddleware:
