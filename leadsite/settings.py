@@ -176,6 +176,13 @@ LEADS_LOGIN_MAX_FAILURES_PER_ACCOUNT_CLIENT = env.int("LEADS_LOGIN_MAX_FAILURES_
 LEADS_LOGIN_MAX_FAILURES_PER_CLIENT = env.int("LEADS_LOGIN_MAX_FAILURES_PER_CLIENT", default=20)
 LEADS_LOGIN_MAX_FAILURES_PER_ACCOUNT = env.int("LEADS_LOGIN_MAX_FAILURES_PER_ACCOUNT", default=100)
 LEADS_LOGIN_DEVICE_COOKIE_AGE = env.int("LEADS_LOGIN_DEVICE_COOKIE_AGE", default=90 * 24 * 3600)
+# Who must use two-factor sign-in (TOTP, leads.domain.two_factor): "off" (anyone may turn it on),
+# "admins" or "everyone". Someone required who has not enrolled is sent to enrolment after the password.
+LEADS_REQUIRE_2FA = env.str("LEADS_REQUIRE_2FA", default="off").strip().lower()
+if LEADS_REQUIRE_2FA not in ("off", "admins", "everyone"):
+    raise ImproperlyConfigured("LEADS_REQUIRE_2FA must be 'off', 'admins' or 'everyone'.")
+# The name authenticator apps show beside the account (several deployments: give each its own).
+LEADS_2FA_ISSUER = env.str("LEADS_2FA_ISSUER", default="Leads")
 LOGIN_URL = "/admin/login/"
 # Checked on every password set (leads.accounts.passwords.validate_new_password): invitation, own change,
 # reset, createstaff. At least 12 characters (three short words make a passphrase that long), none of

@@ -2,6 +2,7 @@
 from django.urls import path, register_converter
 from django.urls.converters import StringConverter
 
+from leads.backoffice import two_factor_views
 from leads.backoffice import reset_views
 from leads.backoffice import invitation_views, password_views
 from leads.backoffice import views as views
@@ -37,6 +38,11 @@ urlpatterns = [
     path("password-reset/", reset_views.PasswordResetView.as_view(), name="password_reset"),
     path("password-reset/<str:uidb64>/<str:token>/", reset_views.PasswordResetConfirmView.as_view(),
          name="password_reset_confirm"),
+    path("login/code/", two_factor_views.SignInCodeView.as_view(), name="login_code"),
+    path("account/two-factor/", two_factor_views.TwoFactorView.as_view(), name="two_factor"),
+    path("account/two-factor/recovery-codes/", two_factor_views.RecoveryCodesView.as_view(),
+         name="two_factor_recovery_codes"),
+    path("account/two-factor/disable/", two_factor_views.TwoFactorDisableView.as_view(), name="two_factor_disable"),
     path("leads/", views.LeadListView.as_view(), name="lead_list"),
     path("leads/export.csv", views.LeadExportView.as_view(), name="lead_export"),
     path("leads/bulk/", views.LeadBulkView.as_view(), name="lead_bulk"),
@@ -46,6 +52,8 @@ urlpatterns = [
     path("leads/<lead_id:lead_id>/restore/", views.LeadRestoreView.as_view(), name="lead_restore"),
     path("staff/", views.StaffListView.as_view(), name="staff_list"),
     path("staff/<staff_email:email>/", views.StaffEditView.as_view(), name="staff_edit"),
+    path("staff/<staff_email:email>/two-factor/reset/", two_factor_views.StaffTwoFactorResetView.as_view(),
+         name="staff_two_factor_reset"),
     path("staff/invitations/<invitation_id:invitation_id>/resend/", invitation_views.InvitationResendView.as_view(),
          name="invitation_resend"),
     path("staff/invitations/<invitation_id:invitation_id>/withdraw/", invitation_views.InvitationWithdrawView.as_view(),

@@ -20,7 +20,9 @@ from django.views.generic import TemplateView
 from pynamodb.exceptions import PynamoDBException
 
 from leads.accounts import auth
+from leads.accounts import two_factor as sign_in
 from leads.backoffice import charts, exports
+from leads.domain import two_factor
 from leads.domain import invitations, ratelimit, selectors, services
 from leads.backoffice.forms import PAGE_SIZES, BulkActionForm, LeadEditForm, LeadFilterForm, LoginForm, StaffEditForm, InvitationForm
 from leads.backoffice.invitation_views import send_invitation
@@ -31,6 +33,15 @@ from leads.domain.exceptions import (
 from leads.storage.models import STATUS_LABELS, STATUSES
 from leads.backoffice.permissions import AdminRequiredMixin, StaffRequiredMixin
 from leads.backoffice.templatetags.leads_extras import trash_period
+
+
+def remember_device(response, staff):
+    """Set the cookie saying this browser signed in to this account (guessing elsewhere cannot lock it out)."""
+    response.set_cookie(
+        auth.DEVICE_COOKIE, auth.device_token(staff.email), max_age=settings.LEADS_LOGIN_DEVICE_COOKIE_AGE,
+        path=reverse("backoffice:login"), secure=settings.SESSION_COOKIE_SECURE or None, httponly=True, samesite="Lax",
+    )
+    return response
 
 
 def bad_request(request, message: str):
@@ -76,6 +87,10 @@ class LoginView(View):
             response = render(request, self.template_name, context, status=429)
             response["Retry-After"] = str(error.retry_after)
             return response
+        if two_factor.is_enabled(staff):
+            # Only half signed in: the code page finishes it (leads.accounts.two_factor).
+            sign_in.begin(request, staff, next_url=self.next_url())
+            return redirect("backoffice:login_code")
         try:
             auth.login(request, staff)
         except AccessChanged:
@@ -86,13 +101,11 @@ class LoginView(View):
         except (PynamoDBException, StorageUnavailable):
             form.add_error(None, "Sign-in is unavailable for a moment. Please try again shortly.")
             return render(request, self.template_name, context, status=503)
-        response = redirect(self.next_url())
-        # Remembers that this browser knows the password, so guessing elsewhere cannot lock it out.
-        response.set_cookie(
-            auth.DEVICE_COOKIE, auth.device_token(staff.email), max_age=settings.LEADS_LOGIN_DEVICE_COOKIE_AGE,
-            path=reverse("backoffice:login"), secure=settings.SESSION_COOKIE_SECURE or None, httponly=True, samesite="Lax",
-        )
-        return response
+        if two_factor.is_required(staff.role):
+            # LEADS_REQUIRE_2FA: every other page sends them to enrolment until they have enrolled.
+            messages.info(request, "Your account needs two-factor sign-in. Set it up now to continue.")
+            return remember_device(redirect("backoffice:two_factor"), staff)
+        return remember_device(redirect(self.next_url()), staff)
 
     def next_url(self) -> str:
         """Where to go after signing in: ?next= if it is on this site, else the dashboard."""
@@ -417,5 +430,7 @@ class StaffEditView(AdminRequiredMixin, View):
         return member
 
     def render_page(self, member, form):
-        return render(self.request, self.template_name, {"member": member, "form": form})
+        return render(self.request, self.template_name, {
+            "member": member, "form": form, "two_factor_on": two_factor.is_enabled(member),
+        })
 
