@@ -60,7 +60,7 @@ class PasswordChangeView(StaffRequiredMixin, View):
             return self.unavailable(form)
         try:
             # ... and this browser signs straight in again, under a new session key and the new stamp.
-            auth.login(request, staff)
+            auth.login(request, staff, two_factor=request.staff.two_factor)  # as proven at this session's sign-in
         except (AccessChanged, PynamoDBException, StorageUnavailable):
             request.session.flush()
             messages.success(request, "Your password was changed. Please sign in with it.")

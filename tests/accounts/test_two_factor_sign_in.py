@@ -204,3 +204,17 @@ def test_a_session_from_before_two_factor_was_required_is_sent_to_enrolment(cloc
     sales = signed_in("sam@example.com", "sales")
     settings.LEADS_REQUIRE_2FA = "everyone"
     assert sales.get("/admin/leads/")["Location"] == "/admin/account/two-factor/"
+
+
+def test_changing_ones_password_keeps_the_session_signed_in_with_a_code(clock, settings):
+    settings.LEADS_REQUIRE_2FA = "everyone"
+    secret, _ = two_factor_account(clock)
+    browser = Client()
+    password_step(browser)
+    code_step(browser, code_at(secret, clock.step))
+    new = "Quartz-meadow-71-lantern"
+    response = browser.post("/admin/account/password/", {
+        "current_password": PASSWORD, "new_password1": new, "new_password2": new,
+    })
+    assert response["Location"] == "/admin/"
+    assert browser.get("/admin/leads/").status_code == 200  # not sent back to enrolment
