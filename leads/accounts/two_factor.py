@@ -7,6 +7,7 @@ into a full session. Codes draw on the same failure allowances as passwords (aut
 so a guesser gets no more tries at the code than at the password.
 """
 
+import secrets
 from dataclasses import dataclass
 
 from django.contrib.auth.hashers import check_password
@@ -30,18 +31,20 @@ class SignInExpired(Exception):
 
 @dataclass(frozen=True)
 class Pending:
-    """Who got the password right on this browser, and where they were going."""
+    """Who got the password right on this browser, where they were going, and this attempt's random id."""
 
     email: str
     access: int
     next_url: str
+    attempt: str
 
 
 def begin(request: HttpRequest, staff: Staff, *, next_url: str) -> None:
     """Half sign in: end any session this browser had, and keep a note that staff's password was right."""
     request.session.flush()
     request.session[PENDING_KEY] = signing.dumps(
-        {"email": staff.email, "access": int(staff.access or 0), "next": next_url}, salt=_SALT, compress=True,
+        {"email": staff.email, "access": int(staff.access or 0), "next": next_url, "id": secrets.token_urlsafe(12)},
+        salt=_SALT, compress=True,
     )
     # The session item itself expires with the note (DynamoDB's TTL removes it); finish() lifts this.
     request.session.set_expiry(PENDING_SECONDS)
@@ -56,7 +59,7 @@ def pending(request: HttpRequest) -> Pending | None:
         note = signing.loads(token, salt=_SALT, max_age=PENDING_SECONDS)
     except signing.BadSignature:  # expired notes too (SignatureExpired)
         return None
-    return Pending(email=note["email"], access=note["access"], next_url=note["next"])
+    return Pending(email=note["email"], access=note["access"], next_url=note["next"], attempt=note["id"])
 
 
 def verify(request: HttpRequest, code: str, *, client: str) -> tuple[Staff, str]:
@@ -78,7 +81,8 @@ def verify(request: HttpRequest, code: str, *, client: str) -> tuple[Staff, str]
         auth.refund_attempt(windows)  # not a guess: the account changed (password, role, reset) meanwhile
         raise SignInExpired()
     try:
-        kind = two_factor.two_factor_verify(staff=staff, code=code)
+        # The attempt's id: if this very request was sent before and its answer lost, the code it had accepted counts.
+        kind = two_factor.two_factor_verify(staff=staff, code=code, attempt=note.attempt)
     except PynamoDBException as error:
         raise StorageUnavailable(str(error)) from error
     auth.refund_attempt(windows)

@@ -1,4 +1,6 @@
-"""Forms for two-factor sign-in: the code at sign-in, the code that confirms enrolment, and proving it is you. Validation only."""
+"""Forms for two-factor sign-in: the code at sign-in, the code that confirms enrolment, proving it is you.
+
+Validation only."""
 
 from django import forms
 

@@ -1,4 +1,6 @@
-"""Two-factor pages: the code step of signing in, enrolment, recovery codes, turning it off, an admin's reset. HTTP only."""
+"""Two-factor pages: the code step of signing in, enrolment, recovery codes, turning it off, an admin's reset.
+
+HTTP only."""
 
 import segno
 from django.contrib import messages

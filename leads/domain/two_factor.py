@@ -12,6 +12,8 @@ What is stored on the Staff item, and why:
   are random (about 50 bits each, from ``secrets``), not chosen by people, so a slow password hash
   would add no protection worth its cost (ten PBKDF2 checks per attempt) and could not be matched in a
   condition; a keyed hash can, so using one is a single conditional delete: it works once.
+- ``totp_last_use``: which sign-in attempt (a random id from its half-signed-in session) had the last
+  code accepted, so that when an answer is lost the same attempt sent again is let through, and only it.
 """
 
 import base64
@@ -158,8 +160,10 @@ def two_factor_enable(*, email: str, secret: str, code: str, access: int | None,
     """Turn two-factor on with `secret` once `code` proves the app has it; return the ten recovery codes.
 
     The code's step is recorded as used. Written only while the account is still active, still
-    without two-factor and still holds `access` (the stamp of the session that enrolled). Raises
-    InvalidCode, TwoFactorAlreadyOn, StaffNotFound.
+    without two-factor and still holds `access` (the stamp of the session that enrolled). The same
+    enrolment sent again (its answer lost: the same secret is stored already) gets the recovery codes
+    again, new ones if need be, as they were never shown. Raises InvalidCode, TwoFactorAlreadyOn,
+    StaffNotFound.
     """
     step = matching_step(secret=secret, code=code, now=now)
     if step is None:
@@ -170,74 +174,112 @@ def two_factor_enable(*, email: str, secret: str, code: str, access: int | None,
         with conditional(account):
             account.update(
                 actions=[Staff.totp_secret.set(_seal(secret)), Staff.totp_last_step.set(step),
-                         Staff.recovery_codes.set(hashes)],
-                condition=Staff.email.exists() & Staff.totp_secret.does_not_exist() & (Staff.active == True)  # noqa: E712
-                & _unchanged_access(access),
+                         Staff.recovery_codes.set(hashes), Staff.totp_last_use.remove()],
+                condition=Staff.email.exists() & Staff.totp_secret.does_not_exist()
+                & (Staff.active == True) & _unchanged_access(access),  # noqa: E712
             )
     except Refused:
-        try:
-            current = Staff.get(email, consistent_read=True)
-        except Staff.DoesNotExist:
-            raise StaffNotFound() from None
-        if current.active and current.access == access:
-            raise TwoFactorAlreadyOn() from None
-        raise StaffNotFound() from None  # deactivated, or its access changed: this session is over anyway
+        return _enable_again(email, secret, codes, hashes, access)
     logger.info("Two-factor sign-in turned on for account %s", _ref(email))
     return codes
 
 
-def two_factor_verify(*, staff: Staff, code: str, now: float | None = None) -> str:
+def _enable_again(email: str, secret: str, codes: list[str], hashes: set[str], access: int | None) -> list[str]:
+    """After a refused enrolment: this very enrolment landed before (a retry, a resend), or why not."""
+    try:
+        current = Staff.get(email, consistent_read=True)
+    except Staff.DoesNotExist:
+        raise StaffNotFound() from None
+    if not current.active or current.access != access:
+        raise StaffNotFound()  # deactivated, or its access changed: this session is over anyway
+    if not current.totp_secret or _unseal(current.totp_secret) != secret:
+        raise TwoFactorAlreadyOn()  # enrolled with another secret (another tab, another device)
+    if current.recovery_codes == hashes:
+        return codes  # botocore's retry of the write that had landed
+    # The person sent the same enrolment again, its answer lost: its codes were never shown, so new ones.
+    account = Staff(email)
+    try:
+        with conditional(account):
+            account.update(actions=[Staff.recovery_codes.set(hashes)],
+                           condition=Staff.totp_secret == current.totp_secret)
+    except Refused:
+        raise TwoFactorAlreadyOn() from None
+    logger.info("Two-factor sign-in turned on for account %s (sent again)", _ref(email))
+    return codes
+
+
+def two_factor_verify(*, staff: Staff, code: str, now: float | None = None, attempt: str = "") -> str:
     """Accept `code` for this account, once: a code from the app, or a recovery code. Return which ("app"/"recovery").
 
     A code from the app is accepted only for a time step later than the last accepted one (a
     conditional write records it); a recovery code is deleted as it is accepted (a conditional
-    delete). Raises CodeUsed for a right code already used, InvalidCode for anything else.
+    delete). `attempt` names this sign-in attempt (random, kept by the browser's half-signed-in
+    session): the very same attempt sent again after its answer was lost is accepted again, no other.
+    Raises CodeUsed for a right code already used, InvalidCode for anything else.
     """
     if not staff.totp_secret:
         raise InvalidCode()
     if looks_like_app_code(code):
-        _accept_app_code(staff, code, now)
+        _accept_app_code(staff, code, now, attempt)
         return "app"
-    _use_recovery_code(staff, code)
+    _use_recovery_code(staff, code, attempt)
     return "recovery"
 
 
-def _accept_app_code(staff: Staff, code: str, now: float | None) -> None:
+def _accepted_by(attempt: str, what: str) -> str | None:
+    """What totp_last_use holds once `attempt` had `what` accepted (None: nothing to recognise it by)."""
+    return f"{attempt}:{what}" if attempt else None
+
+
+def _accept_app_code(staff: Staff, code: str, now: float | None, attempt: str) -> None:
     secret = _unseal(staff.totp_secret)
     step = matching_step(secret=secret, code=code, now=now) if secret else None
     if step is None:
         raise InvalidCode()
-    if staff.totp_last_step is not None and step <= staff.totp_last_step:
+    mine = _accepted_by(attempt, f"step:{step}")
+    last_use = Staff.totp_last_use.set(mine) if mine else Staff.totp_last_use.remove()
+    again = mine is not None and staff.totp_last_step == step and staff.totp_last_use == mine
+    if staff.totp_last_step is not None and step <= staff.totp_last_step and not again:
         raise CodeUsed()
+    later = Staff.totp_last_step.does_not_exist() | (Staff.totp_last_step < step)
+    if mine:
+        later = later | ((Staff.totp_last_step == step) & (Staff.totp_last_use == mine))
     account = Staff(staff.email)
     try:
         with conditional(account):
             account.update(
-                actions=[Staff.totp_last_step.set(step)],
+                actions=[Staff.totp_last_step.set(step), last_use],
                 # The same secret as read (a reset and re-enrolment meanwhile would change it), and a later step.
-                condition=(Staff.totp_secret == staff.totp_secret)
-                & (Staff.totp_last_step.does_not_exist() | (Staff.totp_last_step < step)),
+                condition=(Staff.totp_secret == staff.totp_secret) & later,
             )
     except Refused:
         raise CodeUsed() from None  # another request accepted this step (or a later one) first
-    staff.totp_last_step = step
+    staff.totp_last_step, staff.totp_last_use = step, mine
 
 
-def _use_recovery_code(staff: Staff, code: str) -> None:
+def _use_recovery_code(staff: Staff, code: str, attempt: str) -> None:
     stored = staff.recovery_codes or set()
-    found = next((hashed for hashed in _recovery_hashes(staff.email, code) if hashed in stored), None)
+    candidates = _recovery_hashes(staff.email, code)
+    found = next((hashed for hashed in candidates if hashed in stored), None)
+    if found is None and attempt:  # this attempt's own code, deleted by its first try whose answer was lost
+        found = next((hashed for hashed in candidates if staff.totp_last_use == _accepted_by(attempt, hashed)), None)
     if found is None:
         raise InvalidCode()
+    mine = _accepted_by(attempt, found)
+    unused = Staff.recovery_codes.contains(found)
+    if mine:
+        unused = unused | (Staff.totp_last_use == mine)
     account = Staff(staff.email)
     try:
         with conditional(account):
             account.update(
-                actions=[Staff.recovery_codes.delete({found})],
-                condition=(Staff.totp_secret == staff.totp_secret) & Staff.recovery_codes.contains(found),
+                actions=[Staff.recovery_codes.delete({found}),
+                         Staff.totp_last_use.set(mine) if mine else Staff.totp_last_use.remove()],
+                condition=(Staff.totp_secret == staff.totp_secret) & unused,
             )
     except Refused:
         raise InvalidCode() from None  # used meanwhile by another request
-    staff.recovery_codes = stored - {found}
+    staff.recovery_codes, staff.totp_last_use = (stored - {found}) or None, mine
     logger.info("A recovery code was used for account %s", _ref(staff.email))
 
 
@@ -255,7 +297,8 @@ def two_factor_new_recovery_codes(*, email: str) -> list[str]:
 
 
 def _off_actions() -> list:
-    return [Staff.totp_secret.remove(), Staff.totp_last_step.remove(), Staff.recovery_codes.remove()]
+    return [Staff.totp_secret.remove(), Staff.totp_last_step.remove(), Staff.recovery_codes.remove(),
+            Staff.totp_last_use.remove()]
 
 
 def two_factor_disable(*, email: str, role: str) -> None:

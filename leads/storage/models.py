@@ -346,10 +346,13 @@ class Staff(StaffIdentity, Model):
     last_login = IsoDateTimeAttribute(null=True)
     # Two-factor sign-in (leads.domain.two_factor), all absent while it is off: the TOTP secret,
     # encrypted with a key derived from SECRET_KEY; the last time step a code was accepted for (only a
-    # later one is accepted next, so no code works twice); keyed hashes of the unused recovery codes.
+    # later one is accepted next, so no code works twice); keyed hashes of the unused recovery codes;
+    # which sign-in attempt (a random id) accepted the last code, so that attempt's resend after a lost
+    # answer is recognised, and nobody else's.
     totp_secret = UnicodeAttribute(null=True)
     totp_last_step = NumberAttribute(null=True)
     recovery_codes = UnicodeSetAttribute(null=True)
+    totp_last_use = UnicodeAttribute(null=True)
 
     roster_index = RosterIndex()
 

@@ -27,6 +27,32 @@ def test_two_requests_racing_with_one_code_get_it_accepted_once(enrolled, clock)
         two_factor.two_factor_verify(staff=second, code=code)
 
 
+@pytest.mark.parametrize("kind", ["app", "recovery"])
+def test_an_attempt_sent_again_after_its_answer_was_lost_is_let_through_and_no_other(enrolled, clock, kind):
+    secret, codes = enrolled
+    code = code_at(secret, clock.step) if kind == "app" else codes[0]
+    assert two_factor.two_factor_verify(staff=Staff.get("ann@example.com"), code=code, attempt="attempt-1") == kind
+    # The same half-signed-in session sends the same code again (the first answer never reached it).
+    assert two_factor.two_factor_verify(staff=Staff.get("ann@example.com"), code=code, attempt="attempt-1") == kind
+    for other in ["attempt-2", ""]:
+        with pytest.raises(InvalidCode):  # anyone else: used
+            two_factor.two_factor_verify(staff=Staff.get("ann@example.com"), code=code, attempt=other)
+    assert len(Staff.get("ann@example.com").recovery_codes) == (10 if kind == "app" else 9)
+
+
+def test_an_enrolment_sent_again_gets_recovery_codes_that_work(clock):
+    services.staff_create(email="ann@example.com", password=PASSWORD)
+    secret = two_factor.new_secret()
+    code = code_at(secret, clock.step)
+    first = two_factor.two_factor_enable(email="ann@example.com", secret=secret, code=code, access=None)
+    again = two_factor.two_factor_enable(email="ann@example.com", secret=secret, code=code, access=None)
+    assert len(again) == 10 and not set(first) & set(again)  # the first were never shown: they no longer work
+    staff = Staff.get("ann@example.com")
+    with pytest.raises(InvalidCode):
+        two_factor.two_factor_verify(staff=staff, code=first[0])
+    assert two_factor.two_factor_verify(staff=staff, code=again[0]) == "recovery"
+
+
 def test_two_requests_racing_with_one_recovery_code_get_it_accepted_once(enrolled):
     _, codes = enrolled
     first, second = Staff.get("ann@example.com"), Staff.get("ann@example.com")
