@@ -3,7 +3,7 @@ from django.urls import path, register_converter
 from django.urls.converters import StringConverter
 
 from leads.backoffice import two_factor_views
-from leads.backoffice import reset_views
+from leads.backoffice import reset_views, session_views
 from leads.backoffice import invitation_views, password_views
 from leads.backoffice import views as views
 
@@ -38,6 +38,12 @@ urlpatterns = [
     path("password-reset/", reset_views.PasswordResetView.as_view(), name="password_reset"),
     path("password-reset/<str:uidb64>/<str:token>/", reset_views.PasswordResetConfirmView.as_view(),
          name="password_reset_confirm"),
+    path("account/sessions/", session_views.SessionsView.as_view(), name="account_sessions"),
+    path("account/sessions/end/", session_views.SessionEndView.as_view(), name="account_session_end"),
+    path("account/sessions/end-others/", session_views.SessionsEndOthersView.as_view(),
+         name="account_sessions_end_others"),
+    path("staff/<staff_email:email>/end-sessions/", session_views.StaffEndSessionsView.as_view(),
+         name="staff_end_sessions"),
     path("login/code/", two_factor_views.SignInCodeView.as_view(), name="login_code"),
     path("account/two-factor/", two_factor_views.TwoFactorView.as_view(), name="two_factor"),
     path("account/two-factor/recovery-codes/", two_factor_views.RecoveryCodesView.as_view(),

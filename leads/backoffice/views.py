@@ -23,7 +23,7 @@ from leads.accounts import auth
 from leads.accounts import two_factor as sign_in
 from leads.backoffice import charts, exports
 from leads.domain import two_factor
-from leads.domain import invitations, ratelimit, selectors, services
+from leads.domain import invitations, ratelimit, selectors, services, staff_sessions
 from leads.backoffice.forms import PAGE_SIZES, BulkActionForm, LeadEditForm, LeadFilterForm, LoginForm, StaffEditForm, InvitationForm
 from leads.backoffice.invitation_views import send_invitation
 from leads.domain.exceptions import (
@@ -432,5 +432,8 @@ class StaffEditView(AdminRequiredMixin, View):
     def render_page(self, member, form):
         return render(self.request, self.template_name, {
             "member": member, "form": form, "two_factor_on": two_factor.is_enabled(member),
+            "sessions": staff_sessions.sessions_of(
+                email=member.email,
+                current_key=self.request.session.session_key if member.email == self.request.staff.email else None),
         })
 

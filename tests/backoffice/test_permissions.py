@@ -4,12 +4,13 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.helpers import make_lead
 
-PUBLIC = {"backoffice:login", "backoffice:login_code"}
+PUBLIC = {"backoffice:login", "backoffice:login_code", "backoffice:password_reset", "backoffice:password_reset_confirm"}
 ADMIN_ONLY = {"backoffice:lead_delete", "backoffice:lead_restore", "backoffice:trash", "backoffice:staff_list", "backoffice:staff_edit",
-              "backoffice:staff_two_factor_reset"}
+              "backoffice:staff_two_factor_reset", "backoffice:staff_end_sessions"}
 # Answer POST only (a GET is 405): nothing to open.
-POST_ONLY = {"backoffice:logout", "backoffice:lead_bulk", "backoffice:two_factor_disable", "backoffice:two_factor_recovery_codes"}
-SAMPLE_ARGS = {"lead_id": "0" * 32, "email": "boss@example.com"}
+POST_ONLY = {"backoffice:logout", "backoffice:lead_bulk", "backoffice:two_factor_disable", "backoffice:two_factor_recovery_codes",
+             "backoffice:account_session_end", "backoffice:account_sessions_end_others"}
+SAMPLE_ARGS = {"lead_id": "0" * 32, "email": "boss@example.com", "uidb64": "Ym9zc0BleGFtcGxlLmNvbQ", "token": "set-password"}
 
 
 def staff_url_names():
@@ -28,7 +29,7 @@ def sample_url(name, lead_id=None):
 
 def test_the_walk_sees_every_staff_page():
     names = set(staff_url_names())
-    assert ADMIN_ONLY <= names and PUBLIC <= names and len(names) == 12
+    assert ADMIN_ONLY <= names and PUBLIC <= names and len(names) == 27
 
 
 @pytest.mark.parametrize("name", [n for n in staff_url_names() if n not in PUBLIC])

@@ -19,7 +19,7 @@ from django.test import Client
 
 from leads.storage import dynamodb
 from leads.management import maintenance
-from tests.helpers import make_lead, signed_in
+from tests.helpers import PASSWORD, make_lead, signed_in
 
 MAX_CALLS = 4
 SESSION = ("GetItem", "sessions", None)
@@ -199,6 +199,32 @@ def test_the_dashboard_is_the_session_and_one_batch_of_counters(admin, dynamodb_
     response, calls = dynamodb_calls.during(lambda: admin.get("/admin/"))
     assert response.status_code == 200
     assert calls == [SESSION, COUNTERS]
+
+
+# --- Sessions: the list is one Query on staff-index; last activity costs a write once per interval -----
+
+def test_the_sessions_page_is_the_session_one_query_and_one_batch(admin, dynamodb_calls):
+    signed_in_again = Client()
+    signed_in_again.post("/admin/login/", {"email": "boss@example.com", "password": PASSWORD})
+    response, calls = dynamodb_calls.during(lambda: admin.get("/admin/account/sessions/"))
+    assert response.status_code == 200
+    assert calls == [SESSION, ("Query", "sessions", "staff-index"), ("BatchGetItem", "sessions", None)]
+
+
+def test_last_activity_is_one_small_write_once_per_interval(admin, dynamodb_calls, settings):
+    from datetime import timedelta
+
+    from leads.storage.models import StaffSession, utcnow
+
+    settings.LEADS_SESSION_ACTIVITY_INTERVAL = 300
+    key = admin.cookies[settings.SESSION_COOKIE_NAME].value
+    StaffSession(key).update(actions=[StaffSession.last_seen_at.set(utcnow() - timedelta(minutes=6))])
+    response, calls = dynamodb_calls.during(lambda: admin.get("/admin/"))
+    assert response.status_code == 200
+    assert calls == [SESSION, ("UpdateItem", "sessions", None), COUNTERS]
+    assert set(dynamodb_calls.params[1]["ExpressionAttributeNames"].values()) == {"last_seen_at", "session_key"}
+    response, calls = dynamodb_calls.during(lambda: admin.get("/admin/"))
+    assert calls == [SESSION, COUNTERS]  # refreshed: no write for the next five minutes
 
 
 # --- Export: a Query page of keys and one BatchGetItem per 100 rows ----------------------------------
