@@ -25,6 +25,14 @@ def invalid_link(request):
     return render(request, "backoffice/invitation_invalid.html", {"explanation": INVALID_LINK}, status=404)
 
 
+def forget_session(request) -> None:
+    """End this browser's session after a failed sign-in; if DynamoDB fails here too, the cookie goes all the same."""
+    try:
+        request.session.flush()
+    except (PynamoDBException, StorageUnavailable):
+        request.session.clear()  # an empty session: the middleware deletes the cookie, writes nothing
+
+
 def send_invitation(request, invitation: Invitation, token: str, *, resent: bool = False) -> None:
     """Email the invitee their link and tell the admin how that went."""
     link = request.build_absolute_uri(reverse("backoffice:invitation_accept", args=[token]))
@@ -61,7 +69,8 @@ class InvitationAcceptView(View):
         if not form.is_valid():
             return self.render_page(invitation, form)
         try:
-            acceptance = invitations.invitation_accept(token=token, password=form.cleaned_data["new_password1"])
+            acceptance = invitations.invitation_accept(token=token, password=form.cleaned_data["new_password1"],
+                                                       invitation=invitation)
         except InvitationInvalid:
             return invalid_link(request)
         except StorageUnavailable:
@@ -79,7 +88,7 @@ class InvitationAcceptView(View):
             auth.login(request, staff)
         except (AccessChanged, PynamoDBException, StorageUnavailable):
             # The account exists with their password; only the session could not be written.
-            request.session.flush()
+            forget_session(request)
             messages.success(request, "Your password is set. Please sign in.")
             return redirect("backoffice:login")
         messages.success(request, f"Welcome, {staff.display_name}. Your password is set and you are signed in.")

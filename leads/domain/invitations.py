@@ -209,7 +209,8 @@ def _accepted_before(invitation: Invitation, password: str) -> Acceptance:
     return Acceptance(staff=staff, created=False)
 
 
-def invitation_accept(*, token: str, password: str, now: datetime | None = None) -> Acceptance:
+def invitation_accept(*, token: str, password: str, invitation: Invitation | None = None,
+                      now: datetime | None = None) -> Acceptance:
     """Create the invited account with the invitee's own password, consuming the invitation in the same write.
 
     One transaction: the invitation is consumed on condition that it is pending, still holds this
@@ -218,10 +219,11 @@ def invitation_accept(*, token: str, password: str, now: datetime | None = None)
     for a resend of an acceptance that landed (the same link, the same password) — the caller must
     not sign that one in, but send them to sign in. Raises InvitationInvalid for every other link
     (a second click with another password included), StorageUnavailable if DynamoDB did not answer.
-    The password must have passed leads.accounts.passwords.validate_new_password.
+    The password must have passed leads.accounts.passwords.validate_new_password. `invitation` is what
+    invitation_for_token(token, accepted_too=True) just returned, if the caller has it (saves a read).
     """
     now = now or utcnow()
-    invitation = invitation_for_token(token, now=now, accepted_too=True)
+    invitation = invitation or invitation_for_token(token, now=now, accepted_too=True)
     if invitation.feed != PENDING_FEED:
         return _accepted_before(invitation, password)
     staff = Staff(email=invitation.email, name=invitation.name, role=invitation.role,

@@ -26,14 +26,16 @@ import botocore.endpoint
 import pytest
 from botocore.retries.standard import ExponentialBackoff
 from django.conf import settings
+from django.contrib.auth.hashers import check_password
+from django.core import mail
 from django.test import Client
 from pynamodb.exceptions import GetError
 
 from leads.storage import dynamodb
-from leads.domain import services
+from leads.domain import invitations, services
 from leads.public import tokens
 from leads.management.maintenance import audit
-from leads.storage.models import HistoryEvent, Lead, RateWindow, Staff, StaffSession, TrashedLead, ALL_MODELS
+from leads.storage.models import HistoryEvent, Invitation, Lead, RateWindow, Staff, StaffSession, TrashedLead, ALL_MODELS
 from tests.conftest import BACKEND
 from tests.dynamodb_local import JAR_DIR
 from tests.faults import WRITE_OPERATIONS, TransactionTokens, dynamodb_calls, dynamodb_fault
@@ -291,15 +293,78 @@ def restore_final(ctx):
     assert history(lead_id) == ["created", "deleted", "restored"]
 
 
-NEW_STAFF = {"email": "nia@example.com", "name": "Nia", "role": "sales", "password": "a much longer passphrase"}
+NEW_STAFF = {"email": "nia@example.com", "name": "Nia", "role": "sales"}
 
 
-def staff_create_final(ctx):
-    assert Staff.get("nia@example.com", consistent_read=True).role == "sales"
-    assert [s.email for s in Staff.scan(consistent_read=True)].count("nia@example.com") == 1
+def invite_setup():
+    return SimpleNamespace(client=signed_in("boss@example.com", "admin"), emails=len(mail.outbox))
 
 
-DEACTIVATE_SAM = {"name": "Sam", "role": "sales", "password": ""}  # "active" left unticked
+def invite_final(ctx):
+    (invitation,) = Invitation.scan(consistent_read=True)  # a resend replaced it: one, whatever happened
+    assert (invitation.email, invitation.role, invitation.feed) == ("nia@example.com", "sales", "invitations")
+    assert len(mail.outbox) == ctx.emails + 1 and mail.outbox[-1].to == ["nia@example.com"]
+    assert Staff.count("nia@example.com", consistent_read=True) == 0
+
+
+NEW_PASSWORD = "plum orchard by the river"
+
+
+def accept_setup():
+    _, token = invitations.invitation_create(email="nia@example.com", role="sales", invited_by="boss@example.com",
+                                             name="Nia")
+    return SimpleNamespace(client=Client(), link=f"/admin/invitations/{token}/",
+                           form={"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+
+
+def accepted(ctx, response):
+    """Signed in as the invitee; or, for a resend of an acceptance that landed, sent to sign in."""
+    return response.status_code == 302 and response["Location"] in ("/admin/", "/admin/login/")
+
+
+def accept_kept(ctx, response):
+    html = response.content.decode()
+    return generic_503(response) or ("Your password could not be saved just now" in html and NEW_PASSWORD not in html)
+
+
+def accept_final(ctx):
+    (staff,) = [s for s in Staff.scan(consistent_read=True) if s.email == "nia@example.com"]
+    assert staff.role == "sales" and check_password(NEW_PASSWORD, staff.password)
+    (invitation,) = Invitation.scan(consistent_read=True)
+    assert invitation.feed is None  # consumed: the link opens nothing any more
+    assert ctx.client.get(ctx.link).status_code == 404
+
+
+def change_setup():
+    return SimpleNamespace(client=signed_in("ann@example.com", "sales"), elsewhere=signed_in_again("ann@example.com"),
+                           form={"current_password": PASSWORD, "new_password1": NEW_PASSWORD,
+                                 "new_password2": NEW_PASSWORD})
+
+
+def signed_in_again(email) -> Client:
+    """A second browser signed in to an account that exists."""
+    client = Client()
+    assert client.post("/admin/login/", {"email": email, "password": PASSWORD}).status_code == 302
+    return client
+
+
+def changed(ctx, response):
+    """This browser signed in again with the new password; or, if only that failed, sent to sign in with it."""
+    return response.status_code == 302 and response["Location"] in ("/admin/", "/admin/login/")
+
+
+def change_kept(ctx, response):
+    html = response.content.decode()
+    return generic_503(response) or ("Your password could not be changed just now" in html and PASSWORD not in html)
+
+
+def change_final(ctx):
+    staff = Staff.get("ann@example.com", consistent_read=True)
+    assert check_password(NEW_PASSWORD, staff.password) and not staff.sessions_stale
+    assert ctx.elsewhere.get("/admin/leads/").status_code == 302  # every other session ended
+
+
+DEACTIVATE_SAM = {"name": "Sam", "role": "sales"}  # "active" left unticked
 
 
 def deactivate_setup():
@@ -340,17 +405,21 @@ PATHS = [
     WritePath("restore", restore_setup, lambda c: c.client.post(f"/admin/leads/{c.lead_ids[0]}/restore/"),
               lambda c, r: redirect_to(f"/admin/leads/{c.lead_ids[0]}/")(c, r), lambda c, r: generic_503(r),
               restore_final, writes_lead=True),
-    WritePath("add staff", lambda: SimpleNamespace(client=signed_in("boss@example.com", "admin")),
+    WritePath("invite staff", invite_setup,
               lambda c: c.client.post("/admin/staff/", NEW_STAFF), redirect_to("/admin/staff/"),
               lambda c, r: generic_503(r) or ("could not be saved just now" in r.content.decode()
                                                and 'value="nia@example.com"' in r.content.decode()),
-              staff_create_final),
+              invite_final),
+    WritePath("accept invitation", accept_setup, lambda c: c.client.post(c.link, c.form), accepted, accept_kept,
+              accept_final),
+    WritePath("change own password", change_setup, lambda c: c.client.post("/admin/account/password/", c.form),
+              changed, change_kept, change_final),
     WritePath("deactivate staff", deactivate_setup,
               lambda c: c.client.post("/admin/staff/sam@example.com/", DEACTIVATE_SAM), redirect_to("/admin/staff/"),
               lambda c, r: generic_503(r), deactivate_final),
 ]
 PATH_IDS = [path.name for path in PATHS]
-NO_TRANSACTION = {"sign-out", "add staff", "deactivate staff"}  # a cancellation needs a TransactWriteItems
+NO_TRANSACTION = {"sign-out", "deactivate staff"}  # a cancellation needs a TransactWriteItems
 CASES = [pytest.param(path, kind, id=f"{path.name}-{kind}") for path in PATHS for kind in FAULTS
          if kind != "cancelled" or path.name not in NO_TRANSACTION]
 

@@ -26,8 +26,9 @@ from pynamodb.models import Model
 from leads.storage import cloudformation, internals, tables
 from leads.domain import services, tallies
 from leads.public import tokens
-from leads.storage.models import ALL_MODELS, CountersTable, Lead, StaffSession, Tally, TrashedLead
+from leads.storage.models import ALL_MODELS, CountersTable, Invitation, Lead, StaffSession, Tally, TrashedLead
 from tests.faults import botocore_clients, dynamodb_fault, hooked
+from tests.helpers import accept_invitation, invite
 
 ACCOUNT = "123456789012"  # moto's; the recorded calls and the policies under test use the same one
 PASSWORD = "correct horse battery staple"
@@ -188,7 +189,7 @@ def test_ttl_stream_pitr_sse_billing_and_retention_on_every_table():
         assert properties.get("StreamSpecification") == (view and {"StreamViewType": view})
     resources = template["Resources"]
     ttl_tables = {key for key, r in tables_in(template).items() if "TimeToLiveSpecification" in r["Properties"]}
-    assert ttl_tables == {"CounterTable", "TrashedLeadTable", "StaffSessionTable"}
+    assert ttl_tables == {"CounterTable", "TrashedLeadTable", "StaffSessionTable", "InvitationTable"}
     assert resources["LeadTable"]["Properties"]["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}
 
 
@@ -197,6 +198,7 @@ def test_logical_ids_are_those_deployed_stacks_have():
     # though no model is called Counter any more.
     assert set(tables_in(generated())) == {
         "LeadTable", "CounterTable", "HistoryEventTable", "TrashedLeadTable", "StaffTable", "StaffSessionTable",
+        "InvitationTable",
     }
     assert "CounterTableName" in generated()["Outputs"]
 
@@ -364,11 +366,19 @@ def exercise_the_app() -> None:
     ok(admin.post(f"/admin/leads/{lead_id}/restore/"))
     ok(admin.get(f"/admin/leads/{lead_id}/"), 200)
 
-    ok(admin.post("/admin/staff/", {"email": "sam@example.com", "name": "Sam", "role": "sales", "password": PASSWORD}))
-    sam = Client()
+    # An invitation (on condition that no account has the address: a ConditionCheck), listed on the staff
+    # page (a Query on the invitations' index), resent, withdrawn, sent again and accepted.
+    ok(admin.post("/admin/staff/", {"email": "sam@example.com", "name": "Sam", "role": "sales"}))
+    invitation_id = re.search(r"/admin/staff/invitations/([0-9a-f]{32})/resend/",
+                              ok(admin.get("/admin/staff/"), 200).content.decode()).group(1)
+    ok(admin.post(f"/admin/staff/invitations/{invitation_id}/resend/"))
+    ok(admin.post(f"/admin/staff/invitations/{invitation_id}/withdraw/"))
+    link = invite(admin, "sam@example.com", name="Sam")
+    sam = accept_invitation(link, PASSWORD)
+    ok(sam.post("/admin/logout/"))
     ok(sam.post("/admin/login/", {"email": "sam@example.com", "password": PASSWORD}))
     # A new role ends every session of that person: a Query on the sessions' index and a BatchWriteItem.
-    ok(admin.post("/admin/staff/sam@example.com/", {"name": "Sam", "role": "admin", "active": "on", "password": ""}))
+    ok(admin.post("/admin/staff/sam@example.com/", {"name": "Sam", "role": "admin", "active": "on"}))
     assert ok(sam.get("/admin/")).url.startswith("/admin/login/")
     ok(admin.post("/admin/logout/"))
 
@@ -477,7 +487,7 @@ def test_create_tables_twice_creates_then_finds_them_with_ttl_and_pitr_on(moto_o
         f"exists   {model.Meta.table_name}  ({'TTL on expires_at, ' if ttl_attribute(model) else ''}PITR on)"
         for model in ALL_MODELS
     ]
-    for model in (StaffSession, TrashedLead, CountersTable):
+    for model in (StaffSession, TrashedLead, CountersTable, Invitation):
         assert ttl_status(model) == ("ENABLED", "expires_at")
     assert {pitr_status(model) for model in ALL_MODELS} == {"ENABLED"}
 
