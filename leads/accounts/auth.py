@@ -151,6 +151,10 @@ def login(request: HttpRequest, staff: Staff, *, two_factor: bool = False) -> No
     request.session[STAFF_TWO_FACTOR_KEY] = two_factor
     # The session is written only while the account still holds this stamp: AccessChanged otherwise.
     request.session[STAFF_ACCESS_KEY] = int(staff.access or 0)
+    if staff.sessions_stale:
+        # A change of access (a reset, a new role) whose ending of the account's sessions did not all
+        # land: end them now, before this one starts, or not sign in at all.
+        services.staff_finish_access_change(staff=staff)
     # What "Where you're signed in" will show for this session: summaries only, never the User-Agent or IP.
     request.session.client = clients.describe(request)
     request.session.cycle_key()

@@ -179,4 +179,8 @@ def reset_password(*, uid: str, token: str, password: str) -> Staff:
         services.staff_finish_access_change(staff=staff)
     except StaffNotFound:
         pass  # removed meanwhile: there is nothing left to sign out of
+    except (PynamoDBException, StorageUnavailable):
+        # The password is changed and `access` bumped (no session can be written any more); the account
+        # stays marked `sessions_stale`, and its next sign-in (leads.accounts.auth.login) ends them first.
+        logger.warning("Could not end every session after a password reset; the next sign-in will", exc_info=True)
     return staff

@@ -264,3 +264,24 @@ class FailingBackend:
 
     def send_messages(self, messages):
         raise ConnectionRefusedError("mail server down")
+
+
+def test_sessions_a_reset_could_not_end_are_ended_by_the_next_sign_in(ann, monkeypatch, caplog):
+    from leads.domain.exceptions import StorageUnavailable
+
+    elsewhere = Client()
+    elsewhere.post("/admin/login/", {"email": "ann@example.com", "password": PASSWORD})
+    finish = services.staff_finish_access_change
+
+    def outage(**kwargs):
+        raise StorageUnavailable("DynamoDB is having a moment")
+
+    ask("ann@example.com")
+    monkeypatch.setattr(services, "staff_finish_access_change", outage)
+    assert set_password(Client(), emailed_link()).status_code == 302  # the password is changed all the same
+    assert "the next sign-in will" in caplog.text
+    assert Staff.get("ann@example.com").sessions_stale
+    monkeypatch.setattr(services, "staff_finish_access_change", finish)
+    assert can_sign_in("ann@example.com", NEW_PASSWORD)
+    assert elsewhere.get("/admin/leads/").status_code == 302
+    assert not Staff.get("ann@example.com").sessions_stale
