@@ -12,7 +12,8 @@ from botocore.exceptions import ClientError
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.test import Client
+from django.core import mail
+from django.test import Client, override_settings
 from pynamodb.attributes import (
     Attribute,
     BinaryAttribute,
@@ -380,6 +381,22 @@ def exercise_the_app() -> None:
     # A new role ends every session of that person: a Query on the sessions' index and a BatchWriteItem.
     ok(admin.post("/admin/staff/sam@example.com/", {"name": "Sam", "role": "admin", "active": "on"}))
     assert ok(sam.get("/admin/")).url.startswith("/admin/login/")
+    # Where you're signed in (a Query on the sessions' index and a BatchGetItem), one other session signed
+    # out (a TransactWriteItems), everywhere else (a BatchWriteItem); the last activity (an UpdateItem).
+    elsewhere = Client()
+    ok(elsewhere.post("/admin/login/", {"email": "boss@example.com", "password": PASSWORD}))
+    session = re.search(r'name="session" value="([0-9a-f]+)"', ok(admin.get("/admin/account/sessions/"), 200)
+                        .content.decode()).group(1)
+    ok(admin.post("/admin/account/sessions/end/", {"session": session}))
+    ok(admin.post("/admin/account/sessions/end-others/"))
+    with override_settings(LEADS_SESSION_ACTIVITY_INTERVAL=0):
+        ok(admin.get("/admin/"), 200)
+    # A password reset: the rate windows, the account read, its conditional update, its sessions ended.
+    ok(Client().post("/admin/password-reset/", {"email": "sam@example.com"}), 200)
+    reset_link = re.search(r"http://testserver(/admin/password-reset/\S+/)", mail.outbox[-1].body).group(1)
+    resetting = Client()
+    form = ok(resetting.get(reset_link))["Location"]
+    ok(resetting.post(form, {"new_password1": "a brand new passphrase 42", "new_password2": "a brand new passphrase 42"}))
     ok(admin.post("/admin/logout/"))
 
 
