@@ -246,3 +246,36 @@ def test_the_export_costs_two_calls_per_hundred_rows(admin, dynamodb_calls):
     keys = [len(p["RequestItems"][settings.DYNAMODB_TABLE_PREFIX + "leads"]["Keys"])
             for p in dynamodb_calls.params if "RequestItems" in p]
     assert keys == [100, 100, 50]  # so 1,000 rows cost 10 Query pages + 10 BatchGetItem, at any table size
+
+
+# --- Staff and invitations: each list is one Query; a link is one read ------------------------------
+
+def test_the_staff_page_is_the_session_and_one_query_per_list(admin, dynamodb_calls):
+    assert admin.post("/admin/staff/", {"email": "nia@example.com", "role": "sales"}).status_code == 302
+    response, calls = dynamodb_calls.during(lambda: admin.get("/admin/staff/"))
+    assert response.status_code == 200 and "nia@example.com" in response.content.decode()
+    assert calls == [SESSION, ("Query", "staff", "roster-index"), ("Query", "invitations", "pending-index")]
+    assert_no_scan_and_within_budget(calls)
+
+
+def test_an_invitation_is_one_transaction_and_its_link_one_read(admin, dynamodb_calls):
+    from django.core import mail
+
+    from tests.helpers import invitation_link
+
+    response, calls = dynamodb_calls.during(lambda: admin.post("/admin/staff/", {"email": "nia@example.com",
+                                                                                 "role": "sales"}))
+    assert response.status_code == 302
+    # The invitation, on condition (a ConditionCheck in the same transaction) that no account has the address.
+    assert calls == [SESSION, ("TransactWriteItems", "invitations+staff", None)]
+    link = invitation_link(mail.outbox[-1])
+    response, calls = dynamodb_calls.during(lambda: Client().get(link))
+    assert response.status_code == 200 and calls == [("GetItem", "invitations", None)]
+    invitee = Client()
+    response, calls = dynamodb_calls.during(lambda: invitee.post(link, {"new_password1": "plum orchard by the river",
+                                                                        "new_password2": "plum orchard by the river"}))
+    assert response["Location"] == "/admin/"
+    # Read the invitation; consume it and create the account together; sign in as the sign-in page does
+    # (Django's check that the new session key is free, then the session write with the account's stamp).
+    assert calls == [("GetItem", "invitations", None), ("TransactWriteItems", "invitations+staff", None),
+                     ("GetItem", "sessions", None), ("TransactWriteItems", "sessions+staff", None)]
