@@ -7,10 +7,12 @@ into a full session. Codes draw on the same failure allowances as passwords (aut
 so a guesser gets no more tries at the code than at the password.
 """
 
+import logging
 import secrets
 from dataclasses import dataclass
 
 from django.contrib.auth.hashers import check_password
+from django.contrib.sessions.backends.base import UpdateError
 from django.core import signing
 from django.http import HttpRequest
 from pynamodb.exceptions import PynamoDBException
@@ -19,6 +21,8 @@ from leads.accounts import auth
 from leads.domain import selectors, two_factor
 from leads.domain.exceptions import InvalidCode, InvalidCredentials, StorageUnavailable
 from leads.storage.models import Staff, utcnow
+
+logger = logging.getLogger(__name__)
 
 PENDING_KEY = "two_factor_pending"
 PENDING_SECONDS = 5 * 60  # from the right password to the code
@@ -90,10 +94,23 @@ def verify(request: HttpRequest, code: str, *, client: str) -> tuple[Staff, str]
 
 
 def finish(request: HttpRequest, staff: Staff) -> None:
-    """Turn the half-signed-in session into a full one (a new key), marked as signed in with a code."""
+    """Turn the half-signed-in session into a full one (a new key), marked as signed in with a code.
+
+    The half-signed-in session's item is deleted only once the new session is written, and if that
+    delete fails the sign-in stands: the item ends by itself within PENDING_SECONDS, and only this
+    browser ever held its key. (Left to cycle_key, a failed delete would answer 503 after the new
+    session was made, leaving a session nobody holds.)
+    """
+    pending_key = request.session.session_key
     request.session.pop(PENDING_KEY, None)
     request.session.set_expiry(None)  # back to SESSION_COOKIE_AGE
+    request.session._session_key = None  # as flush() does: cycle_key in login() then only creates
     auth.login(request, staff, two_factor=True)
+    if pending_key:
+        try:
+            request.session.delete(pending_key)
+        except PynamoDBException:
+            logger.warning("Could not delete a half-signed-in session after its sign-in", exc_info=True)
 
 
 def abandon(request: HttpRequest) -> None:
@@ -127,5 +144,15 @@ def confirm(request: HttpRequest, answer: str, *, client: str) -> Staff:
 
 
 def mark_verified(request: HttpRequest) -> None:
-    """Record that this session has proved a second factor (right after enrolling with a code)."""
+    """Record that this session has proved a second factor (right after enrolling with a code).
+
+    Saved here, inside the view's error handling: if the write fails, the session stays as it was
+    (which matters only where LEADS_REQUIRE_2FA asks for the proof: signing in again with a code gives it).
+    """
     request.session[auth.STAFF_TWO_FACTOR_KEY] = True
+    try:
+        request.session.save()
+    except (PynamoDBException, StorageUnavailable, UpdateError):
+        logger.warning("Could not mark a session as signed in with a code", exc_info=True)
+        request.session[auth.STAFF_TWO_FACTOR_KEY] = False
+        request.session.modified = False  # nothing left for the middleware to try again

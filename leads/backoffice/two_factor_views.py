@@ -132,30 +132,35 @@ class TwoFactorView(StaffRequiredMixin, View):
 
     def post(self, request):
         staff = self.account()
-        if two_factor.is_enabled(staff):
-            messages.info(request, "Two-factor sign-in is already on.")
-            return redirect("backoffice:two_factor")
+        already_on = two_factor.is_enabled(staff)  # by this very form sent before (its answer lost), or otherwise
         form = EnrolForm(request.POST)
         secret = _read_pending_secret(staff.email, request.POST.get("pending", ""))
-        if secret is None:
+        if secret is None and not already_on:
             messages.error(request, "That set-up took too long. Scan this new code and enter the code your app shows.")
+        if secret is None or (already_on and not form.is_valid()):
             return redirect("backoffice:two_factor")
         if not form.is_valid():
             return self.enrol_page(form, secret=secret)
         try:
+            # The same form sent again, after its answer was lost, gets recovery codes again (new ones).
             codes = two_factor.two_factor_enable(email=staff.email, secret=secret, code=form.cleaned_data["code"],
                                                  access=staff.access)
         except InvalidCode:
+            if already_on:
+                return self.already_on()
             form.add_error("code", "That code is not right. Check that the time on your phone is right, and enter the "
                                    "code your app shows now.")
             return self.enrol_page(form, secret=secret)
         except TwoFactorAlreadyOn:
-            messages.info(request, "Two-factor sign-in is already on.")
-            return redirect("backoffice:two_factor")
+            return self.already_on()
         except StaffNotFound:
             raise Http404("Your account changed meanwhile; please sign in again.") from None
         sign_in.mark_verified(request)
         return render(request, "backoffice/two_factor_codes.html", {"codes": codes, "enrolled": True})
+
+    def already_on(self):
+        messages.info(self.request, "Two-factor sign-in is already on.")
+        return redirect("backoffice:two_factor")
 
     def account(self):
         staff = selectors.staff_get(email=self.request.staff.email)

@@ -6,6 +6,7 @@ from urllib.parse import unquote
 import pytest
 from django.test import Client
 
+from leads.backoffice import two_factor_views
 from leads.domain import two_factor
 from leads.storage.models import Staff
 from tests.helpers import PASSWORD, signed_in
@@ -172,3 +173,20 @@ def test_a_secret_key_rotation_keeps_two_factor_working_only_with_the_old_key_as
             two_factor.two_factor_verify(staff=staff, code=code_at(secret, clock.step))
         with pytest.raises(two_factor.InvalidCode):
             two_factor.two_factor_verify(staff=staff, code=codes[0])
+
+
+def test_the_enrolment_sent_again_shows_new_recovery_codes_and_another_secret_is_refused(sales_client, clock):
+    secret, pending = enrolment_form(sales_client)
+    form = {"pending": pending, "code": code_at(secret, clock.step)}
+    first = recovery_codes_on(sales_client.post(PAGE, form).content.decode())
+    again = recovery_codes_on(sales_client.post(PAGE, form).content.decode())  # its answer was lost; sent again
+    assert len(again) == 10 and not set(first) & set(again)
+    stored = Staff.get("sam@example.com").recovery_codes
+    assert stored == {two_factor._recovery_hashes("sam@example.com", code)[0] for code in again}
+    other_secret = two_factor.new_secret()
+    forged_elsewhere = {"pending": two_factor_views._pending_secret("sam@example.com", other_secret),
+                        "code": code_at(other_secret, clock.step)}
+    response = sales_client.post(PAGE, forged_elsewhere)  # another tab's enrolment, after this one
+    assert response["Location"] == PAGE
+    assert "Two-factor sign-in is already on." in sales_client.get(PAGE).content.decode()
+    assert Staff.get("sam@example.com").recovery_codes == stored
