@@ -542,6 +542,11 @@ def staff_posts(world) -> dict[str, dict]:
         f"/admin/invitations/{world['invitation_token']}/": {"new_password1": "a fresh long password",
                                                              "new_password2": "a fresh long password"},
         "/admin/staff/sam@example.com/": {"role": "admin", "active": "on"},
+        "/admin/account/two-factor/": {"pending": "x", "code": "123456"},
+        "/admin/account/two-factor/recovery-codes/": {"codes-answer": PASSWORD},
+        "/admin/account/two-factor/disable/": {"off-answer": PASSWORD},
+        "/admin/staff/sam@example.com/two-factor/reset/": {},
+        "/admin/login/code/": {"code": "123456"},
         "/admin/logout/": {},
     }
 
