@@ -185,6 +185,21 @@ class SessionStore(SessionBase):
         if email and key:
             forget_session_key(email, key)
 
+    def discard(self) -> None:
+        """Forget this session in this browser, deleting its item if DynamoDB answers (flush(), at best effort).
+
+        For a session with nothing left worth protecting (a spent reset token, or one already ended
+        elsewhere): unlike a logout, a failed delete is no reason to fail the request, and the item
+        expires by TTL.
+        """
+        try:
+            self.flush()
+        except PynamoDBException:
+            logger.warning("Could not delete a spent session; it expires by itself", exc_info=True)
+            self._session_cache = {}
+            self._session_key = None
+            self.modified = True
+
     @staticmethod
     def _holds(item: StaffSession) -> bool:
         """True if the stored session under item's key is exactly item (the same signed data)."""

@@ -121,7 +121,7 @@ class PasswordResetConfirmView(View):
         try:
             member = password_reset.staff_for_link(uidb64, session_token)
         except ResetLinkInvalid:
-            return invalid_link(request)
+            return self.sent_again(request, uidb64, session_token)
         form = NewPasswordForm(request.POST, owner=member)
         if not form.is_valid():
             return self.render_page(member, form)
@@ -132,12 +132,26 @@ class PasswordResetConfirmView(View):
         except StorageUnavailable:
             form.add_error(None, "Your password could not be saved just now. Please try again in a moment.")
             return self.render_page(member, form, status=503)
-        if request.staff and request.staff.email != member.email:
+        return self.done(request, member.email)
+
+    def sent_again(self, request, uidb64, session_token):
+        """The form sent again after its reset landed unanswered (a 503): finish that reset, else the invalid page."""
+        password = request.POST.get("new_password1", "")
+        if not session_token or not password or password != request.POST.get("new_password2"):
+            return invalid_link(request)
+        try:
+            member = password_reset.reset_password(uid=uidb64, token=session_token, password=password)
+        except ResetLinkInvalid:
+            return invalid_link(request)
+        return self.done(request, member.email)
+
+    def done(self, request, email):
+        if request.staff and request.staff.email != email:
             request.session.pop(RESET_TOKEN_SESSION_KEY, None)  # someone else's session: theirs to keep
         else:
             # Anonymous (the session held only the token), or this account's own session, which the
             # reset has just ended with all the others.
-            request.session.flush()
+            request.session.discard()
         messages.success(request, "Your password has been changed, and every session of your account has ended. "
                                   "Sign in with your new password.")
         return redirect("backoffice:login")

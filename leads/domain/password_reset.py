@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Callable
 
 from django.conf import settings
-from django.contrib.auth.hashers import make_password
+from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
@@ -161,20 +161,31 @@ def reset_password(*, uid: str, token: str, password: str) -> Staff:
 
     As any password change (services.staff_update), it bumps `access`, so sign-ins in flight fail and
     every session is ended. The write is on condition that the password is still the one the token was
-    checked against: of two submissions of one link, one wins, the other gets ResetLinkInvalid.
+    checked against: of two submissions of one link, one wins, the other gets ResetLinkInvalid. A
+    resend of a reset that landed while its answer was lost (botocore's retry, or the person sending
+    the form again) finds the link spent, and is finished instead: same new password, sessions not yet
+    ended (see _landed).
     """
-    staff = staff_for_link(uid, token)
     try:
-        with conditional(staff):
-            staff.update(
-                actions=[Staff.password.set(make_password(password)), Staff.sessions_stale.set(True),
-                         Staff.access.add(1)],
-                condition=Staff.email.exists() & (Staff.password == staff.password) & (Staff.active == True),  # noqa: E712
-            )
-    except Refused:
-        raise ResetLinkInvalid() from None
-    except PynamoDBException as error:
-        raise StorageUnavailable(str(error)) from error
+        staff = staff_for_link(uid, token)
+    except ResetLinkInvalid:
+        staff = _landed(uid, password)
+        if staff is None:
+            raise
+    else:
+        try:
+            with conditional(staff):
+                staff.update(
+                    actions=[Staff.password.set(make_password(password)), Staff.sessions_stale.set(True),
+                             Staff.access.add(1)],
+                    condition=Staff.email.exists() & (Staff.password == staff.password) & (Staff.active == True),  # noqa: E712
+                )
+        except Refused:
+            staff = _landed(uid, password)
+            if staff is None:
+                raise ResetLinkInvalid() from None
+        except PynamoDBException as error:
+            raise StorageUnavailable(str(error)) from error
     try:
         services.staff_finish_access_change(staff=staff)
     except StaffNotFound:
@@ -183,4 +194,22 @@ def reset_password(*, uid: str, token: str, password: str) -> Staff:
         # The password is changed and `access` bumped (no session can be written any more); the account
         # stays marked `sessions_stale`, and its next sign-in (leads.accounts.auth.login) ends them first.
         logger.warning("Could not end every session after a password reset; the next sign-in will", exc_info=True)
+    return staff
+
+
+def _landed(uid: str, password: str) -> Staff | None:
+    """The account, if a reset to exactly `password` landed and its sessions are still to be ended; else None.
+
+    Only someone who knows the account's current password gets this far, and all it does is end the
+    account's sessions, which signing in would do too (leads.accounts.auth.login).
+    """
+    email = _email_from_uid(uid)
+    if not email:
+        return None
+    try:
+        staff = selectors.staff_get(email=email)
+    except PynamoDBException as error:
+        raise StorageUnavailable(str(error)) from error
+    if staff is None or not staff.active or not staff.sessions_stale or not check_password(password, staff.password):
+        return None
     return staff

@@ -285,3 +285,25 @@ def test_sessions_a_reset_could_not_end_are_ended_by_the_next_sign_in(ann, monke
     assert can_sign_in("ann@example.com", NEW_PASSWORD)
     assert elsewhere.get("/admin/leads/").status_code == 302
     assert not Staff.get("ann@example.com").sessions_stale
+
+
+def test_the_form_sent_again_after_its_reset_landed_unanswered_finishes_it(ann):
+    from django.contrib.auth.hashers import make_password
+
+    elsewhere = Client()
+    elsewhere.post("/admin/login/", {"email": "ann@example.com", "password": PASSWORD})
+    ask("ann@example.com")
+    browser = Client()
+    form_url = browser.get(emailed_link())["Location"]
+    # What the reset's write leaves when its answer is lost and the page said 503: the new password, the
+    # access stamp moved, the sessions still to end.
+    Staff("ann@example.com").update(actions=[Staff.password.set(make_password(NEW_PASSWORD)),
+                                             Staff.sessions_stale.set(True), Staff.access.add(1)])
+    other = browser.post(form_url, {"new_password1": "not what was sent 77", "new_password2": "not what was sent 77"})
+    assert other.status_code == 404  # only the very same form finishes it
+    again = browser.post(form_url, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    assert again.status_code == 302 and again["Location"] == "/admin/login/"
+    assert elsewhere.get("/admin/leads/").status_code == 302
+    assert not Staff.get("ann@example.com").sessions_stale
+    # Once finished, nothing more comes of sending it.
+    assert Client().post(form_url, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}).status_code == 404

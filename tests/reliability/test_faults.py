@@ -33,7 +33,7 @@ from django.test import Client
 from pynamodb.exceptions import GetError
 
 from leads.storage import dynamodb
-from leads.domain import invitations, services, two_factor
+from leads.domain import invitations, services, staff_sessions, two_factor
 from leads.public import tokens
 from leads.management.maintenance import audit
 from leads.storage.models import HistoryEvent, Invitation, Lead, RateWindow, Staff, StaffSession, TrashedLead, ALL_MODELS
@@ -465,6 +465,107 @@ TWO_FACTOR_PATHS = [
 TWO_FACTOR_NO_TRANSACTION = {"two-factor reset by an admin"}
 
 
+# Password reset and "Where you're signed in".
+
+def reset_ask_setup():
+    services.staff_create(email="ann@example.com", password=PASSWORD, role="sales")
+    return SimpleNamespace(client=Client(), form={"email": "ann@example.com"}, emails=len(mail.outbox))
+
+
+def reset_ask_final(ctx):
+    assert [message.to for message in mail.outbox[ctx.emails:]] == [["ann@example.com"]]  # one link, however sent
+    assert all(1 <= t <= 2 for t in rate_tallies("reset"))  # a request sent twice counts twice, at worst
+
+
+RESET_PASSWORD = "a brand new passphrase 42"
+
+
+def reset_link_setup():
+    services.staff_create(email="ann@example.com", password=PASSWORD, role="sales")
+    elsewhere = signed_in_again("ann@example.com")
+    emails = len(mail.outbox)
+    assert Client().post("/admin/password-reset/", {"email": "ann@example.com"}).status_code == 200
+    link = re.search(r"http://testserver(/admin/password-reset/\S+/)", mail.outbox[emails].body).group(1)
+    client = Client()
+    form_url = client.get(link)["Location"]
+    return SimpleNamespace(client=client, elsewhere=elsewhere, link=link, form_url=form_url,
+                           form={"new_password1": RESET_PASSWORD, "new_password2": RESET_PASSWORD})
+
+
+def reset_link_kept(ctx, response):
+    html = response.content.decode()
+    return generic_503(response) or ("Your password could not be saved just now" in html and RESET_PASSWORD not in html)
+
+
+def reset_link_final(ctx):
+    assert check_password(RESET_PASSWORD, Staff.get("ann@example.com", consistent_read=True).password)
+    assert Client().get(ctx.link).status_code == 404  # spent
+    # Every other session is ended by the reset, or, if DynamoDB failed in between, by the next sign-in,
+    # which the page sends the person to; before it, no session can be written (the access stamp moved).
+    assert Client().post("/admin/login/", {"email": "ann@example.com", "password": RESET_PASSWORD}).status_code == 302
+    assert ctx.elsewhere.get("/admin/leads/").status_code == 302
+    assert not Staff.get("ann@example.com", consistent_read=True).sessions_stale
+
+
+def sessions_setup():
+    laptop = signed_in("ann@example.com", "sales")
+    phone = signed_in_again("ann@example.com")
+    tablet = signed_in_again("ann@example.com")
+    refs = re.findall(r'name="session" value="([0-9a-f]+)"', laptop.get("/admin/account/sessions/").content.decode())
+    phone_ref = staff_sessions.session_ref(phone.cookies["leads_session"].value)
+    assert phone_ref in refs
+    return SimpleNamespace(client=laptop, phone=phone, tablet=tablet, form={"session": phone_ref})
+
+
+def end_one_final(ctx):
+    assert ctx.phone.get("/admin/leads/").status_code == 302
+    assert ctx.client.get("/admin/leads/").status_code == 200 and ctx.tablet.get("/admin/leads/").status_code == 200
+    assert sessions_of("ann@example.com") == 2
+    assert Staff.get("ann@example.com", consistent_read=True).session_keys == {
+        ctx.client.cookies["leads_session"].value, ctx.tablet.cookies["leads_session"].value}
+
+
+def end_others_final(ctx):
+    assert ctx.phone.get("/admin/leads/").status_code == 302 and ctx.tablet.get("/admin/leads/").status_code == 302
+    assert ctx.client.get("/admin/leads/").status_code == 200 and sessions_of("ann@example.com") == 1
+    assert Staff.get("ann@example.com", consistent_read=True).session_keys == {ctx.client.cookies["leads_session"].value}
+
+
+def end_all_setup():
+    return SimpleNamespace(client=signed_in("boss@example.com", "admin"), sam=signed_in("sam@example.com", "sales"),
+                           sam_again=signed_in_again("sam@example.com"))
+
+
+def end_all_final(ctx):
+    sam = Staff.get("sam@example.com", consistent_read=True)
+    assert not sam.sessions_stale and not sam.session_keys and sessions_of("sam@example.com") == 0
+    assert ctx.sam.get("/admin/leads/").status_code == 302 and ctx.sam_again.get("/admin/leads/").status_code == 302
+    assert ctx.client.get("/admin/leads/").status_code == 200
+
+
+ACCOUNT_PATHS = [
+    WritePath("ask for a password-reset link", reset_ask_setup,
+              lambda c: c.client.post("/admin/password-reset/", c.form),
+              lambda c, r: r.status_code == 200 and "If an account exists for that address" in r.content.decode(),
+              lambda c, r: generic_503(r) or ("We could not take your request just now" in r.content.decode()
+                                              and 'value="ann@example.com"' in r.content.decode()),
+              reset_ask_final),
+    WritePath("set a password through a reset link", reset_link_setup, lambda c: c.client.post(c.form_url, c.form),
+              redirect_to("/admin/login/"), reset_link_kept, reset_link_final),
+    WritePath("sign one session out", sessions_setup,
+              lambda c: c.client.post("/admin/account/sessions/end/", c.form), redirect_to("/admin/account/sessions/"),
+              lambda c, r: generic_503(r), end_one_final),
+    WritePath("sign out everywhere else", sessions_setup,
+              lambda c: c.client.post("/admin/account/sessions/end-others/"), redirect_to("/admin/account/sessions/"),
+              lambda c, r: generic_503(r), end_others_final),
+    WritePath("end someone's sessions (admin)", end_all_setup,
+              lambda c: c.client.post("/admin/staff/sam@example.com/end-sessions/"),
+              redirect_to("/admin/staff/sam@example.com/"), lambda c, r: generic_503(r), end_all_final),
+]
+ACCOUNT_NO_TRANSACTION = {"set a password through a reset link", "sign out everywhere else",
+                          "end someone's sessions (admin)"}
+
+
 PATHS = [
     WritePath("contact form POST /", contact_setup, lambda c: c.client.post("/", c.data), redirect_to("/thanks/"),
               contact_kept, one_lead, writes_lead=True),
@@ -502,11 +603,12 @@ PATHS = [
               lambda c: c.client.post("/admin/staff/sam@example.com/", DEACTIVATE_SAM), redirect_to("/admin/staff/"),
               lambda c, r: generic_503(r), deactivate_final),
     *TWO_FACTOR_PATHS,
+    *ACCOUNT_PATHS,
 ]
 PATH_IDS = [path.name for path in PATHS]
 NO_TRANSACTION = {"sign-out", "deactivate staff"}  # a cancellation needs a TransactWriteItems
 CASES = [pytest.param(path, kind, id=f"{path.name}-{kind}") for path in PATHS for kind in FAULTS
-         if kind != "cancelled" or path.name not in NO_TRANSACTION | TWO_FACTOR_NO_TRANSACTION]
+         if kind != "cancelled" or path.name not in NO_TRANSACTION | TWO_FACTOR_NO_TRANSACTION | ACCOUNT_NO_TRANSACTION]
 
 
 def lost(ctx) -> int:
