@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from leads.domain import cursors, invitations, services
 from leads.public import tokens
-from leads.storage.models import Invitation, Lead, Staff, TrashedLead
+from leads.storage.models import Invitation, Lead, Staff, StaffSession, TrashedLead
 from tests.helpers import PASSWORD, make_lead, signed_in
 
 ALLOWED_ORIGIN = "https://static.example.com"  # LEADS_CORS_ORIGINS in tests/settings.py
@@ -547,6 +547,12 @@ def staff_posts(world) -> dict[str, dict]:
         "/admin/account/two-factor/disable/": {"off-answer": PASSWORD},
         "/admin/staff/sam@example.com/two-factor/reset/": {},
         "/admin/login/code/": {"code": "123456"},
+        "/admin/account/sessions/end/": {"session": "0" * 24},
+        "/admin/account/sessions/end-others/": {},
+        "/admin/staff/sam@example.com/end-sessions/": {},
+        "/admin/password-reset/": {"email": "sam@example.com"},
+        "/admin/password-reset/c2FtQGV4YW1wbGUuY29t/set-password/": {"new_password1": "a fresh long password",
+                                                                     "new_password2": "a fresh long password"},
         "/admin/logout/": {},
     }
 
@@ -555,7 +561,8 @@ def snapshot(world) -> tuple:
     """What any staff POST above would change."""
     lead = Lead.get(world["lead"], consistent_read=True)
     return (lead.status, lead.notes, lead.version, TrashedLead.count(world["trashed"]),
-            sorted((s.email, s.role, s.password) for s in Staff.scan()),
+            sorted((s.email, s.role, s.password, s.access) for s in Staff.scan()),
+            sorted(s.session_key for s in StaffSession.scan()), len(mail.outbox),
             sorted((i.email, i.nonce, i.feed) for i in Invitation.scan()),
             world["browser"].get("/admin/").status_code)
 
@@ -597,7 +604,8 @@ def test_every_staff_post_without_a_valid_csrf_token_is_a_403_and_changes_nothin
 
 # --- Wrong methods ----------------------------------------------------------------------------------
 
-PUBLIC = ["/", "/thanks/", "/healthz", "/admin/login/", "/static/leads/site.css", "/admin/invitations/not-a-token/"]
+PUBLIC = ["/", "/thanks/", "/healthz", "/admin/login/", "/static/leads/site.css", "/admin/invitations/not-a-token/",
+          "/admin/password-reset/", "/admin/password-reset/Ym9zc0BleGFtcGxlLmNvbQ/set-password/"]
 
 
 def staff_urls(lead_id: str, trashed_id: str) -> list[str]:
@@ -605,7 +613,8 @@ def staff_urls(lead_id: str, trashed_id: str) -> list[str]:
             "/admin/leads/deleted/", f"/admin/leads/{lead_id}/", f"/admin/leads/{lead_id}/delete/",
             f"/admin/leads/{trashed_id}/restore/", "/admin/staff/", "/admin/staff/boss@example.com/",
             "/admin/account/password/", f"/admin/staff/invitations/{lead_id}/resend/",
-            f"/admin/staff/invitations/{lead_id}/withdraw/"]
+            f"/admin/staff/invitations/{lead_id}/withdraw/", "/admin/account/sessions/", "/admin/account/sessions/end/",
+            "/admin/account/sessions/end-others/", "/admin/staff/boss@example.com/end-sessions/"]
 
 
 @pytest.mark.parametrize("method", ["put", "delete", "patch"])
