@@ -17,6 +17,10 @@ def url_for(name, lead_id):
         kwargs["lead_id"] = lead_id
     if "email" in pattern.pattern.converters:
         kwargs["email"] = "sam@example.com"
+    if "invitation_id" in pattern.pattern.converters:
+        kwargs["invitation_id"] = "0" * 32
+    for other in set(pattern.pattern.converters) - set(kwargs):
+        kwargs[other] = "not-a-valid-" + other  # links with tokens: an invalid one still answers no-store
     return reverse(f"backoffice:{name}", kwargs=kwargs)
 
 
