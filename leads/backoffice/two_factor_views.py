@@ -118,7 +118,9 @@ def _read_pending_secret(email: str, token: str) -> str | None:
         return None
 
 
-@method_decorator([never_cache, sensitive_post_parameters("code", "pending", "answer")], name="dispatch")
+# One list for the page and its two forms: nested sensitive_post_parameters would keep the innermost list only.
+@method_decorator([never_cache, sensitive_post_parameters("code", "pending", "codes-answer", "off-answer")],
+                  name="dispatch")
 class TwoFactorView(StaffRequiredMixin, View):
     """Your two-factor sign-in: set it up (QR code and secret), or see it is on and manage it."""
 
@@ -187,7 +189,9 @@ class TwoFactorView(StaffRequiredMixin, View):
 
 
 class _ConfirmedChange(TwoFactorView):
-    """A change to your two-factor settings, made only after a current code or your password (throttled)."""
+    """A change to your two-factor settings, made only after a current code or your password (throttled).
+
+    TwoFactorView's dispatch (no-cache, sensitive POST fields) applies to these too."""
 
     http_method_names = ["post"]
     before_two_factor = False
@@ -211,7 +215,6 @@ class _ConfirmedChange(TwoFactorView):
         return self.change(staff)
 
 
-@method_decorator([never_cache, sensitive_post_parameters("codes-answer")], name="dispatch")
 class RecoveryCodesView(_ConfirmedChange):
     """Replace your recovery codes with ten new ones (the old ones stop working)."""
 
@@ -225,7 +228,6 @@ class RecoveryCodesView(_ConfirmedChange):
         return render(self.request, "backoffice/two_factor_codes.html", {"codes": codes, "enrolled": False})
 
 
-@method_decorator([never_cache, sensitive_post_parameters("off-answer")], name="dispatch")
 class TwoFactorDisableView(_ConfirmedChange):
     """Turn your two-factor sign-in off, unless LEADS_REQUIRE_2FA requires it for you."""
 

@@ -133,6 +133,9 @@ def test_an_admin_resets_someones_two_factor_which_signs_them_out(admin_client, 
     assert ann.get("/admin/").status_code == 200
     page = admin_client.get("/admin/staff/ann@example.com/").content.decode()
     assert "Reset two-factor sign-in" in page
+    roster = admin_client.get("/admin/staff/").content.decode()
+    assert re.search(r"ann@example\.com</a></td>.*?<td>on</td></tr>", roster)
+    assert re.search(r"boss@example\.com</a></td>.*?<td>off</td></tr>", roster)
     response = admin_client.post("/admin/staff/ann@example.com/two-factor/reset/")
     assert response["Location"] == "/admin/staff/ann@example.com/"
     assert "Two-factor sign-in is off for ann@example.com" in admin_client.get(response["Location"]).content.decode()
@@ -190,3 +193,14 @@ def test_the_enrolment_sent_again_shows_new_recovery_codes_and_another_secret_is
     assert response["Location"] == PAGE
     assert "Two-factor sign-in is already on." in sales_client.get(PAGE).content.decode()
     assert Staff.get("sam@example.com").recovery_codes == stored
+
+
+@pytest.mark.parametrize("url, field", [
+    (PAGE, "code"), (PAGE, "pending"), ("/admin/account/two-factor/recovery-codes/", "codes-answer"),
+    ("/admin/account/two-factor/disable/", "off-answer"), ("/admin/login/code/", "code"),
+])
+def test_codes_secrets_and_passwords_posted_are_hidden_from_error_reports(sales_client, url, field):
+    from django.views.debug import SafeExceptionReporterFilter
+
+    request = sales_client.post(url, {field: "do-not-show-me"}).wsgi_request
+    assert SafeExceptionReporterFilter().get_post_parameters(request)[field] != "do-not-show-me"
