@@ -41,9 +41,10 @@ class RedactEmails(logging.Filter):
         return True
 
 
-# URL parts that must never reach a log: emails (staff pages are addressed by them) and one-time link
-# tokens (an invitation's link, while it works, is as good as a password).
-_SECRET_URL_PARTS = ("email", "token")
+# URL parts that must never reach a log: emails (staff pages are addressed by them, and a password-reset
+# link by one in base64, `uidb64`) and one-time link tokens (an invitation's or a reset's link, while it
+# works, is as good as a password).
+_SECRET_URL_PARTS = ("email", "uidb64", "token")
 
 
 def loggable_path(request) -> str:

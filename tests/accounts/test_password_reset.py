@@ -307,3 +307,33 @@ def test_the_form_sent_again_after_its_reset_landed_unanswered_finishes_it(ann):
     assert not Staff.get("ann@example.com").sessions_stale
     # Once finished, nothing more comes of sending it.
     assert Client().post(form_url, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}).status_code == 404
+
+
+def test_nothing_personal_or_secret_reaches_the_logs(caplog):
+    import json
+    import logging
+
+    from pythonjsonlogger.json import JsonFormatter
+
+    services.staff_create(email="ann.private@example.com", password=PASSWORD, name="Ann Private")
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="leads.request")
+    ask("ann.private@example.com")
+    ask("nobody.private@example.com")
+    link = emailed_link()
+    uid, token = link.strip("/").split("/")[-2:]
+    browser = Client()
+    form_url = browser.get(link)["Location"]
+    browser.post(form_url, {"new_password1": "short", "new_password2": "short"})
+    browser.post(form_url, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    Client().get(link)  # spent: Django logs "Not Found: <path>"
+    Client().get(f"/admin/password-reset/{uid}/{token[:-2]}xx/")
+    text = caplog.text
+    assert "GET /admin/password-reset/<uidb64>/<token>/ 404" in text
+    for secret in ("ann.private", "nobody.private", "Ann Private", uid, token, NEW_PASSWORD, "short"):
+        assert secret not in text, secret
+    formatter = JsonFormatter("%(message)s")
+    for record in caplog.records:
+        line = formatter.format(record)
+        assert uid not in line and token not in line, line
+        json.loads(line)
