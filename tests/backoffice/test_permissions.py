@@ -4,13 +4,16 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.helpers import make_lead
 
-PUBLIC = {"backoffice:login", "backoffice:login_code", "backoffice:password_reset", "backoffice:password_reset_confirm"}
+PUBLIC = {"backoffice:login", "backoffice:login_code", "backoffice:password_reset", "backoffice:password_reset_confirm",
+          "backoffice:invitation_accept"}
 ADMIN_ONLY = {"backoffice:lead_delete", "backoffice:lead_restore", "backoffice:trash", "backoffice:staff_list", "backoffice:staff_edit",
-              "backoffice:staff_two_factor_reset", "backoffice:staff_end_sessions"}
+              "backoffice:staff_two_factor_reset", "backoffice:staff_end_sessions", "backoffice:invitation_resend",
+              "backoffice:invitation_withdraw"}
 # Answer POST only (a GET is 405): nothing to open.
 POST_ONLY = {"backoffice:logout", "backoffice:lead_bulk", "backoffice:two_factor_disable", "backoffice:two_factor_recovery_codes",
              "backoffice:account_session_end", "backoffice:account_sessions_end_others"}
-SAMPLE_ARGS = {"lead_id": "0" * 32, "email": "boss@example.com", "uidb64": "Ym9zc0BleGFtcGxlLmNvbQ", "token": "set-password"}
+SAMPLE_ARGS = {"lead_id": "0" * 32, "email": "boss@example.com", "uidb64": "Ym9zc0BleGFtcGxlLmNvbQ", "token": "set-password",
+               "invitation_id": "0" * 32}
 
 
 def staff_url_names():
