@@ -210,12 +210,42 @@ LEADS_LOGIN_MAX_FAILURES_PER_ACCOUNT_CLIENT = env.int("LEADS_LOGIN_MAX_FAILURES_
 LEADS_LOGIN_MAX_FAILURES_PER_CLIENT = env.int("LEADS_LOGIN_MAX_FAILURES_PER_CLIENT", default=20)
 LEADS_LOGIN_MAX_FAILURES_PER_ACCOUNT = env.int("LEADS_LOGIN_MAX_FAILURES_PER_ACCOUNT", default=100)
 LEADS_LOGIN_DEVICE_COOKIE_AGE = env.int("LEADS_LOGIN_DEVICE_COOKIE_AGE", default=90 * 24 * 3600)
+# Who must use two-factor sign-in (TOTP, leads.domain.two_factor): "off" (anyone may turn it on),
+# "admins" or "everyone". Someone required who has not enrolled is sent to enrolment after the password.
+LEADS_REQUIRE_2FA = env.str("LEADS_REQUIRE_2FA", default="off").strip().lower()
+if LEADS_REQUIRE_2FA not in ("off", "admins", "everyone"):
+    raise ImproperlyConfigured("LEADS_REQUIRE_2FA must be 'off', 'admins' or 'everyone'.")
+# The name authenticator apps show beside the account (several deployments: give each its own).
+LEADS_2FA_ISSUER = env.str("LEADS_2FA_ISSUER", default="Leads")
 LOGIN_URL = "/admin/login/"
+# Checked on every password set (leads.accounts.passwords.validate_new_password): invitation, own change,
+# reset, createstaff. At least 12 characters (three short words make a passphrase that long), none of
+# Django's 20,000 common passwords, not all digits, and not too like the account's email (or a part of
+# it) or name.
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+     "OPTIONS": {"user_attributes": ("email", "name")}},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# "Forgot your password?" (leads.domain.password_reset): how long an emailed link works (Django's own
+# setting), and how many links one client, or one address, may ask for per window (counted alike for
+# addresses with and without an account, so the limit reveals nothing).
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
+LEADS_PASSWORD_RESET_WINDOW = env.int("LEADS_PASSWORD_RESET_WINDOW", default=3600)
+LEADS_PASSWORD_RESET_MAX_PER_CLIENT = env.int("LEADS_PASSWORD_RESET_MAX_PER_CLIENT", default=10)
+LEADS_PASSWORD_RESET_MAX_PER_ADDRESS = env.int("LEADS_PASSWORD_RESET_MAX_PER_ADDRESS", default=3)
+# "Where you're signed in": a session's last activity is written at most once per this many seconds
+# (one UpdateItem; other requests only read the session). Behind CloudFront, with the
+# CloudFront-Viewer-Country and -City headers forwarded to the app, show those instead of the client's
+# network (203.0.113.x); off elsewhere, as anyone could send them.
+LEADS_SESSION_ACTIVITY_INTERVAL = env.int("LEADS_SESSION_ACTIVITY_INTERVAL", default=300)
+LEADS_CLOUDFRONT_LOCATION = env.bool("LEADS_CLOUDFRONT_LOCATION", default=False)
+# How long an emailed invitation link works (leads.domain.invitations); a resend starts it again.
+LEADS_INVITATION_DAYS = env.int("LEADS_INVITATION_DAYS", default=7)
+if not 1 <= LEADS_INVITATION_DAYS <= 90:
+    raise ImproperlyConfigured("LEADS_INVITATION_DAYS must be between 1 and 90.")
 
 # Static sites may post the contact form (JSON mode) from these origins, and only these.
 LEADS_CORS_ORIGINS = env.list("LEADS_CORS_ORIGINS", default=[])

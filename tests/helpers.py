@@ -29,6 +29,32 @@ def signed_in(email, role):
     return client
 
 
+def invitation_link(message) -> str:
+    """The invitation link (path only) in an email from mail.outbox."""
+    import re
+
+    return re.search(r"^https?://[^/\s]+(/admin/invitations/[^\s]+/)$", message.body, re.MULTILINE).group(1)
+
+
+def invite(admin_client, email, *, role="sales", name=""):
+    """Invite someone through the staff page as an admin; return the link from the email sent."""
+    from django.core import mail
+
+    sent = len(mail.outbox)
+    response = admin_client.post("/admin/staff/", {"email": email, "name": name, "role": role})
+    assert response.status_code == 302, response.content
+    assert len(mail.outbox) == sent + 1
+    return invitation_link(mail.outbox[-1])
+
+
+def accept_invitation(link, password=PASSWORD, client=None):
+    """Set the password through an invitation link; return the browser, now signed in as the invitee."""
+    client = client or Client()
+    response = client.post(link, {"new_password1": password, "new_password2": password})
+    assert (response.status_code, response.get("Location")) == (302, "/admin/"), response.content
+    return client
+
+
 def status_count(status: str) -> int:
     """Leads with this status, as the inbox counts them (the sum of the tally shards)."""
     from leads.domain.selectors import status_counts

@@ -10,6 +10,7 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.http import HttpRequest
 from pynamodb.exceptions import PynamoDBException
 
+from leads.accounts import clients
 from leads.accounts.sessions import STAFF_ACCESS_KEY, STAFF_EMAIL_KEY
 from leads.domain import ratelimit, selectors, services
 from leads.domain.emails import normalise_email
@@ -20,6 +21,7 @@ logger = logging.getLogger(__name__)
 
 STAFF_ROLE_KEY = "staff_role"
 STAFF_NAME_KEY = "staff_name"
+STAFF_TWO_FACTOR_KEY = "staff_2fa"  # True once this session's sign-in (or enrolment) used a two-factor code
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class CurrentStaff(StaffIdentity):
     email: str
     role: str
     name: str
+    two_factor: bool = False  # this session proved a second factor (LEADS_REQUIRE_2FA asks for it)
 
 
 def current_staff(request: HttpRequest) -> CurrentStaff | None:
@@ -37,7 +40,8 @@ def current_staff(request: HttpRequest) -> CurrentStaff | None:
     email = session.get(STAFF_EMAIL_KEY)
     if not email:
         return None
-    return CurrentStaff(email=email, role=session.get(STAFF_ROLE_KEY, "sales"), name=session.get(STAFF_NAME_KEY, ""))
+    return CurrentStaff(email=email, role=session.get(STAFF_ROLE_KEY, "sales"), name=session.get(STAFF_NAME_KEY, ""),
+                        two_factor=bool(session.get(STAFF_TWO_FACTOR_KEY)))
 
 
 DEVICE_COOKIE = "leads_device"
@@ -100,8 +104,7 @@ def authenticate(*, email: str, password: str, client: str, device: str | None =
     """
     now = now or utcnow()
     email = normalise_email(email)
-    windows = _failure_windows(email, client, now, known_device=is_known_device(device, email))
-    services.login_attempt_reserve(windows=windows, now=now)
+    windows = reserve_attempt(email=email, client=client, device=device, now=now)
     try:
         staff = selectors.staff_get(email=email)
     except PynamoDBException as error:
@@ -109,12 +112,23 @@ def authenticate(*, email: str, password: str, client: str, device: str | None =
     if staff is None:
         make_password(password)  # the same cost as a real check: timing must not reveal who exists
     elif check_password(password, staff.password) and staff.active:
-        _refund_attempt(windows)
+        refund_attempt(windows)
         return staff
     raise InvalidCredentials()
 
 
-def _refund_attempt(windows: list[ratelimit.Window]) -> None:
+def reserve_attempt(*, email: str, client: str, device: str | None, now: datetime) -> list[ratelimit.Window]:
+    """Count one guess at this account (a password, or a two-factor code) before checking it; return its windows.
+
+    Raises LoginThrottled when an allowance is used up. Hand the windows to refund_attempt when the
+    guess turns out right.
+    """
+    windows = _failure_windows(email, client, now, known_device=is_known_device(device, email))
+    services.login_attempt_reserve(windows=windows, now=now)
+    return windows
+
+
+def refund_attempt(windows: list[ratelimit.Window]) -> None:
     """Hand a successful sign-in's reservation back; if DynamoDB fails here, sign in all the same."""
     try:
         services.login_attempt_refund(windows=windows)
@@ -124,15 +138,25 @@ def _refund_attempt(windows: list[ratelimit.Window]) -> None:
         logger.warning("Could not refund a sign-in attempt", exc_info=True)
 
 
-def login(request: HttpRequest, staff: Staff) -> None:
-    """Start a fresh session for staff (a new key, so a planted session id is useless)."""
+def login(request: HttpRequest, staff: Staff, *, two_factor: bool = False) -> None:
+    """Start a fresh session for staff (a new key, so a planted session id is useless).
+
+    `two_factor`: the sign-in checked a code after the password (leads.accounts.two_factor).
+    """
     # Filled before the new key is made, so making it writes the whole session in this one call, inside
     # the view's error handling; the middleware then has nothing left to save that could fail alone.
     request.session[STAFF_EMAIL_KEY] = staff.email
     request.session[STAFF_ROLE_KEY] = staff.role
     request.session[STAFF_NAME_KEY] = staff.name or ""
+    request.session[STAFF_TWO_FACTOR_KEY] = two_factor
     # The session is written only while the account still holds this stamp: AccessChanged otherwise.
     request.session[STAFF_ACCESS_KEY] = int(staff.access or 0)
+    if staff.sessions_stale:
+        # A change of access (a reset, a new role) whose ending of the account's sessions did not all
+        # land: end them now, before this one starts, or not sign in at all.
+        services.staff_finish_access_change(staff=staff)
+    # What "Where you're signed in" will show for this session: summaries only, never the User-Agent or IP.
+    request.session.client = clients.describe(request)
     request.session.cycle_key()
     try:
         services.staff_forget_ended_sessions(staff=staff)

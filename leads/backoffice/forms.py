@@ -1,12 +1,13 @@
-"""Staff-side forms: sign-in, inbox filters, lead edits, bulk actions, staff accounts. Validation only."""
+"""Staff-side forms: sign-in, inbox filters, lead edits, bulk actions, staff accounts and invitations, new
+passwords. Validation only."""
 
 import re
 
 from django import forms
-from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from leads.accounts import passwords
 from leads.storage.models import STATUS_LABELS, STATUSES
 from leads.domain.emails import normalise_email
 from leads.domain.selectors import Search
@@ -91,40 +92,79 @@ class BulkActionForm(forms.Form):
         return cleaned
 
 
-class StaffForm(forms.Form):
-    """Create a staff account."""
+class InvitationForm(forms.Form):
+    """Invite someone to become staff: they choose their own password through the emailed link."""
 
     email = forms.EmailField(max_length=254)
     name = forms.CharField(max_length=100, required=False)
     role = forms.ChoiceField(choices=ROLE_CHOICES, initial="sales", widget=forms.RadioSelect)
-    password = forms.CharField(strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
 
     def clean_email(self):
         return normalise_email(self.cleaned_data["email"])
 
-    def clean_password(self):
-        password = self.cleaned_data["password"]
-        password_validation.validate_password(password)
-        return password
-
 
 class StaffEditForm(forms.Form):
-    """Change a staff account; leave the password blank to keep it."""
+    """Change a staff account's name, role and access (nobody sets another person's password)."""
 
     name = forms.CharField(max_length=100, required=False)
     role = forms.ChoiceField(choices=ROLE_CHOICES, widget=forms.RadioSelect)
     active = forms.BooleanField(required=False, help_text="Inactive accounts cannot sign in.")
-    password = forms.CharField(
-        strip=False, required=False, label="New password",
+
+
+class NewPasswordForm(forms.Form):
+    """A new password, typed twice, checked by leads.accounts.passwords for `owner` (email and name)."""
+
+    new_password1 = forms.CharField(
+        label="New password", strip=False, max_length=1024,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    new_password2 = forms.CharField(
+        label="Confirm new password", strip=False, max_length=1024,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 
-    def clean_password(self):
-        password = self.cleaned_data["password"]
-        if password:
-            password_validation.validate_password(password)
-        return password
+    def __init__(self, *args, owner, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.owner = owner
+        self.fields["new_password1"].help_text = " ".join(passwords.help_texts())
 
+    def clean_new_password2(self):
+        first, second = self.cleaned_data.get("new_password1"), self.cleaned_data["new_password2"]
+        if first is not None and first != second:
+            raise ValidationError("The two passwords do not match.", code="password_mismatch")
+        return second
+
+    def clean(self):
+        cleaned = super().clean()
+        password = cleaned.get("new_password2")
+        if password and cleaned.get("new_password1") == password:
+            try:
+                passwords.validate_new_password(password, self.owner)
+            except ValidationError as error:
+                self.add_error("new_password1", error)
+        return cleaned
+
+
+class PasswordChangeForm(NewPasswordForm):
+    """Change one's own password: the current one, then the new one twice."""
+
+    current_password = forms.CharField(
+        label="Current password", strip=False, max_length=1024,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+    )
+    field_order = ["current_password", "new_password1", "new_password2"]
+
+
+class PasswordResetRequestForm(forms.Form):
+    """The "Forgot your password?" form: the address to email a reset link to."""
+
+    email = forms.EmailField(
+        max_length=254, label="Email",
+        widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True}),
+    )
+
+    def clean_email(self):
+        return normalise_email(self.cleaned_data["email"])
 
 
 class SubjectForm(forms.Form):

@@ -3,6 +3,9 @@ from django.urls import path, register_converter
 from django.urls.converters import StringConverter
 
 from leads.backoffice import privacy
+from leads.backoffice import two_factor_views
+from leads.backoffice import reset_views, session_views
+from leads.backoffice import invitation_views, password_views
 from leads.backoffice import views as views
 
 
@@ -25,8 +28,13 @@ class PrivacyRequestIdConverter(StringConverter):
     regex = r"[0-9]{8}T[0-9]{12}Z-[0-9a-f]{8}"
 
 
+class InvitationIdConverter(LeadIdConverter):
+    """Invitation keys (leads.domain.invitations.invitation_key) are 32 lowercase hex digits too."""
+
+
 register_converter(LeadIdConverter, "lead_id")
 register_converter(PrivacyRequestIdConverter, "privacy_request_id")
+register_converter(InvitationIdConverter, "invitation_id")
 register_converter(StaffEmailConverter, "staff_email")
 
 app_name = "backoffice"
@@ -35,6 +43,20 @@ urlpatterns = [
     path("", views.DashboardView.as_view(), name="dashboard"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("password-reset/", reset_views.PasswordResetView.as_view(), name="password_reset"),
+    path("password-reset/<str:uidb64>/<str:token>/", reset_views.PasswordResetConfirmView.as_view(),
+         name="password_reset_confirm"),
+    path("account/sessions/", session_views.SessionsView.as_view(), name="account_sessions"),
+    path("account/sessions/end/", session_views.SessionEndView.as_view(), name="account_session_end"),
+    path("account/sessions/end-others/", session_views.SessionsEndOthersView.as_view(),
+         name="account_sessions_end_others"),
+    path("staff/<staff_email:email>/end-sessions/", session_views.StaffEndSessionsView.as_view(),
+         name="staff_end_sessions"),
+    path("login/code/", two_factor_views.SignInCodeView.as_view(), name="login_code"),
+    path("account/two-factor/", two_factor_views.TwoFactorView.as_view(), name="two_factor"),
+    path("account/two-factor/recovery-codes/", two_factor_views.RecoveryCodesView.as_view(),
+         name="two_factor_recovery_codes"),
+    path("account/two-factor/disable/", two_factor_views.TwoFactorDisableView.as_view(), name="two_factor_disable"),
     path("leads/", views.LeadListView.as_view(), name="lead_list"),
     path("leads/export.csv", views.LeadExportView.as_view(), name="lead_export"),
     path("leads/bulk/", views.LeadBulkView.as_view(), name="lead_bulk"),
@@ -51,4 +73,12 @@ urlpatterns = [
     path("privacy/requests/<privacy_request_id:request_id>/", privacy.PrivacyRequestView.as_view(),
          name="privacy_request"),
     path("staff/<staff_email:email>/", views.StaffEditView.as_view(), name="staff_edit"),
+    path("staff/<staff_email:email>/two-factor/reset/", two_factor_views.StaffTwoFactorResetView.as_view(),
+         name="staff_two_factor_reset"),
+    path("staff/invitations/<invitation_id:invitation_id>/resend/", invitation_views.InvitationResendView.as_view(),
+         name="invitation_resend"),
+    path("staff/invitations/<invitation_id:invitation_id>/withdraw/", invitation_views.InvitationWithdrawView.as_view(),
+         name="invitation_withdraw"),
+    path("invitations/<str:token>/", invitation_views.InvitationAcceptView.as_view(), name="invitation_accept"),
+    path("account/password/", password_views.PasswordChangeView.as_view(), name="password_change"),
 ]

@@ -20,9 +20,12 @@ from django.views.generic import TemplateView
 from pynamodb.exceptions import PynamoDBException
 
 from leads.accounts import auth
+from leads.accounts import two_factor as sign_in
 from leads.backoffice import charts, exports
-from leads.domain import ratelimit, retention, selectors, services
-from leads.backoffice.forms import PAGE_SIZES, BulkActionForm, LeadEditForm, LeadFilterForm, LoginForm, StaffEditForm, StaffForm
+from leads.domain import two_factor
+from leads.domain import invitations, ratelimit, retention, selectors, services, staff_sessions
+from leads.backoffice.forms import PAGE_SIZES, BulkActionForm, LeadEditForm, LeadFilterForm, LoginForm, StaffEditForm, InvitationForm
+from leads.backoffice.invitation_views import send_invitation
 from leads.domain.exceptions import (
     AccessChanged, BadCursor, InvalidCredentials, LeadConflict, LeadNotFound, LoginThrottled, StaffExists, StaffNotFound,
     StorageUnavailable,
@@ -30,6 +33,15 @@ from leads.domain.exceptions import (
 from leads.storage.models import STATUS_LABELS, STATUSES
 from leads.backoffice.permissions import AdminRequiredMixin, StaffRequiredMixin
 from leads.backoffice.templatetags.leads_extras import trash_period
+
+
+def remember_device(response, staff):
+    """Set the cookie saying this browser signed in to this account (guessing elsewhere cannot lock it out)."""
+    response.set_cookie(
+        auth.DEVICE_COOKIE, auth.device_token(staff.email), max_age=settings.LEADS_LOGIN_DEVICE_COOKIE_AGE,
+        path=reverse("backoffice:login"), secure=settings.SESSION_COOKIE_SECURE or None, httponly=True, samesite="Lax",
+    )
+    return response
 
 
 def bad_request(request, message: str):
@@ -75,6 +87,10 @@ class LoginView(View):
             response = render(request, self.template_name, context, status=429)
             response["Retry-After"] = str(error.retry_after)
             return response
+        if two_factor.is_enabled(staff):
+            # Only half signed in: the code page finishes it (leads.accounts.two_factor).
+            sign_in.begin(request, staff, next_url=self.next_url())
+            return redirect("backoffice:login_code")
         try:
             auth.login(request, staff)
         except AccessChanged:
@@ -85,13 +101,11 @@ class LoginView(View):
         except (PynamoDBException, StorageUnavailable):
             form.add_error(None, "Sign-in is unavailable for a moment. Please try again shortly.")
             return render(request, self.template_name, context, status=503)
-        response = redirect(self.next_url())
-        # Remembers that this browser knows the password, so guessing elsewhere cannot lock it out.
-        response.set_cookie(
-            auth.DEVICE_COOKIE, auth.device_token(staff.email), max_age=settings.LEADS_LOGIN_DEVICE_COOKIE_AGE,
-            path=reverse("backoffice:login"), secure=settings.SESSION_COOKIE_SECURE or None, httponly=True, samesite="Lax",
-        )
-        return response
+        if two_factor.is_required(staff.role):
+            # LEADS_REQUIRE_2FA: every other page sends them to enrolment until they have enrolled.
+            messages.info(request, "Your account needs two-factor sign-in. Set it up now to continue.")
+            return remember_device(redirect("backoffice:two_factor"), staff)
+        return remember_device(redirect(self.next_url()), staff)
 
     def next_url(self) -> str:
         """Where to go after signing in: ?next= if it is on this site, else the dashboard."""
@@ -385,35 +399,38 @@ class LeadRestoreView(AdminRequiredMixin, View):
 
 @method_decorator(never_cache, name="dispatch")
 class StaffListView(AdminRequiredMixin, View):
-    """Everyone who can sign in, and a form to add someone."""
+    """Everyone who can sign in, pending invitations, and a form to invite someone."""
 
     template_name = "backoffice/staff_list.html"
 
     def get(self, request):
-        return self.render_page(StaffForm())
+        return self.render_page(InvitationForm())
 
     def post(self, request):
-        form = StaffForm(request.POST)
+        form = InvitationForm(request.POST)
         if form.is_valid():
             try:
-                services.staff_create(**form.cleaned_data)
+                invitation, token = invitations.invitation_create(**form.cleaned_data, invited_by=request.staff.email)
             except StaffExists:
                 form.add_error("email", "There is already an account with this email.")
             except StorageUnavailable:
-                form.add_error(None, "The account could not be saved just now. Please try again in a moment.")
+                form.add_error(None, "The invitation could not be saved just now. Please try again in a moment.")
                 return self.render_page(form, status=503)
             else:
-                messages.success(request, f"Added {form.cleaned_data['email']}.")
+                send_invitation(request, invitation, token)
                 return redirect("backoffice:staff_list")
         return self.render_page(form)
 
     def render_page(self, form, *, status=200):
-        return render(self.request, self.template_name, {"staff": selectors.staff_list(), "form": form}, status=status)
+        return render(self.request, self.template_name, {
+            "staff": selectors.staff_list(), "invitations": invitations.invitation_list(), "form": form,
+            "invitation_days": settings.LEADS_INVITATION_DAYS,
+        }, status=status)
 
 
-@method_decorator([never_cache, sensitive_post_parameters("password")], name="dispatch")
+@method_decorator(never_cache, name="dispatch")
 class StaffEditView(AdminRequiredMixin, View):
-    """Change someone's name, role, access or password."""
+    """Change someone's name, role or access (their password is theirs alone)."""
 
     template_name = "backoffice/staff_edit.html"
 
@@ -443,5 +460,10 @@ class StaffEditView(AdminRequiredMixin, View):
         return member
 
     def render_page(self, member, form):
-        return render(self.request, self.template_name, {"member": member, "form": form})
+        return render(self.request, self.template_name, {
+            "member": member, "form": form, "two_factor_on": two_factor.is_enabled(member),
+            "sessions": staff_sessions.sessions_of(
+                email=member.email,
+                current_key=self.request.session.session_key if member.email == self.request.staff.email else None),
+        })
 

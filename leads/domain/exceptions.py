@@ -39,6 +39,15 @@ class StaffNotFound(LeadsError):
     """No staff account has that email (or it was removed meanwhile)."""
 
 
+class InvitationInvalid(LeadsError):
+    """An invitation link that was tampered with, expired, used, withdrawn or replaced (never saying which)."""
+
+
+class ResetLinkInvalid(LeadsError):
+    """A password-reset link that was tampered with, has expired, or was made before the account's password
+    changed or its owner last signed in (a used link included; never saying which)."""
+
+
 class InvalidCredentials(LeadsError):
     """Wrong email or password (deliberately not saying which)."""
 
@@ -58,11 +67,28 @@ class AccessChanged(LeadsError, UpdateError):
     """
 
 
+class InvalidCode(LeadsError):
+    """A two-factor code (from the app, or a recovery code) that does not match."""
+
+
+class CodeUsed(InvalidCode):
+    """A right code from the app whose time step was already used: a replay, or the same code twice."""
+
+
+class TwoFactorRequired(LeadsError):
+    """LEADS_REQUIRE_2FA requires two-factor sign-in for this account; it cannot be turned off."""
+
+
+class TwoFactorAlreadyOn(LeadsError):
+    """Two-factor sign-in was turned on for this account meanwhile (another tab, another device)."""
+
+
 class BadCursor(LeadsError, ValueError):
     """The cursor was tampered with, expired, or belongs to another listing."""
 
 
 __all__ = [
-    "AccessChanged", "BadCursor", "InvalidCredentials", "LeadConflict", "LeadNotFound", "LeadsError",
-    "LoginThrottled", "RateLimited", "StaffExists", "StaffNotFound", "StorageUnavailable",
+    "AccessChanged", "BadCursor", "CodeUsed", "InvalidCode", "InvalidCredentials", "LeadConflict", "LeadNotFound",
+    "LeadsError", "LoginThrottled", "RateLimited", "ResetLinkInvalid", "StaffExists", "StaffNotFound",
+    "StorageUnavailable", "TwoFactorAlreadyOn", "TwoFactorRequired",
 ]

@@ -489,14 +489,28 @@ def staff_update(*, email: str, role: str | None = None, active: bool | None = N
         with conditional(staff):
             if actions:
                 staff.update(actions=actions, condition=Staff.email.exists())
-            if staff.sessions_stale:
-                ended = staff_end_sessions(email=staff.email, keys=staff.session_keys or set())
-                # Conditional, so that clearing the flag never brings a removed account back as a stub.
-                done = [Staff.sessions_stale.set(False)] + ([Staff.session_keys.delete(ended)] if ended else [])
-                staff.update(actions=done, condition=Staff.email.exists())
     except Refused:
         raise StaffNotFound() from None
+    staff_finish_access_change(staff=staff)
     return staff
+
+
+def staff_finish_access_change(*, staff: Staff) -> None:
+    """End every session of an account whose access changed (`sessions_stale` set), then clear the flag.
+
+    `staff` is the account as the write that bumped `access` returned it, with every session key
+    recorded before it. Raises StaffNotFound if the account was removed meanwhile.
+    """
+    if not staff.sessions_stale:
+        return
+    try:
+        with conditional(staff):
+            ended = staff_end_sessions(email=staff.email, keys=staff.session_keys or set())
+            # Conditional, so that clearing the flag never brings a removed account back as a stub.
+            done = [Staff.sessions_stale.set(False)] + ([Staff.session_keys.delete(ended)] if ended else [])
+            staff.update(actions=done, condition=Staff.email.exists())
+    except Refused:
+        raise StaffNotFound() from None
 
 
 # An account's recorded session keys are pruned at sign-in once there are more than this many.

@@ -33,9 +33,9 @@ POLICY_VERSION = "2012-10-17"
 
 # Every DynamoDB action the running app performs (web requests and the stream handler), and why.
 # TransactWriteItems has no IAM action of its own: each Put/Update/Delete item in a transaction is
-# authorised as PutItem/UpdateItem/DeleteItem on its table. ConditionCheckItem would be needed only for
-# ConditionCheck items, which the app never sends. tests/test_cloudformation.py drives the app and fails
-# if it performs an action missing here, or if an action here is never performed.
+# authorised as PutItem/UpdateItem/DeleteItem on its table, and each ConditionCheck item as
+# ConditionCheckItem. tests/test_cloudformation.py drives the app and fails if it performs an action
+# missing here, or if an action here is never performed.
 RUNTIME_ACTIONS = (
     "dynamodb:GetItem",  # Model.get: a lead, trashed lead, staff member, session; /healthz; stream markers
     "dynamodb:BatchGetItem",  # bulk actions, CSV export, dashboard counters
@@ -44,6 +44,7 @@ RUNTIME_ACTIONS = (
     "dynamodb:UpdateItem",  # staff changes; Update in transactions (lead edits, counters, rate/sign-in limits)
     "dynamodb:DeleteItem",  # logout; Delete in transactions (lead to trash, trash on restore)
     "dynamodb:BatchWriteItem",  # ending every session of a staff member whose access changed
+    "dynamodb:ConditionCheckItem",  # an invitation is written on condition that no account has its address
 )
 # The actions IAM authorises against an index's ARN; every other one acts on the table's.
 INDEX_ACTIONS = ("dynamodb:Query", "dynamodb:Scan")

@@ -34,7 +34,17 @@ With LEADS_RETENTION_DAYS set, ``leads`` items carry a TTL ``expires_at`` too (l
 ``staff`` — hash key ``email``; roster-index  roster ("staff") + email   everyone, alphabetically.
 
 ``sessions`` — hash key ``session_key``, TTL ``expires_at``;
-    staff-index  staff_email + session_key   every session of one person (to end them all).
+    staff-index  staff_email + session_key   every session of one person (to list them, to end them all).
+    A signed-in session also holds what "Where you're signed in" shows: ``started_at``, ``last_seen_at``
+    (refreshed at most every LEADS_SESSION_ACTIVITY_INTERVAL seconds), a browser summary ("Chrome on
+    Linux", never the raw User-Agent) and a coarse location hint (never a raw IP address).
+
+``invitations`` — pending invitations to become staff (Invitation), hash key ``invitation_id`` (a keyed hash
+    of the invitee's address: one pending invitation per address, and no address in the link), TTL
+    ``expires_at``. pending-index  feed ("invitations") + email   the staff page's list, alphabetically
+    (sparse: accepting removes ``feed``).
+    A table of its own, not a key prefix in ``staff`` or ``counters``: ``staff`` has no TTL and its hash
+    key is the sign-in address, and ``counters`` has no index to list them with.
 
 All timestamps are UTC ISO-8601 strings (``2026-11-21T17:42:59.123456Z``), which sort as they read.
 """
@@ -427,6 +437,18 @@ class Staff(StaffIdentity, Model):
     # Every session written for this person, added in the session write's own transaction: the change
     # of access that bumps `access` gets back (consistently, unlike an index) every session to end.
     session_keys = UnicodeSetAttribute(null=True)
+    # Stamped by every sign-in, in the transaction that writes its session (leads.accounts.sessions);
+    # part of what a password-reset token is made from, so signing in makes older reset links useless.
+    last_login = IsoDateTimeAttribute(null=True)
+    # Two-factor sign-in (leads.domain.two_factor), all absent while it is off: the TOTP secret,
+    # encrypted with a key derived from SECRET_KEY; the last time step a code was accepted for (only a
+    # later one is accepted next, so no code works twice); keyed hashes of the unused recovery codes;
+    # which sign-in attempt (a random id) accepted the last code, so that attempt's resend after a lost
+    # answer is recognised, and nobody else's.
+    totp_secret = UnicodeAttribute(null=True)
+    totp_last_step = NumberAttribute(null=True)
+    recovery_codes = UnicodeSetAttribute(null=True)
+    totp_last_use = UnicodeAttribute(null=True)
 
     roster_index = RosterIndex()
 
@@ -454,11 +476,60 @@ class StaffSession(Model):
     data = UnicodeAttribute()
     expires_at = TTLAttribute()
     staff_email = UnicodeAttribute(null=True)
+    # What "Where you're signed in" shows (signed-in sessions only; absent on older items):
+    started_at = IsoDateTimeAttribute(null=True)
+    last_seen_at = IsoDateTimeAttribute(null=True)  # refreshed at most every LEADS_SESSION_ACTIVITY_INTERVAL
+    browser = UnicodeAttribute(null=True)  # a summary such as "Firefox on Windows", never the User-Agent
+    location = UnicodeAttribute(null=True)  # "Berlin, DE" from CloudFront, or "203.0.113.x": never an IP
 
     by_staff = SessionsByStaffIndex()
 
 
+class PendingInvitationsIndex(GlobalSecondaryIndex):
+    """Every pending invitation, by email: the staff page lists them with one Query."""
+
+    class Meta:
+        index_name = "pending-index"
+        projection = AllProjection()
+
+    feed = UnicodeAttribute(hash_key=True)
+    email = UnicodeAttribute(range_key=True)
+
+
+class Invitation(Model):
+    """An admin's invitation to become staff, until it is accepted, withdrawn, replaced or expired.
+
+    Its own table, since it needs a TTL and a listing index that neither ``staff`` (keyed by the
+    sign-in address, no TTL) nor ``counters`` (no index) has. The key is a keyed hash of the address
+    (leads.domain.invitations.invitation_key), so one address has one pending invitation at most and
+    the emailed link names no address. `nonce` is random and also signed into the link: a new
+    invitation or a resend to the same address replaces it, so an older link stops working. Accepting
+    consumes it in the transaction that creates the account, on condition it still holds the link's
+    nonce: `feed` is removed (so it leaves the sparse pending-index and no longer opens) and it expires
+    an hour later, long enough to answer a resend of that very acceptance. DynamoDB's TTL removes it
+    some time after `expires_at`; reads refuse it from `expires_at` on.
+    """
+
+    base_table_name = "invitations"
+
+    class Meta:
+        billing_mode = "PAY_PER_REQUEST"
+
+    invitation_id = UnicodeAttribute(hash_key=True)
+    feed = UnicodeAttribute(null=True)  # "invitations" while pending; removed once accepted
+    email = UnicodeAttribute()
+    name = UnicodeAttribute(default="")
+    role = UnicodeAttribute(default="sales")
+    invited_by = UnicodeAttribute()  # the email of the admin who sent it last
+    created_at = IsoDateTimeAttribute()  # when it was sent last
+    nonce = UnicodeAttribute()
+    accepted_at = IsoDateTimeAttribute(null=True)
+    expires_at = TTLAttribute()
+
+    pending_index = PendingInvitationsIndex()
+
+
 # One model per table: what creates tables, turns TTL on and writes the CloudFormation template.
-ALL_MODELS = [Lead, CountersTable, HistoryEvent, TrashedLead, Staff, StaffSession]
+ALL_MODELS = [Lead, CountersTable, HistoryEvent, TrashedLead, Staff, StaffSession, Invitation]
 # The models that share a table with one of ALL_MODELS (configure binds them too).
 SHARING_MODELS = [Tally, RateWindow, DeliveryMarker, PrivacyRequest, ErasedSubject]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
-from leads.web.request_log import redact_emails
+from leads.web.request_log import loggable_path, redact_emails
 
 # Request headers and WSGI variables a report may show as they are.
 HARMLESS_META = frozenset({
@@ -80,14 +80,14 @@ class PersonalDataExceptionReporter(ExceptionReporter):
         if not self._hiding():
             return super()._get_raw_insecure_uri()
         query = "?…" if self.request.META.get("QUERY_STRING") else ""
-        return f"{self.request.scheme}://{self.request._get_raw_host()}{redact_emails(self.request.path)}{query}"
+        return f"{self.request.scheme}://{self.request._get_raw_host()}{redact_emails(loggable_path(self.request))}{query}"
 
     def get_traceback_data(self):
         data = super().get_traceback_data()
         if self._hiding():
             request = self.request
             data["request"] = _ShownRequest(
-                path_info=redact_emails(request.path_info), META=data["request_meta"],
+                path_info=redact_emails(loggable_path(request)), META=data["request_meta"],
                 GET=bool(request.GET), FILES=bool(request.FILES), COOKIES=bool(request.COOKIES),
             )
             data["request_GET_items"] = [(key, self.filter.cleansed_substitute) for key in request.GET]

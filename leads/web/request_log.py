@@ -30,18 +30,21 @@ def redact_emails(text: str) -> str:
 
 
 class RedactEmails(logging.Filter):
-    """Replace anything shaped like an email in a log line (Django's "Not Found: /admin/staff/<email>/")."""
+    """Replace anything shaped like an email, and link tokens, in a log line (Django's "Not Found: /admin/staff/<email>/")."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = redact_emails(message)
+        message = redacted = record.getMessage()
+        request = getattr(record, "request", None)  # Django's "Not Found: <path>" lines carry it
+        if request is not None and not isinstance(request, str) and getattr(request, "path", None):
+            redacted = redacted.replace(request.path, loggable_path(request))
+        redacted = redact_emails(redacted)
         if redacted != message:
             record.msg, record.args = redacted, None
         return True
 
 
 class HideRequests(logging.Filter):
-    """Put the method and path (emails redacted, no query string) in place of a record's request object.
+    """Put the method and path (emails and link tokens redacted, no query string) in place of a record's request.
 
     Django's own records carry the request (``extra={"request": ...}``), which the JSON formatter writes
     out as its repr: query string (a staff search by address) and all. For the log handler only: error
@@ -52,17 +55,25 @@ class HideRequests(logging.Filter):
         request = getattr(record, "request", None)
         if request is not None and not isinstance(request, str):
             method, path = getattr(request, "method", None), getattr(request, "path", None)
-            record.request = f"{method} {redact_emails(path)}" if method and isinstance(path, str) else "-"
+            record.request = f"{method} {redact_emails(loggable_path(request))}" if method and isinstance(path, str) else "-"
         return True
 
 
+# URL parts that must never reach a log: emails (staff pages are addressed by them, and a password-reset
+# link by one in base64, `uidb64`) and one-time link tokens (an invitation's or a reset's link, while it
+# works, is as good as a password).
+_SECRET_URL_PARTS = ("email", "uidb64", "token")
+
+
 def loggable_path(request) -> str:
-    """The request path with any email in it (staff pages are addressed by email) replaced by a placeholder."""
+    """The request path with any email or link token in it replaced by a placeholder."""
     match = getattr(request, "resolver_match", None)
-    email = match.kwargs.get("email") if match else None
-    if not email:
-        return request.path
-    return request.path.replace(email, "<email>")
+    path = request.path
+    for name in _SECRET_URL_PARTS:
+        value = match.kwargs.get(name) if match else None
+        if value and isinstance(value, str):
+            path = path.replace(value, f"<{name}>")
+    return path
 
 
 class RequestLogMiddleware:

@@ -19,6 +19,10 @@ def url_for(name, lead_id):
         kwargs["email"] = "sam@example.com"
     if "request_id" in pattern.pattern.converters:
         kwargs["request_id"] = "20261101T000000000000Z-00000000"
+    if "invitation_id" in pattern.pattern.converters:
+        kwargs["invitation_id"] = "0" * 32
+    for other in set(pattern.pattern.converters) - set(kwargs):
+        kwargs[other] = "not-a-valid-" + other  # links with tokens: an invalid one still answers no-store
     return reverse(f"backoffice:{name}", kwargs=kwargs)
 
 

@@ -19,7 +19,7 @@ from django.test import Client
 
 from leads.storage import dynamodb
 from leads.management import maintenance
-from tests.helpers import make_lead, signed_in
+from tests.helpers import PASSWORD, make_lead, signed_in
 
 MAX_CALLS = 4
 SESSION = ("GetItem", "sessions", None)
@@ -201,6 +201,32 @@ def test_the_dashboard_is_the_session_and_one_batch_of_counters(admin, dynamodb_
     assert calls == [SESSION, COUNTERS]
 
 
+# --- Sessions: the list is one Query on staff-index; last activity costs a write once per interval -----
+
+def test_the_sessions_page_is_the_session_one_query_and_one_batch(admin, dynamodb_calls):
+    signed_in_again = Client()
+    signed_in_again.post("/admin/login/", {"email": "boss@example.com", "password": PASSWORD})
+    response, calls = dynamodb_calls.during(lambda: admin.get("/admin/account/sessions/"))
+    assert response.status_code == 200
+    assert calls == [SESSION, ("Query", "sessions", "staff-index"), ("BatchGetItem", "sessions", None)]
+
+
+def test_last_activity_is_one_small_write_once_per_interval(admin, dynamodb_calls, settings):
+    from datetime import timedelta
+
+    from leads.storage.models import StaffSession, utcnow
+
+    settings.LEADS_SESSION_ACTIVITY_INTERVAL = 300
+    key = admin.cookies[settings.SESSION_COOKIE_NAME].value
+    StaffSession(key).update(actions=[StaffSession.last_seen_at.set(utcnow() - timedelta(minutes=6))])
+    response, calls = dynamodb_calls.during(lambda: admin.get("/admin/"))
+    assert response.status_code == 200
+    assert calls == [SESSION, ("UpdateItem", "sessions", None), COUNTERS]
+    assert set(dynamodb_calls.params[1]["ExpressionAttributeNames"].values()) == {"last_seen_at", "session_key"}
+    response, calls = dynamodb_calls.during(lambda: admin.get("/admin/"))
+    assert calls == [SESSION, COUNTERS]  # refreshed: no write for the next five minutes
+
+
 # --- Export: a Query page of keys and one BatchGetItem per 100 rows ----------------------------------
 
 def test_the_export_costs_two_calls_per_hundred_rows(admin, dynamodb_calls):
@@ -220,3 +246,36 @@ def test_the_export_costs_two_calls_per_hundred_rows(admin, dynamodb_calls):
     keys = [len(p["RequestItems"][settings.DYNAMODB_TABLE_PREFIX + "leads"]["Keys"])
             for p in dynamodb_calls.params if "RequestItems" in p]
     assert keys == [100, 100, 50]  # so 1,000 rows cost 10 Query pages + 10 BatchGetItem, at any table size
+
+
+# --- Staff and invitations: each list is one Query; a link is one read ------------------------------
+
+def test_the_staff_page_is_the_session_and_one_query_per_list(admin, dynamodb_calls):
+    assert admin.post("/admin/staff/", {"email": "nia@example.com", "role": "sales"}).status_code == 302
+    response, calls = dynamodb_calls.during(lambda: admin.get("/admin/staff/"))
+    assert response.status_code == 200 and "nia@example.com" in response.content.decode()
+    assert calls == [SESSION, ("Query", "staff", "roster-index"), ("Query", "invitations", "pending-index")]
+    assert_no_scan_and_within_budget(calls)
+
+
+def test_an_invitation_is_one_transaction_and_its_link_one_read(admin, dynamodb_calls):
+    from django.core import mail
+
+    from tests.helpers import invitation_link
+
+    response, calls = dynamodb_calls.during(lambda: admin.post("/admin/staff/", {"email": "nia@example.com",
+                                                                                 "role": "sales"}))
+    assert response.status_code == 302
+    # The invitation, on condition (a ConditionCheck in the same transaction) that no account has the address.
+    assert calls == [SESSION, ("TransactWriteItems", "invitations+staff", None)]
+    link = invitation_link(mail.outbox[-1])
+    response, calls = dynamodb_calls.during(lambda: Client().get(link))
+    assert response.status_code == 200 and calls == [("GetItem", "invitations", None)]
+    invitee = Client()
+    response, calls = dynamodb_calls.during(lambda: invitee.post(link, {"new_password1": "plum orchard by the river",
+                                                                        "new_password2": "plum orchard by the river"}))
+    assert response["Location"] == "/admin/"
+    # Read the invitation; consume it and create the account together; sign in as the sign-in page does
+    # (Django's check that the new session key is free, then the session write with the account's stamp).
+    assert calls == [("GetItem", "invitations", None), ("TransactWriteItems", "invitations+staff", None),
+                     ("GetItem", "sessions", None), ("TransactWriteItems", "sessions+staff", None)]

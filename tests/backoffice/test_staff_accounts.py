@@ -1,4 +1,5 @@
-"""Admins manage staff accounts; the createstaff command makes the first one."""
+"""Admins manage staff accounts (everyone else is invited: tests/backoffice/test_invitations.py); the createstaff
+command makes the first one."""
 import re
 from io import StringIO
 
@@ -6,29 +7,49 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 
+from leads.domain import services
 from leads.storage import internals
 from leads.storage.models import Staff
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, accept_invitation, invite
+
+LONGER = "a much longer passphrase"
+
+
+def add(admin_client, email, *, name="", role="sales", password=LONGER):
+    """Add someone the only way there is: invite them, and they set their password through the link."""
+    return accept_invitation(invite(admin_client, email, role=role, name=name), password)
 
 
 def test_admin_adds_a_sales_account_that_can_sign_in(admin_client):
-    response = admin_client.post("/admin/staff/", {"email": "New@Example.com", "name": "Nia", "role": "sales",
-                                                   "password": "a much longer passphrase"})
-    assert response["Location"] == "/admin/staff/"
-    assert "new@example.com" in admin_client.get("/admin/staff/").content.decode()
-    assert Client().post("/admin/login/", {"email": "new@example.com", "password": "a much longer passphrase"}).status_code == 302
+    link = invite(admin_client, "New@Example.com", name="Nia")
+    assert "new@example.com" in admin_client.get("/admin/staff/").content.decode()  # pending
+    accept_invitation(link, LONGER)
+    assert Client().post("/admin/login/", {"email": "new@example.com", "password": LONGER}).status_code == 302
 
 
-def test_weak_passwords_and_duplicates_are_refused(admin_client):
-    weak = admin_client.post("/admin/staff/", {"email": "n@example.com", "role": "sales", "password": "12345"})
-    assert "This password is too short" in weak.content.decode()
-    dup = admin_client.post("/admin/staff/", {"email": "boss@example.com", "role": "sales", "password": PASSWORD})
+def test_the_add_form_takes_no_password_and_duplicates_are_refused(admin_client):
+    page = admin_client.get("/admin/staff/").content.decode()
+    assert 'type="password"' not in page
+    # A password posted anyway is ignored: nobody has an account until they accept.
+    admin_client.post("/admin/staff/", {"email": "n@example.com", "role": "sales", "password": PASSWORD})
+    assert Staff.count("n@example.com") == 0
+    dup = admin_client.post("/admin/staff/", {"email": "boss@example.com", "role": "sales"})
     assert "There is already an account with this email." in dup.content.decode()
+
+
+def test_an_admin_cannot_set_someone_elses_password(admin_client, sales_client):
+    page = admin_client.get("/admin/staff/sam@example.com/").content.decode()
+    assert 'type="password"' not in page and "Only they can set their password." in page
+    saved = admin_client.post("/admin/staff/sam@example.com/", {"name": "Sam", "role": "sales", "active": "on",
+                                                                "password": "chosen by the admin"})
+    assert saved.status_code == 302
+    assert Client().post("/admin/login/", {"email": "sam@example.com", "password": "chosen by the admin"}).status_code == 200
+    assert sales_client.get("/admin/leads/").status_code == 200  # nothing changed that ends their session
 
 
 def test_deactivating_someone_ends_their_sessions(admin_client, sales_client):
     assert sales_client.get("/admin/leads/").status_code == 200
-    admin_client.post("/admin/staff/sam@example.com/", {"name": "Sam", "role": "sales", "password": ""})
+    admin_client.post("/admin/staff/sam@example.com/", {"name": "Sam", "role": "sales"})
     assert sales_client.get("/admin/leads/").status_code == 302
     assert Staff.get("sam@example.com").active is False
 
@@ -53,6 +74,41 @@ def test_createstaff_noinput_reads_the_environment_and_is_idempotent(monkeypatch
     assert Client().post("/admin/login/", {"email": "owner@example.com", "password": "another long passphrase"}).status_code == 302
 
 
+def test_createstaff_noinput_refuses_a_password_the_rules_refuse(monkeypatch):
+    monkeypatch.setenv("LEADS_ADMIN_EMAIL", "owner@example.com")
+    monkeypatch.setenv("LEADS_ADMIN_PASSWORD", "ownerexample")
+    with pytest.raises(CommandError) as refused:
+        call_command("createstaff", "--noinput", stdout=StringIO())
+    assert str(refused.value) == "The password was refused: The password is too similar to the email address."
+    assert Staff.count("owner@example.com") == 0
+    monkeypatch.setenv("LEADS_ADMIN_PASSWORD", "short")
+    with pytest.raises(CommandError, match="This password is too short. It must contain at least 12 characters."):
+        call_command("createstaff", "--noinput", stdout=StringIO())
+
+
+def test_createstaff_noinput_leaves_an_account_alone_whose_password_already_matches(monkeypatch):
+    """Rules tightened after the account was made never stop `make run`: nothing is set, nothing is checked."""
+    services.staff_create(email="owner@example.com", password="tenletters", role="admin")
+    monkeypatch.setenv("LEADS_ADMIN_EMAIL", "owner@example.com")
+    monkeypatch.setenv("LEADS_ADMIN_PASSWORD", "tenletters")
+    out = StringIO()
+    call_command("createstaff", "--noinput", stdout=out)
+    assert out.getvalue() == "owner@example.com already exists.\n"
+
+
+def test_createstaff_asks_again_until_the_rules_accept_the_password(monkeypatch):
+    answers = iter(["ownerexample", "ownerexample", "short", "short", "plum orchard by the river", "plum orchard by the river"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    out, err = StringIO(), StringIO()
+    call_command("createstaff", "--email", "owner@example.com", "--name", "Owner", stdout=out, stderr=err)
+    assert err.getvalue().splitlines() == [
+        "The password is too similar to the email address.",
+        "This password is too short. It must contain at least 12 characters.",
+    ]
+    assert out.getvalue() == "Created admin owner@example.com.\n"
+    assert Client().post("/admin/login/", {"email": "owner@example.com", "password": "plum orchard by the river"}).status_code == 302
+
+
 def test_createstaff_noinput_without_environment_explains(monkeypatch):
     monkeypatch.delenv("LEADS_ADMIN_EMAIL", raising=False)
     with pytest.raises(CommandError, match="Set LEADS_ADMIN_EMAIL and LEADS_ADMIN_PASSWORD"):
@@ -65,16 +121,14 @@ def test_any_valid_email_gets_a_working_staff_page(admin_client, email):
     from django.urls import reverse
     from django.utils.html import escape
 
-    added = admin_client.post("/admin/staff/", {"email": email, "name": "Odd", "role": "sales",
-                                                "password": "a much longer passphrase"})
-    assert added.status_code == 302, added.content
+    add(admin_client, email, name="Odd")
     listing = admin_client.get("/admin/staff/")
     assert listing.status_code == 200
     edit_url = reverse("backoffice:staff_edit", kwargs={"email": email})
     assert f'href="{escape(edit_url)}"' in listing.content.decode()
     page = admin_client.get(edit_url)
     assert page.status_code == 200 and escape(email) in page.content.decode()
-    saved = admin_client.post(edit_url, {"name": "Renamed", "role": "sales", "active": "on", "password": ""})
+    saved = admin_client.post(edit_url, {"name": "Renamed", "role": "sales", "active": "on"})
     assert saved.status_code == 302
     assert Staff.get(email).name == "Renamed"
 
@@ -85,24 +139,20 @@ def stored_item(email: str) -> dict:
 
 
 def test_a_staff_member_without_a_name_is_stored_with_an_empty_one_and_shown_by_email(admin_client):
-    added = admin_client.post("/admin/staff/", {"email": "anon@example.com", "name": "", "role": "sales",
-                                                "password": "a much longer passphrase"})
-    assert added.status_code == 302, added.content
+    add(admin_client, "anon@example.com", name="")
     assert stored_item("anon@example.com")["name"] == {"S": ""}  # DynamoDB takes empty strings since 2020
     assert Staff.get("anon@example.com").name == ""
     listing = admin_client.get("/admin/staff/").content.decode()
     assert re.search(r">anon@example\.com</a></td><td></td><td>sales</td>", listing)
     assert "<td>None</td>" not in listing
     anon = Client()
-    assert anon.post("/admin/login/", {"email": "anon@example.com", "password": "a much longer passphrase"}).status_code == 302
+    assert anon.post("/admin/login/", {"email": "anon@example.com", "password": LONGER}).status_code == 302
     assert '<span class="who">anon@example.com · sales</span>' in anon.get("/admin/leads/").content.decode()
 
 
 def test_clearing_a_name_stores_an_empty_one(admin_client):
-    admin_client.post("/admin/staff/", {"email": "nia@example.com", "name": "Nia", "role": "sales",
-                                        "password": "a much longer passphrase"})
-    saved = admin_client.post("/admin/staff/nia@example.com/", {"name": "", "role": "sales", "active": "on",
-                                                                "password": ""})
+    add(admin_client, "nia@example.com", name="Nia")
+    saved = admin_client.post("/admin/staff/nia@example.com/", {"name": "", "role": "sales", "active": "on"})
     assert saved.status_code == 302, saved.content
     assert stored_item("nia@example.com")["name"] == {"S": ""}
     page = admin_client.get("/admin/staff/nia@example.com/").content.decode()

@@ -29,7 +29,13 @@ def admin() -> Credentials:
 
 
 @pytest.fixture
-def app_server(request, tmp_path, admin):
+def app_server_env() -> dict:
+    """More environment for the app server; a test module overrides it (to collect the emails sent, say)."""
+    return {}
+
+
+@pytest.fixture
+def app_server(request, tmp_path, admin, app_server_env):
     """`manage.py devserver` on free ports: the embedded DynamoDB as `make run` has it, or DynamoDB Local."""
     store = {}
     if BACKEND == "dynamodb-local":
@@ -37,7 +43,7 @@ def app_server(request, tmp_path, admin):
         store = dict(DYNAMODB_ENDPOINT=dynamodb_local.url, DYNAMODB_TABLE_PREFIX=f"browser-{tmp_path.name}-")
     env = dev_env(
         data_dir=tmp_path / "dynamodb", dynamodb_port=free_port(),
-        LEADS_ADMIN_EMAIL=admin.email, LEADS_ADMIN_PASSWORD=admin.password, **store,
+        LEADS_ADMIN_EMAIL=admin.email, LEADS_ADMIN_PASSWORD=admin.password, **store, **app_server_env,
     )
     server = DevServer(port=free_port(), env=env, log=tmp_path / "devserver.log")
     try:

@@ -15,6 +15,7 @@ import os
 import platform
 import re
 import subprocess
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib.metadata import version
@@ -26,20 +27,23 @@ import botocore.endpoint
 import pytest
 from botocore.retries.standard import ExponentialBackoff
 from django.conf import settings
+from django.contrib.auth.hashers import check_password
+from django.core import mail
 from django.test import Client
 from pynamodb.exceptions import GetError
 
 from leads.storage import dynamodb
-from leads.domain import services, subjects
+from leads.domain import invitations, services, staff_sessions, subjects, two_factor
 from leads.public import tokens
 from leads.management.maintenance import audit
 from leads.storage.models import (
-    ALL_MODELS, PRIVACY_LOG, HistoryEvent, Lead, PrivacyRequest, RateWindow, Staff, StaffSession, TrashedLead,
+    ALL_MODELS, PRIVACY_LOG, HistoryEvent, Invitation, Lead, PrivacyRequest, RateWindow, Staff, StaffSession, TrashedLead,
 )
 from tests.conftest import BACKEND
 from tests.dynamodb_local import JAR_DIR
 from tests.faults import WRITE_OPERATIONS, TransactionTokens, dynamodb_calls, dynamodb_fault
 from tests.helpers import PASSWORD, make_lead, signed_in
+from tests.two_factor_helpers import code_at, recovery_codes_on
 
 FAULTS = {
     "throttling": {"code": "ThrottlingException"},
@@ -293,15 +297,78 @@ def restore_final(ctx):
     assert history(lead_id) == ["created", "deleted", "restored"]
 
 
-NEW_STAFF = {"email": "nia@example.com", "name": "Nia", "role": "sales", "password": "a much longer passphrase"}
+NEW_STAFF = {"email": "nia@example.com", "name": "Nia", "role": "sales"}
 
 
-def staff_create_final(ctx):
-    assert Staff.get("nia@example.com", consistent_read=True).role == "sales"
-    assert [s.email for s in Staff.scan(consistent_read=True)].count("nia@example.com") == 1
+def invite_setup():
+    return SimpleNamespace(client=signed_in("boss@example.com", "admin"), emails=len(mail.outbox))
 
 
-DEACTIVATE_SAM = {"name": "Sam", "role": "sales", "password": ""}  # "active" left unticked
+def invite_final(ctx):
+    (invitation,) = Invitation.scan(consistent_read=True)  # a resend replaced it: one, whatever happened
+    assert (invitation.email, invitation.role, invitation.feed) == ("nia@example.com", "sales", "invitations")
+    assert len(mail.outbox) == ctx.emails + 1 and mail.outbox[-1].to == ["nia@example.com"]
+    assert Staff.count("nia@example.com", consistent_read=True) == 0
+
+
+NEW_PASSWORD = "plum orchard by the river"
+
+
+def accept_setup():
+    _, token = invitations.invitation_create(email="nia@example.com", role="sales", invited_by="boss@example.com",
+                                             name="Nia")
+    return SimpleNamespace(client=Client(), link=f"/admin/invitations/{token}/",
+                           form={"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+
+
+def accepted(ctx, response):
+    """Signed in as the invitee; or, for a resend of an acceptance that landed, sent to sign in."""
+    return response.status_code == 302 and response["Location"] in ("/admin/", "/admin/login/")
+
+
+def accept_kept(ctx, response):
+    html = response.content.decode()
+    return generic_503(response) or ("Your password could not be saved just now" in html and NEW_PASSWORD not in html)
+
+
+def accept_final(ctx):
+    (staff,) = [s for s in Staff.scan(consistent_read=True) if s.email == "nia@example.com"]
+    assert staff.role == "sales" and check_password(NEW_PASSWORD, staff.password)
+    (invitation,) = Invitation.scan(consistent_read=True)
+    assert invitation.feed is None  # consumed: the link opens nothing any more
+    assert ctx.client.get(ctx.link).status_code == 404
+
+
+def change_setup():
+    return SimpleNamespace(client=signed_in("ann@example.com", "sales"), elsewhere=signed_in_again("ann@example.com"),
+                           form={"current_password": PASSWORD, "new_password1": NEW_PASSWORD,
+                                 "new_password2": NEW_PASSWORD})
+
+
+def signed_in_again(email) -> Client:
+    """A second browser signed in to an account that exists."""
+    client = Client()
+    assert client.post("/admin/login/", {"email": email, "password": PASSWORD}).status_code == 302
+    return client
+
+
+def changed(ctx, response):
+    """This browser signed in again with the new password; or, if only that failed, sent to sign in with it."""
+    return response.status_code == 302 and response["Location"] in ("/admin/", "/admin/login/")
+
+
+def change_kept(ctx, response):
+    html = response.content.decode()
+    return generic_503(response) or ("Your password could not be changed just now" in html and PASSWORD not in html)
+
+
+def change_final(ctx):
+    staff = Staff.get("ann@example.com", consistent_read=True)
+    assert check_password(NEW_PASSWORD, staff.password) and not staff.sessions_stale
+    assert ctx.elsewhere.get("/admin/leads/").status_code == 302  # every other session ended
+
+
+DEACTIVATE_SAM = {"name": "Sam", "role": "sales"}  # "active" left unticked
 
 
 def deactivate_setup():
@@ -338,6 +405,189 @@ def redirect_to(location):
     return lambda ctx, response: response.status_code == 302 and response["Location"] == location
 
 
+# Two-factor: real time, as a browser has it; a case takes well under a step, and one step of drift is allowed.
+
+def _step() -> int:
+    return int(time.time() // 30)
+
+
+def two_factor_on(email: str) -> str:
+    """Turn two-factor on for an existing account; return its secret."""
+    secret = two_factor.new_secret()
+    two_factor.two_factor_enable(email=email, secret=secret, code=code_at(secret, _step()), access=None)
+    return secret
+
+
+def code_setup():
+    services.staff_create(email="ann@example.com", password=PASSWORD, role="sales")
+    secret = two_factor_on("ann@example.com")
+    client = Client()
+    assert client.post("/admin/login/", {"email": "ann@example.com", "password": PASSWORD})["Location"] == "/admin/login/code/"
+    step = Staff.get("ann@example.com", consistent_read=True).totp_last_step + 1  # later than enrolment's, within drift
+    return SimpleNamespace(client=client, step=step, form={"code": code_at(secret, step)})
+
+
+def code_final(ctx):
+    # As for the password: a session write whose every answer was lost leaves a session nobody holds.
+    lost = getattr(ctx, "lost", None) or (None, None)
+    orphans = 1 if lost == ("TransactWriteItems", "all") and "sessions" in ctx.lost_tables else 0
+    assert ctx.client.get("/admin/leads/").status_code == 200 and sessions_of("ann@example.com") == 1 + orphans
+    assert Staff.get("ann@example.com", consistent_read=True).totp_last_step == ctx.step
+    assert all(t <= 1 for t in login_tallies())
+
+
+def enrol_setup():
+    client = signed_in("ann@example.com", "sales")
+    page = client.get("/admin/account/two-factor/").content.decode()
+    secret = re.search(r'<code id="totp-secret"[^>]*>([A-Z2-7 ]+)</code>', page).group(1).replace(" ", "")
+    pending = re.search(r'name="pending" value="([^"]+)"', page).group(1)
+    return SimpleNamespace(client=client, secret=secret, form={"pending": pending, "code": code_at(secret, _step())})
+
+
+def enrolled(ctx, response):
+    """The recovery codes page (kept in ctx, to check they are the ones stored)."""
+    ctx.codes = recovery_codes_on(response.content.decode()) if response.status_code == 200 else []
+    return len(ctx.codes) == 10
+
+
+def enrol_final(ctx):
+    staff = Staff.get("ann@example.com", consistent_read=True)
+    assert staff.totp_secret and ctx.secret not in staff.totp_secret
+    assert staff.recovery_codes == {two_factor._recovery_hashes("ann@example.com", code)[0] for code in ctx.codes}
+    assert "Two-factor sign-in is on" in ctx.client.get("/admin/account/two-factor/").content.decode()
+
+
+def reset_setup():
+    admin = signed_in("boss@example.com", "admin")
+    services.staff_create(email="ann@example.com", password=PASSWORD, role="sales")
+    secret = two_factor_on("ann@example.com")
+    ann = Client()
+    ann.post("/admin/login/", {"email": "ann@example.com", "password": PASSWORD})
+    step = Staff.get("ann@example.com", consistent_read=True).totp_last_step + 1
+    assert ann.post("/admin/login/code/", {"code": code_at(secret, step)}).status_code == 302
+    return SimpleNamespace(client=admin, ann=ann)
+
+
+def reset_final(ctx):
+    ann = Staff.get("ann@example.com", consistent_read=True)
+    assert ann.totp_secret is None and ann.recovery_codes is None and not ann.sessions_stale
+    assert sessions_of("ann@example.com") == 0 and ctx.ann.get("/admin/leads/").status_code == 302
+
+
+TWO_FACTOR_PATHS = [
+    WritePath("sign-in, two-factor code", code_setup, lambda c: c.client.post("/admin/login/code/", c.form),
+              signed_in_ok, lambda c, r: generic_503(r) or "Sign-in is unavailable for a moment" in r.content.decode(),
+              code_final),
+    WritePath("two-factor enrolment", enrol_setup, lambda c: c.client.post("/admin/account/two-factor/", c.form),
+              enrolled, lambda c, r: generic_503(r), enrol_final),
+    WritePath("two-factor reset by an admin", reset_setup,
+              lambda c: c.client.post("/admin/staff/ann@example.com/two-factor/reset/"),
+              redirect_to("/admin/staff/ann@example.com/"), lambda c, r: generic_503(r), reset_final),
+]
+TWO_FACTOR_NO_TRANSACTION = {"two-factor reset by an admin"}
+
+
+# Password reset and "Where you're signed in".
+
+def reset_ask_setup():
+    services.staff_create(email="ann@example.com", password=PASSWORD, role="sales")
+    return SimpleNamespace(client=Client(), form={"email": "ann@example.com"}, emails=len(mail.outbox))
+
+
+def reset_ask_final(ctx):
+    assert [message.to for message in mail.outbox[ctx.emails:]] == [["ann@example.com"]]  # one link, however sent
+    assert all(1 <= t <= 2 for t in rate_tallies("reset"))  # a request sent twice counts twice, at worst
+
+
+RESET_PASSWORD = "a brand new passphrase 42"
+
+
+def reset_link_setup():
+    services.staff_create(email="ann@example.com", password=PASSWORD, role="sales")
+    elsewhere = signed_in_again("ann@example.com")
+    emails = len(mail.outbox)
+    assert Client().post("/admin/password-reset/", {"email": "ann@example.com"}).status_code == 200
+    link = re.search(r"http://testserver(/admin/password-reset/\S+/)", mail.outbox[emails].body).group(1)
+    client = Client()
+    form_url = client.get(link)["Location"]
+    return SimpleNamespace(client=client, elsewhere=elsewhere, link=link, form_url=form_url,
+                           form={"new_password1": RESET_PASSWORD, "new_password2": RESET_PASSWORD})
+
+
+def reset_link_kept(ctx, response):
+    html = response.content.decode()
+    return generic_503(response) or ("Your password could not be saved just now" in html and RESET_PASSWORD not in html)
+
+
+def reset_link_final(ctx):
+    assert check_password(RESET_PASSWORD, Staff.get("ann@example.com", consistent_read=True).password)
+    assert Client().get(ctx.link).status_code == 404  # spent
+    # Every other session is ended by the reset, or, if DynamoDB failed in between, by the next sign-in,
+    # which the page sends the person to; before it, no session can be written (the access stamp moved).
+    assert Client().post("/admin/login/", {"email": "ann@example.com", "password": RESET_PASSWORD}).status_code == 302
+    assert ctx.elsewhere.get("/admin/leads/").status_code == 302
+    assert not Staff.get("ann@example.com", consistent_read=True).sessions_stale
+
+
+def sessions_setup():
+    laptop = signed_in("ann@example.com", "sales")
+    phone = signed_in_again("ann@example.com")
+    tablet = signed_in_again("ann@example.com")
+    refs = re.findall(r'name="session" value="([0-9a-f]+)"', laptop.get("/admin/account/sessions/").content.decode())
+    phone_ref = staff_sessions.session_ref(phone.cookies["leads_session"].value)
+    assert phone_ref in refs
+    return SimpleNamespace(client=laptop, phone=phone, tablet=tablet, form={"session": phone_ref})
+
+
+def end_one_final(ctx):
+    assert ctx.phone.get("/admin/leads/").status_code == 302
+    assert ctx.client.get("/admin/leads/").status_code == 200 and ctx.tablet.get("/admin/leads/").status_code == 200
+    assert sessions_of("ann@example.com") == 2
+    assert Staff.get("ann@example.com", consistent_read=True).session_keys == {
+        ctx.client.cookies["leads_session"].value, ctx.tablet.cookies["leads_session"].value}
+
+
+def end_others_final(ctx):
+    assert ctx.phone.get("/admin/leads/").status_code == 302 and ctx.tablet.get("/admin/leads/").status_code == 302
+    assert ctx.client.get("/admin/leads/").status_code == 200 and sessions_of("ann@example.com") == 1
+    assert Staff.get("ann@example.com", consistent_read=True).session_keys == {ctx.client.cookies["leads_session"].value}
+
+
+def end_all_setup():
+    return SimpleNamespace(client=signed_in("boss@example.com", "admin"), sam=signed_in("sam@example.com", "sales"),
+                           sam_again=signed_in_again("sam@example.com"))
+
+
+def end_all_final(ctx):
+    sam = Staff.get("sam@example.com", consistent_read=True)
+    assert not sam.sessions_stale and not sam.session_keys and sessions_of("sam@example.com") == 0
+    assert ctx.sam.get("/admin/leads/").status_code == 302 and ctx.sam_again.get("/admin/leads/").status_code == 302
+    assert ctx.client.get("/admin/leads/").status_code == 200
+
+
+ACCOUNT_PATHS = [
+    WritePath("ask for a password-reset link", reset_ask_setup,
+              lambda c: c.client.post("/admin/password-reset/", c.form),
+              lambda c, r: r.status_code == 200 and "If an account exists for that address" in r.content.decode(),
+              lambda c, r: generic_503(r) or ("We could not take your request just now" in r.content.decode()
+                                              and 'value="ann@example.com"' in r.content.decode()),
+              reset_ask_final),
+    WritePath("set a password through a reset link", reset_link_setup, lambda c: c.client.post(c.form_url, c.form),
+              redirect_to("/admin/login/"), reset_link_kept, reset_link_final),
+    WritePath("sign one session out", sessions_setup,
+              lambda c: c.client.post("/admin/account/sessions/end/", c.form), redirect_to("/admin/account/sessions/"),
+              lambda c, r: generic_503(r), end_one_final),
+    WritePath("sign out everywhere else", sessions_setup,
+              lambda c: c.client.post("/admin/account/sessions/end-others/"), redirect_to("/admin/account/sessions/"),
+              lambda c, r: generic_503(r), end_others_final),
+    WritePath("end someone's sessions (admin)", end_all_setup,
+              lambda c: c.client.post("/admin/staff/sam@example.com/end-sessions/"),
+              redirect_to("/admin/staff/sam@example.com/"), lambda c, r: generic_503(r), end_all_final),
+]
+ACCOUNT_NO_TRANSACTION = {"set a password through a reset link", "sign out everywhere else",
+                          "end someone's sessions (admin)"}
+
+
 PATHS = [
     WritePath("contact form POST /", contact_setup, lambda c: c.client.post("/", c.data), redirect_to("/thanks/"),
               contact_kept, one_lead, writes_lead=True),
@@ -362,22 +612,28 @@ PATHS = [
     WritePath("restore", restore_setup, lambda c: c.client.post(f"/admin/leads/{c.lead_ids[0]}/restore/"),
               lambda c, r: redirect_to(f"/admin/leads/{c.lead_ids[0]}/")(c, r), lambda c, r: generic_503(r),
               restore_final, writes_lead=True),
-    WritePath("add staff", lambda: SimpleNamespace(client=signed_in("boss@example.com", "admin")),
+    WritePath("invite staff", invite_setup,
               lambda c: c.client.post("/admin/staff/", NEW_STAFF), redirect_to("/admin/staff/"),
               lambda c, r: generic_503(r) or ("could not be saved just now" in r.content.decode()
                                                and 'value="nia@example.com"' in r.content.decode()),
-              staff_create_final),
+              invite_final),
+    WritePath("accept invitation", accept_setup, lambda c: c.client.post(c.link, c.form), accepted, accept_kept,
+              accept_final),
+    WritePath("change own password", change_setup, lambda c: c.client.post("/admin/account/password/", c.form),
+              changed, change_kept, change_final),
     WritePath("deactivate staff", deactivate_setup,
               lambda c: c.client.post("/admin/staff/sam@example.com/", DEACTIVATE_SAM), redirect_to("/admin/staff/"),
               lambda c, r: generic_503(r), deactivate_final),
     WritePath("erase one person's data", erase_setup, lambda c: c.client.post("/admin/privacy/erase/", ERASE),
               lambda c, r: r.status_code == 302 and r["Location"].startswith("/admin/privacy/requests/"),
               lambda c, r: generic_503(r), erase_final),
+    *TWO_FACTOR_PATHS,
+    *ACCOUNT_PATHS,
 ]
 PATH_IDS = [path.name for path in PATHS]
-NO_TRANSACTION = {"sign-out", "add staff", "deactivate staff"}  # a cancellation needs a TransactWriteItems
+NO_TRANSACTION = {"sign-out", "deactivate staff"}  # a cancellation needs a TransactWriteItems
 CASES = [pytest.param(path, kind, id=f"{path.name}-{kind}") for path in PATHS for kind in FAULTS
-         if kind != "cancelled" or path.name not in NO_TRANSACTION]
+         if kind != "cancelled" or path.name not in NO_TRANSACTION | TWO_FACTOR_NO_TRANSACTION | ACCOUNT_NO_TRANSACTION]
 
 
 def lost(ctx) -> int:

@@ -25,9 +25,9 @@ from hypothesis import HealthCheck, event, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from leads.domain import cursors, services
+from leads.domain import cursors, invitations, services
 from leads.public import tokens
-from leads.storage.models import Lead, Staff, TrashedLead
+from leads.storage.models import Invitation, Lead, Staff, StaffSession, TrashedLead
 from tests.helpers import PASSWORD, make_lead, signed_in
 
 ALLOWED_ORIGIN = "https://static.example.com"  # LEADS_CORS_ORIGINS in tests/settings.py
@@ -515,13 +515,15 @@ def world():
     services.staff_create(email="sam@example.com", password=PASSWORD, role="sales")
     lead_id, trashed_id = make_lead("ann@acme.com"), make_lead("bob@acme.com")
     services.lead_delete(lead_id=trashed_id, actor="boss@example.com")
+    invitation, token = invitations.invitation_create(email="nia@example.com", role="sales", invited_by="boss@example.com")
     browser = Client(enforce_csrf_checks=True, raise_request_exception=False)
     browser.get("/admin/login/")
     token = browser.cookies["csrftoken"].value
     response = browser.post("/admin/login/", {"email": "boss@example.com", "password": PASSWORD,
                                               "csrfmiddlewaretoken": token})
     assert response.status_code == 302
-    return {"browser": browser, "lead": lead_id, "trashed": trashed_id}
+    return {"browser": browser, "lead": lead_id, "trashed": trashed_id, "invitation": invitation.invitation_id,
+            "invitation_token": token}
 
 
 def staff_posts(world) -> dict[str, dict]:
@@ -532,8 +534,25 @@ def staff_posts(world) -> dict[str, dict]:
         f"/admin/leads/{lead}/delete/": {},
         f"/admin/leads/{trashed}/restore/": {},
         "/admin/leads/bulk/": {"ids": [lead], "action": "delete", "confirm": "1"},
-        "/admin/staff/": {"email": "new@example.com", "role": "admin", "password": "a fresh long password"},
+        "/admin/staff/": {"email": "new@example.com", "role": "admin"},
+        "/admin/account/password/": {"current_password": PASSWORD, "new_password1": "a fresh long password",
+                                     "new_password2": "a fresh long password"},
+        f"/admin/staff/invitations/{world['invitation']}/resend/": {},
+        f"/admin/staff/invitations/{world['invitation']}/withdraw/": {},
+        f"/admin/invitations/{world['invitation_token']}/": {"new_password1": "a fresh long password",
+                                                             "new_password2": "a fresh long password"},
         "/admin/staff/sam@example.com/": {"role": "admin", "active": "on"},
+        "/admin/account/two-factor/": {"pending": "x", "code": "123456"},
+        "/admin/account/two-factor/recovery-codes/": {"codes-answer": PASSWORD},
+        "/admin/account/two-factor/disable/": {"off-answer": PASSWORD},
+        "/admin/staff/sam@example.com/two-factor/reset/": {},
+        "/admin/login/code/": {"code": "123456"},
+        "/admin/account/sessions/end/": {"session": "0" * 24},
+        "/admin/account/sessions/end-others/": {},
+        "/admin/staff/sam@example.com/end-sessions/": {},
+        "/admin/password-reset/": {"email": "sam@example.com"},
+        "/admin/password-reset/c2FtQGV4YW1wbGUuY29t/set-password/": {"new_password1": "a fresh long password",
+                                                                     "new_password2": "a fresh long password"},
         "/admin/logout/": {},
     }
 
@@ -542,7 +561,10 @@ def snapshot(world) -> tuple:
     """What any staff POST above would change."""
     lead = Lead.get(world["lead"], consistent_read=True)
     return (lead.status, lead.notes, lead.version, TrashedLead.count(world["trashed"]),
-            sorted((s.email, s.role) for s in Staff.scan()), world["browser"].get("/admin/").status_code)
+            sorted((s.email, s.role, s.password, s.access) for s in Staff.scan()),
+            sorted(s.session_key for s in StaffSession.scan()), len(mail.outbox),
+            sorted((i.email, i.nonce, i.feed) for i in Invitation.scan()),
+            world["browser"].get("/admin/").status_code)
 
 
 @pytest.mark.parametrize("oversize", [over_the_memory_limit, too_many_fields])
@@ -582,13 +604,17 @@ def test_every_staff_post_without_a_valid_csrf_token_is_a_403_and_changes_nothin
 
 # --- Wrong methods ----------------------------------------------------------------------------------
 
-PUBLIC = ["/", "/thanks/", "/healthz", "/admin/login/", "/static/leads/site.css"]
+PUBLIC = ["/", "/thanks/", "/healthz", "/admin/login/", "/static/leads/site.css", "/admin/invitations/not-a-token/",
+          "/admin/password-reset/", "/admin/password-reset/Ym9zc0BleGFtcGxlLmNvbQ/set-password/"]
 
 
 def staff_urls(lead_id: str, trashed_id: str) -> list[str]:
     return ["/admin/", "/admin/logout/", "/admin/leads/", "/admin/leads/export.csv", "/admin/leads/bulk/",
             "/admin/leads/deleted/", f"/admin/leads/{lead_id}/", f"/admin/leads/{lead_id}/delete/",
-            f"/admin/leads/{trashed_id}/restore/", "/admin/staff/", "/admin/staff/boss@example.com/"]
+            f"/admin/leads/{trashed_id}/restore/", "/admin/staff/", "/admin/staff/boss@example.com/",
+            "/admin/account/password/", f"/admin/staff/invitations/{lead_id}/resend/",
+            f"/admin/staff/invitations/{lead_id}/withdraw/", "/admin/account/sessions/", "/admin/account/sessions/end/",
+            "/admin/account/sessions/end-others/", "/admin/staff/boss@example.com/end-sessions/"]
 
 
 @pytest.mark.parametrize("method", ["put", "delete", "patch"])
@@ -601,7 +627,7 @@ def test_wrong_methods_are_405_or_a_sign_in_redirect_never_500(method):
     for path in PUBLIC + staff_urls(lead_id, trashed_id):
         for who, client in (("anonymous", anonymous), ("admin", boss)):
             response = getattr(client, method)(path, "x=1", content_type="application/x-www-form-urlencoded")
-            if who == "anonymous" and path.startswith("/admin/") and path not in ("/admin/login/", "/admin/logout/"):
+            if who == "anonymous" and path.startswith("/admin/") and path not in PUBLIC + ["/admin/logout/"]:
                 assert response.status_code == 302 and response["Location"].startswith("/admin/login/"), (who, path)
             else:
                 assert response.status_code == 405, (who, path, response.status_code)

@@ -12,7 +12,8 @@ from botocore.exceptions import ClientError
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.test import Client
+from django.core import mail
+from django.test import Client, override_settings
 from pynamodb.attributes import (
     Attribute,
     BinaryAttribute,
@@ -26,8 +27,9 @@ from pynamodb.models import Model
 from leads.storage import cloudformation, internals, tables
 from leads.domain import services, tallies
 from leads.public import tokens
-from leads.storage.models import ALL_MODELS, CountersTable, HistoryEvent, Lead, StaffSession, Tally, TrashedLead
+from leads.storage.models import ALL_MODELS, CountersTable, HistoryEvent, Invitation, Lead, StaffSession, Tally, TrashedLead
 from tests.faults import botocore_clients, dynamodb_fault, hooked
+from tests.helpers import accept_invitation, invite
 
 ACCOUNT = "123456789012"  # moto's; the recorded calls and the policies under test use the same one
 PASSWORD = "correct horse battery staple"
@@ -189,7 +191,7 @@ def test_ttl_stream_pitr_sse_billing_and_retention_on_every_table():
     resources = template["Resources"]
     ttl_tables = {key for key, r in tables_in(template).items() if "TimeToLiveSpecification" in r["Properties"]}
     # Leads and their history expire by TTL when retention is on (LEADS_RETENTION_DAYS).
-    assert ttl_tables == {"LeadTable", "HistoryEventTable", "CounterTable", "TrashedLeadTable", "StaffSessionTable"}
+    assert ttl_tables == {"LeadTable", "HistoryEventTable", "CounterTable", "TrashedLeadTable", "StaffSessionTable", "InvitationTable"}
     # The old image of a lead TTL removed tells the stream handler which tallies to take it off.
     assert resources["LeadTable"]["Properties"]["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
 
@@ -199,6 +201,7 @@ def test_logical_ids_are_those_deployed_stacks_have():
     # though no model is called Counter any more.
     assert set(tables_in(generated())) == {
         "LeadTable", "CounterTable", "HistoryEventTable", "TrashedLeadTable", "StaffTable", "StaffSessionTable",
+        "InvitationTable",
     }
     assert "CounterTableName" in generated()["Outputs"]
 
@@ -374,12 +377,36 @@ def exercise_the_app() -> None:
     ok(admin.post("/admin/privacy/export/", {"email": "grace@navy.mil"}), 200)
     ok(admin.post("/admin/privacy/erase/", {"email": "grace@navy.mil", "stage": "confirm", "confirm": "on"}))
 
-    ok(admin.post("/admin/staff/", {"email": "sam@example.com", "name": "Sam", "role": "sales", "password": PASSWORD}))
-    sam = Client()
+    # An invitation (on condition that no account has the address: a ConditionCheck), listed on the staff
+    # page (a Query on the invitations' index), resent, withdrawn, sent again and accepted.
+    ok(admin.post("/admin/staff/", {"email": "sam@example.com", "name": "Sam", "role": "sales"}))
+    invitation_id = re.search(r"/admin/staff/invitations/([0-9a-f]{32})/resend/",
+                              ok(admin.get("/admin/staff/"), 200).content.decode()).group(1)
+    ok(admin.post(f"/admin/staff/invitations/{invitation_id}/resend/"))
+    ok(admin.post(f"/admin/staff/invitations/{invitation_id}/withdraw/"))
+    link = invite(admin, "sam@example.com", name="Sam")
+    sam = accept_invitation(link, PASSWORD)
+    ok(sam.post("/admin/logout/"))
     ok(sam.post("/admin/login/", {"email": "sam@example.com", "password": PASSWORD}))
     # A new role ends every session of that person: a Query on the sessions' index and a BatchWriteItem.
-    ok(admin.post("/admin/staff/sam@example.com/", {"name": "Sam", "role": "admin", "active": "on", "password": ""}))
+    ok(admin.post("/admin/staff/sam@example.com/", {"name": "Sam", "role": "admin", "active": "on"}))
     assert ok(sam.get("/admin/")).url.startswith("/admin/login/")
+    # Where you're signed in (a Query on the sessions' index and a BatchGetItem), one other session signed
+    # out (a TransactWriteItems), everywhere else (a BatchWriteItem); the last activity (an UpdateItem).
+    elsewhere = Client()
+    ok(elsewhere.post("/admin/login/", {"email": "boss@example.com", "password": PASSWORD}))
+    session = re.search(r'name="session" value="([0-9a-f]+)"', ok(admin.get("/admin/account/sessions/"), 200)
+                        .content.decode()).group(1)
+    ok(admin.post("/admin/account/sessions/end/", {"session": session}))
+    ok(admin.post("/admin/account/sessions/end-others/"))
+    with override_settings(LEADS_SESSION_ACTIVITY_INTERVAL=0):
+        ok(admin.get("/admin/"), 200)
+    # A password reset: the rate windows, the account read, its conditional update, its sessions ended.
+    ok(Client().post("/admin/password-reset/", {"email": "sam@example.com"}), 200)
+    reset_link = re.search(r"http://testserver(/admin/password-reset/\S+/)", mail.outbox[-1].body).group(1)
+    resetting = Client()
+    form = ok(resetting.get(reset_link))["Location"]
+    ok(resetting.post(form, {"new_password1": "a brand new passphrase 42", "new_password2": "a brand new passphrase 42"}))
     ok(admin.post("/admin/logout/"))
 
 
@@ -492,7 +519,7 @@ def test_create_tables_twice_creates_then_finds_them_with_ttl_and_pitr_on(moto_o
         f"{'stream NEW_AND_OLD_IMAGES, ' if model is Lead else ''}PITR on)"
         for model in ALL_MODELS
     ]
-    for model in (Lead, HistoryEvent, StaffSession, TrashedLead, CountersTable):
+    for model in (Lead, HistoryEvent, StaffSession, TrashedLead, CountersTable, Invitation):
         assert ttl_status(model) == ("ENABLED", "expires_at")
     assert {pitr_status(model) for model in ALL_MODELS} == {"ENABLED"}
 
