@@ -147,7 +147,7 @@ def cpu_per_request(envs: dict, mode: dict) -> dict:
 
 # 5. Export: the app's CSV vs a bare PynamoDB loop writing the same CSV.
 COLUMNS = ["lead_id", "created_at", "name", "email", "company", "subject", "message", "status", "owner", "notes",
-           "updated_at"]
+           "updated_at", "consent_version", "consent_at", "consent_text"]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # cells a spreadsheet would run: the app prefixes them with '
 CHUNK = 100
 
@@ -178,7 +178,7 @@ def floor_export(rows: int, sink: Sink) -> None:
     from bench.baseline.models import Lead
 
     def cell(name: str, value) -> str:
-        if name in ("created_at", "updated_at"):
+        if name in ("created_at", "updated_at", "consent_at") and value is not None:
             return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).isoformat()
         return "" if value is None else ("'" + value if value.startswith(FORMULA_START) else value)
 

@@ -35,7 +35,7 @@ def _model(name: str, table: str, keys: tuple, texts: str = "", numbers: str = "
 
 Lead = _model("Lead", "leads", ("lead_id", None),
               "feed created_at updated_at name email email_domain company subject message status notes owner source "
-              "status_email status_domain", "version",
+              "status_email status_domain consent_version consent_at consent_text", "version",
               created_index=_index("created-index", "feed", "created_at", IncludeProjection(LIST_ATTRIBUTES)),
               status_index=_index("status-index", "status", "created_at", IncludeProjection(LIST_ATTRIBUTES)))
 # The app's tally shards (leads/domain/tallies.py): n_<status> per status shard, dDD per month shard.

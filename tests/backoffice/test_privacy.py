@@ -3,7 +3,7 @@ import json
 import logging
 import re
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.test import Client
@@ -36,7 +36,7 @@ def person(email=ADDRESS, *, leads=3, trashed=1) -> dict:
     lead = Lead.get(ids[0])
     services.lead_update(lead_id=ids[0], expected_version=lead.version, actor="sam@example.com",
                          status="contacted", notes="Prefers calls after 6pm", owner="sam@example.com")
-    services.delivery_mark(lead_id=ids[0], expires_at=utcnow())
+    services.delivery_mark(lead_id=ids[0], expires_at=utcnow() + timedelta(days=1))  # DynamoDB Local runs TTL for real
     for lead_id in ids[leads:]:
         services.lead_delete(lead_id=lead_id, actor=ADMIN)
     return {"leads": ids[:leads], "trashed": ids[leads:]}

@@ -1,7 +1,7 @@
 """One person's data: found whole by address (never another's), exported, erased exactly once however often it runs."""
 import json
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -50,7 +50,7 @@ def person(email: str, *, leads: int = 5, trashed: int = 2, long_history: bool =
                 batch.save(services.history_event(lead_id=ids[2], actor="sam@example.com", action="changed",
                                                   changes={"notes": [None, f"note {n}"]}, at=utcnow()))
     for lead_id in ids[::2]:
-        services.delivery_mark(lead_id=lead_id, expires_at=utcnow())
+        services.delivery_mark(lead_id=lead_id, expires_at=utcnow() + timedelta(days=1))
     for lead_id in ids[leads:]:
         services.lead_delete(lead_id=lead_id, actor=ADMIN)
     return {"leads": ids[:leads], "trashed": ids[leads:], "all": ids}
