@@ -1,7 +1,9 @@
 """Small builders and readers shared by tests: leads, signed-in staff, counters."""
 import itertools
 from datetime import datetime, timedelta, timezone
+from io import StringIO
 
+from django.core.management import call_command
 from django.test import Client
 
 from leads.domain import services
@@ -69,3 +71,19 @@ def day_count(day) -> int:
     return dict(dashboard_counts(days=1, today=day)[1])[day]
 
 
+def leads_audit(*args) -> tuple[int, str]:
+    """Run `manage.py leads_audit` with these arguments; return its exit code and what it printed."""
+    out = StringIO()
+    code = 0
+    try:
+        call_command("leads_audit", *args, stdout=out)
+    except SystemExit as exit:  # the command exits 1 when it finds drift
+        code = exit.code
+    return code, out.getvalue()
+
+
+def midnight_after(moment, days: int) -> datetime:
+    """The first UTC midnight at or after `days` days past `moment`: when something touched then expires."""
+    later = moment + timedelta(days=days)
+    midnight = datetime(later.year, later.month, later.day, tzinfo=timezone.utc)
+    return midnight if midnight == later else midnight + timedelta(days=1)

@@ -32,7 +32,7 @@ from leads.domain import subjects, tallies
 from leads.domain.emails import normalise_email
 from leads.domain.exceptions import LeadConflict, StorageUnavailable
 from leads.domain.notifications import delivery_marker_key
-from leads.domain.subjects import history_of, index_pages, markers_of, subject_hash
+from leads.domain.subjects import history_of, index_pages, leads_of, markers_of, subject_hash
 from leads.storage.models import (
     ERASED_SUBJECTS, PRIVACY_LOG, DeliveryMarker, ErasedSubject, HistoryEvent, Lead, PrivacyRequest, TrashedLead,
     utcnow,
@@ -220,13 +220,8 @@ def subject_erase(*, email: str, actor: str, page_size: int | None = None) -> Pr
     email, page_size = normalise_email(email), page_size or subjects.PAGE_SIZE
     try:
         request = _start(subject_hash(email), actor)
-        for page in index_pages(Lead.email_index, email, page_size=page_size):
-            ids = [item.lead_id for item in page]
-            leads = {lead.lead_id: lead for lead in Lead.batch_get(ids, consistent_read=True)}
-            markers = markers_of(ids)
-            for lead_id in ids:
-                if lead_id in leads:
-                    _erase_lead(leads[lead_id], lead_id in markers, request)
+        for lead, marker in leads_of(email, page_size=page_size):
+            _erase_lead(lead, marker is not None, request)
         for page in index_pages(TrashedLead.email_index, email, page_size=page_size):
             ids = [item.lead_id for item in page]
             markers = markers_of(ids)

@@ -72,6 +72,17 @@ def markers_of(lead_ids: list[str]) -> dict[str, DeliveryMarker]:
     return {keys[marker.counter_id]: marker for marker in DeliveryMarker.batch_get(list(keys), consistent_read=True)}
 
 
+def leads_of(email: str, *, page_size: int) -> Iterator[tuple[Lead, DeliveryMarker | None]]:
+    """Every lead stored for this (normalised) address with its delivery marker, read consistently a page at a time."""
+    for page in index_pages(Lead.email_index, email, page_size=page_size):
+        ids = [item.lead_id for item in page]
+        leads = {lead.lead_id: lead for lead in Lead.batch_get(ids, consistent_read=True)}
+        markers = markers_of(ids)
+        for lead_id in ids:
+            if lead_id in leads:  # gone between the index and the read: not stored any more
+                yield leads[lead_id], markers.get(lead_id)
+
+
 @dataclass
 class SubjectLead:
     """One lead of the person, with everything derived from it."""
@@ -136,13 +147,8 @@ def subject_find(*, email: str, page_size: int | None = None) -> SubjectData:
     """
     email, page_size = normalise_email(email), page_size or PAGE_SIZE
     data = SubjectData(email=email)
-    for page in index_pages(Lead.email_index, email, page_size=page_size):
-        ids = [item.lead_id for item in page]
-        leads = {lead.lead_id: lead for lead in Lead.batch_get(ids, consistent_read=True)}
-        markers = markers_of(ids)
-        for lead_id in ids:
-            if lead_id in leads:  # gone between the index and the read: not stored any more
-                data.leads.append(SubjectLead(leads[lead_id], history_of(lead_id), markers.get(lead_id)))
+    for lead, marker in leads_of(email, page_size=page_size):
+        data.leads.append(SubjectLead(lead, history_of(lead.lead_id), marker))
     for page in index_pages(TrashedLead.email_index, email, page_size=page_size):
         ids = [item.lead_id for item in page]
         trashed = {item.lead_id: item for item in TrashedLead.batch_get(ids, consistent_read=True)}

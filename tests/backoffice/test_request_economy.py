@@ -91,7 +91,9 @@ def test_the_contact_form_page_makes_no_call(dynamodb_calls):
     assert calls == []
 
 
-def test_a_contact_post_is_exactly_one_transaction(dynamodb_calls):
+@pytest.mark.parametrize("retention_days", [0, 30], ids=["retention off", "retention on"])
+def test_a_contact_post_is_exactly_one_transaction(dynamodb_calls, settings, retention_days):
+    settings.LEADS_RETENTION_DAYS = retention_days  # expiries ride in the same items: no extra call or item
     browser = Client()
     token = re.search(r'name="token" value="([^"]+)"', browser.get("/").content.decode()).group(1)
     response, calls = dynamodb_calls.during(lambda: browser.post("/", {

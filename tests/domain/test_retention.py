@@ -5,12 +5,14 @@ these tests check the expiries written; tests/management/test_ttl_removal.py mod
 """
 import json
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
 
 from leads.domain import retention, services
 from leads.domain.exceptions import LeadConflict, StorageUnavailable
 from leads.storage.models import HistoryEvent, Lead, TrashedLead
+from tests import helpers
 
 DAYS = 90
 # Tomorrow, 09:30 UTC: expiries measured from it lie ahead, as they would in use. (DynamoDB Local runs TTL
@@ -46,11 +48,8 @@ def retained(settings):
     return DAYS
 
 
-def midnight_after(moment, days=DAYS):
-    """The first UTC midnight at or after `days` days past `moment`."""
-    later = moment + timedelta(days=days)
-    midnight = datetime(later.year, later.month, later.day, tzinfo=UTC)
-    return midnight if midnight == later else midnight + timedelta(days=1)
+# This module's retention, unless a test names another.
+midnight_after = partial(helpers.midnight_after, days=DAYS)
 
 
 def submit(clock, lead_id="a" * 32, email="ann@acme.com"):

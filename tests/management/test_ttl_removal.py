@@ -9,18 +9,16 @@ old image (NEW_AND_OLD_IMAGES) and ``userIdentity`` naming the DynamoDB service.
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from io import StringIO
 
 import pytest
-from django.core.management import call_command
 
 from leads.domain import retention, selectors, services
 from leads.domain.exceptions import StorageUnavailable
 from leads.management import stream_handler
 from leads.storage import internals
 from leads.storage.models import DeliveryMarker, HistoryEvent, Lead
-from tests.helpers import day_count, make_lead, status_count
-from tests.management.test_lambda import FakeContext, stream_arn
+from tests.helpers import day_count, leads_audit, make_lead, status_count
+from tests.management.test_lambda import FakeContext, stream_arn, stream_record
 
 TTL_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
 
@@ -47,22 +45,9 @@ def remove_as_ttl_would(lead_id: str) -> Lead:
 
 def remove_record(lead: Lead, sequence: str = "500", *, by_ttl: bool = True) -> dict:
     """The REMOVE record the leads table's stream (NEW_AND_OLD_IMAGES) delivers to Lambda."""
-    record = {
-        "eventID": uuid.uuid4().hex,
-        "eventName": "REMOVE",
-        "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb",
-        "awsRegion": "us-east-1",
-        "dynamodb": {
-            "ApproximateCreationDateTime": 1798000000.0,
-            "Keys": {"lead_id": {"S": lead.lead_id}},
-            "OldImage": lead.serialize(),
-            "SequenceNumber": sequence,
-            "SizeBytes": 600,
-            "StreamViewType": "NEW_AND_OLD_IMAGES",
-        },
-        "eventSourceARN": stream_arn(),
-    }
+    record = stream_record(lead, sequence, event_name="REMOVE")
+    # A removal carries the item as it was, and no new image.
+    record["dynamodb"]["OldImage"] = record["dynamodb"].pop("NewImage")
     if by_ttl:
         record["userIdentity"] = dict(TTL_IDENTITY)
     return record
@@ -171,7 +156,7 @@ def test_a_removal_without_the_old_image_is_logged_for_the_audit_not_retried(cap
     assert handle(record) == {"batchItemFailures": []}
     assert "must be NEW_AND_OLD_IMAGES; run leads_audit --repair" in caplog.text
     assert status_count("new") == 2  # drift, which the audit finds and repairs
-    assert audit("--repair")[0] == 0 and status_count("new") == 1
+    assert leads_audit("--repair")[0] == 0 and status_count("new") == 1
 
 
 def test_lead_expired_is_exactly_once_per_removal():
@@ -190,26 +175,13 @@ def test_the_new_lead_email_marker_expires_with_the_lead_when_that_is_sooner(set
     lead_id = uuid.uuid4().hex
     services.lead_submit(lead_id=lead_id, name="Ann", email="ann@example.com", subject="Hi", message="Hello")
     lead = Lead.get(lead_id, consistent_read=True)
-    insert = {**remove_record(lead, "9"), "eventName": "INSERT"}
-    insert["dynamodb"] = {**insert["dynamodb"], "NewImage": lead.serialize()}
-    del insert["dynamodb"]["OldImage"], insert["userIdentity"]
-    assert handle(insert) == {"batchItemFailures": []}
+    assert handle(stream_record(lead, "9")) == {"batchItemFailures": []}
     assert len(mailoutbox) == 1
     marker = DeliveryMarker.get(f"notified#{lead_id}", consistent_read=True)
     assert marker.expires_at == lead.expires_at  # 3 days, not the marker's usual 14
 
 
 # --- Without a stream: leads_audit repairs ---------------------------------------------------------------
-
-def audit(*args):
-    out = StringIO()
-    code = 0
-    try:
-        call_command("leads_audit", *args, stdout=out)
-    except SystemExit as exit:
-        code = exit.code
-    return code, out.getvalue()
-
 
 def test_leads_audit_repairs_the_counts_after_ttl_removals_without_a_stream():
     """Even when TTL emptied a whole month: its day tallies are found, not only the months leads span."""
@@ -218,14 +190,14 @@ def test_leads_audit_repairs_the_counts_after_ttl_removals_without_a_stream():
     services.lead_update(lead_id=march, expected_version=1, actor="sam@example.com", status="qualified")
     for lead_id in january:
         remove_as_ttl_would(lead_id)
-    code, out = audit()
+    code, out = leads_audit()
     assert code == 1
     assert "drift    status:new: stored 2, leads say 0" in out
     assert "drift    day:2026-01-15: stored 1, leads say 0" in out
     assert "drift    day:2026-01-20: stored 1, leads say 0" in out
-    code, out = audit("--repair")
+    code, out = leads_audit("--repair")
     assert code == 0 and "3 counter(s) repaired." in out
-    assert audit() == (0, "1 leads scanned; 0 counter(s) drifted.\n")
+    assert leads_audit() == (0, "1 leads scanned; 0 counter(s) drifted.\n")
     assert (status_count("new"), status_count("qualified")) == (0, 1)
     assert day_count(datetime(2026, 1, 15).date()) == 0 and day_count(datetime(2026, 3, 2).date()) == 1
 
@@ -234,7 +206,7 @@ def test_leads_audit_repairs_the_counts_after_ttl_removals_without_a_stream():
 def test_leads_expired_but_not_yet_removed_are_still_counted_on_both_sides(settings):
     settings.LEADS_RETENTION_DAYS = 1
     make_lead("ann@example.com", when=datetime(2026, 1, 15, 10, tzinfo=UTC))  # expired long ago, still there
-    assert audit()[0] == 0 and status_count("new") == 1
+    assert leads_audit()[0] == 0 and status_count("new") == 1
 
 
 @pytest.mark.backend("dynamodb-local", reason="moto never runs TTL; DynamoDB Local removes expired items for real")
@@ -248,8 +220,8 @@ def test_leads_audit_repairs_what_real_ttl_removed(settings):
         time.sleep(1)
     assert Lead.count(expired, consistent_read=True) == 0, "DynamoDB Local did not remove the expired lead"
     assert status_count("new") == 2  # nobody told the tallies
-    code, out = audit("--repair")
+    code, out = leads_audit("--repair")
     assert "repaired status:new: stored 2, leads say 1" in out and "repaired day:2026-01-15: stored 1, leads say 0" in out
-    assert audit()[0] == 0
+    assert leads_audit()[0] == 0
     assert status_count("new") == 1 and day_count(datetime(2026, 1, 15).date()) == 0
     assert Lead.get(kept).status == "new"
