@@ -97,7 +97,9 @@ TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
 
-STATIC_URL = "static/"
+# Absolute, so Django never prefixes it once and caches that (leads/web/staticfiles.py): the storage
+# adds each request's script prefix (an API Gateway stage), and whitenoise matches PATH_INFO on it.
+STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 
@@ -176,7 +178,7 @@ LEADS_LOGIN_MAX_FAILURES_PER_ACCOUNT_CLIENT = env.int("LEADS_LOGIN_MAX_FAILURES_
 LEADS_LOGIN_MAX_FAILURES_PER_CLIENT = env.int("LEADS_LOGIN_MAX_FAILURES_PER_CLIENT", default=20)
 LEADS_LOGIN_MAX_FAILURES_PER_ACCOUNT = env.int("LEADS_LOGIN_MAX_FAILURES_PER_ACCOUNT", default=100)
 LEADS_LOGIN_DEVICE_COOKIE_AGE = env.int("LEADS_LOGIN_DEVICE_COOKIE_AGE", default=90 * 24 * 3600)
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "backoffice:login"  # a URL name: reversed per request, so it keeps the stage
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -229,9 +231,9 @@ CONTENT_SECURITY_POLICY = {
 # hashed, compressed names in production (`collectstatic` runs at image build / before `zappa deploy`).
 STORAGES = {
     "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        "BACKEND": "leads.web.staticfiles.ScriptPrefixedStaticFilesStorage"
         if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        else "leads.web.staticfiles.ScriptPrefixedManifestStaticFilesStorage"
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG

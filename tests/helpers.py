@@ -1,6 +1,8 @@
 """Small builders and readers shared by tests: leads, signed-in staff, counters."""
 import itertools
+import re
 from datetime import datetime, timedelta, timezone
+from html.parser import HTMLParser
 
 from django.test import Client
 
@@ -43,3 +45,33 @@ def day_count(day) -> int:
     return dict(dashboard_counts(days=1, today=day)[1])[day]
 
 
+class _Links(HTMLParser):
+    """Every URL a page asks the browser to load, follow or post to."""
+
+    ATTRIBUTES = {"href", "src", "action", "formaction", "poster", "data"}
+
+    def __init__(self):
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        for name, value in attrs.items():
+            if value is None:
+                continue
+            if name in self.ATTRIBUTES:
+                self.urls.append(value)
+            elif name in ("srcset", "imagesrcset"):
+                self.urls.extend(candidate.split()[0] for candidate in value.split(",") if candidate.strip())
+        if tag == "meta" and (attrs.get("http-equiv") or "").lower() == "refresh":
+            match = re.search(r"url\s*=\s*['\"]?([^'\";]+)", attrs.get("content") or "", re.I)
+            if match:
+                self.urls.append(match.group(1))
+
+
+def page_links(html: str) -> list[str]:
+    """The href, src, srcset, action (…) and meta refresh URLs of a page, as written (entities decoded)."""
+    parser = _Links()
+    parser.feed(html)
+    parser.close()
+    return parser.urls
