@@ -445,6 +445,9 @@ def test_every_link_on_every_page_keeps_the_prefix_and_leads_somewhere(started, 
     assert "About COBOL." in limited.text  # the visitor's text is kept
     assert walk.visit(visitor, "GET", f"{p}/healthz", 200).headers["content-type"] == "application/json"
 
+    # A missing trailing slash is added under the prefix (CommonMiddleware's redirect).
+    assert walk.visit(visitor, "GET", f"{p}/thanks", 301).location == f"{p}/thanks/"
+
     # Error pages a visitor can meet: 404, and 403 for a post without the CSRF cookie.
     walk.visit(visitor, "GET", f"{p}/no-such-page/", 404)
     walk.visit(Browser(function), "POST", f"{p}/", 403, form={**VISITOR, "email": email})
