@@ -1,0 +1,158 @@
+"""The Lambda package: Zappa's "zip" callback prunes the zip Zappa built down to what the function runs.
+
+Zappa zips the project and the whole virtualenv it deploys from (requirements-deploy.txt: the runtime,
+Zappa, and Zappa's command-line tools). On Lambda the function needs only:
+
+- the distributions of requirements.txt, and those Zappa's handler imports (zappa itself, werkzeug,
+  boto3 for `remote_env`, durationpy), each with what it requires; not gunicorn (the container's
+  server). Every file of every other distribution goes: Zappa's deploy tools (troposphere, PyYAML,
+  click, requests…), pip, setuptools and wheel;
+- botocore's and boto3's data for the services it calls (AWS_SERVICES), not the other 400;
+- Django without the contrib apps and database backends the project never loads, and without
+  translations (USE_I18N is off);
+- no tests and no bytecode: Zappa dates every file in the zip 1980-01-01, so a shipped .pyc never
+  matches its source's timestamp and Python would compile the source anyway.
+
+zappa_settings.json names it (`"callbacks": {"zip": "leads.management.lambda_package.prune"}`), so
+`zappa package`, `zappa deploy` and `zappa update` all ship the pruned zip. Zappa loads this file by
+path, as a top-level module: it uses the standard library only.
+"""
+import importlib.metadata
+import os
+import re
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+# What zappa.handler imports on Lambda besides zappa itself (with their own requirements).
+HANDLER_DISTRIBUTIONS = ("werkzeug", "boto3", "durationpy")
+# Zappa's own files, but none of its requirements: those are its command-line tools.
+WITHOUT_REQUIREMENTS = ("zappa",)
+# In requirements.txt for the container, never imported on Lambda.
+NOT_ON_LAMBDA = ("gunicorn",)
+# botocore/boto3 service data kept: DynamoDB and its streams (the app, the stream trigger), S3 (Zappa's
+# handler reads remote_env), SES and STS (mail and credentials, should a deployment use them), Lambda.
+AWS_SERVICES = ("dynamodb", "dynamodbstreams", "s3", "ses", "sts", "lambda")
+UNUSED_DJANGO_APPS = ("admin", "admindocs", "flatpages", "gis", "humanize", "postgres", "redirects", "sitemaps",
+                      "sites", "syndication")
+UNUSED_DJANGO_BACKENDS = ("mysql", "oracle", "postgresql", "sqlite3")  # DATABASES = {}: no database at all
+
+
+def normalise(name: str) -> str:
+    """A distribution name as PEP 503 compares them."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def requirement_name(line: str) -> str | None:
+    """The distribution a requirement line names; None for comments, options, and extras' requirements."""
+    line = line.split("#", 1)[0].strip()
+    if not line or line.startswith("-"):
+        return None
+    requirement, _, marker = line.partition(";")
+    if "extra" in marker:
+        return None
+    match = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", requirement.strip())
+    return normalise(match.group(0)) if match else None
+
+
+def runtime_roots(requirements: Path) -> set[str]:
+    """requirements.txt's distributions (less NOT_ON_LAMBDA) and those Zappa's handler needs."""
+    names = {requirement_name(line) for line in requirements.read_text().splitlines()}
+    names.discard(None)
+    return (names - set(NOT_ON_LAMBDA)) | set(HANDLER_DISTRIBUTIONS) | set(WITHOUT_REQUIREMENTS)
+
+
+def kept_distributions(distributions: dict, roots: set[str]) -> set[str]:
+    """The roots and everything they require, as far as it is installed."""
+    kept, todo = set(), [name for name in roots if name in distributions]
+    while todo:
+        name = todo.pop()
+        if name in kept:
+            continue
+        kept.add(name)
+        if name in WITHOUT_REQUIREMENTS:
+            continue
+        for line in distributions[name].requires or ():
+            required = requirement_name(line)
+            if required in distributions and required not in kept:
+                todo.append(required)
+    return kept
+
+
+def unneeded_file(name: str) -> bool:
+    """True for a file of a kept distribution that the function never reads (see the module's docstring)."""
+    parts = name.split("/")
+    if "__pycache__" in parts or name.endswith(".pyc") or "tests" in parts[:-1]:
+        return True
+    if parts[0] in ("botocore", "boto3") and len(parts) > 3 and parts[1] == "data":
+        return parts[2] not in AWS_SERVICES
+    if parts[0] == "django":
+        if "locale" in parts and "LC_MESSAGES" in parts:
+            return True
+        if parts[1:2] == ["contrib"] and len(parts) > 3 and parts[2] in UNUSED_DJANGO_APPS:
+            return True
+        if parts[1:3] == ["db", "backends"] and len(parts) > 4 and parts[3] in UNUSED_DJANGO_BACKENDS:
+            return True
+    return False
+
+
+def unneeded_files(zip_path: Path, requirements: Path) -> set[str]:
+    """Every file in the zip that belongs only to distributions the function does not need."""
+    distributions = {normalise(d.metadata["Name"]): d for d in importlib.metadata.distributions(path=[str(zip_path)])}
+    kept = kept_distributions(distributions, runtime_roots(requirements))
+    owned_by_kept = {str(path) for name in kept for path in distributions[name].files or ()}
+    return {str(path) for name, distribution in distributions.items() if name not in kept
+            for path in distribution.files or ()} - owned_by_kept
+
+
+@dataclass(frozen=True)
+class Size:
+    """A zip's size: on disk, unzipped, and in files."""
+
+    zipped: int
+    unzipped: int
+    files: int
+
+    @classmethod
+    def of(cls, zip_path: Path) -> "Size":
+        with zipfile.ZipFile(zip_path) as archive:
+            infos = archive.infolist()
+        return cls(zipped=zip_path.stat().st_size, unzipped=sum(i.file_size for i in infos), files=len(infos))
+
+    def __str__(self) -> str:
+        return f"{self.zipped / 2**20:.1f} MiB zipped, {self.unzipped / 1e6:.1f} MB unzipped in {self.files:,} files"
+
+
+def prune_zip(zip_path: Path, requirements: Path) -> tuple[Size, Size]:
+    """Rewrite the zip without the files the function never needs; the sizes before and after."""
+    before = Size.of(zip_path)
+    dropped = unneeded_files(zip_path, requirements)
+    with zipfile.ZipFile(zip_path) as source, tempfile.NamedTemporaryFile(
+        dir=zip_path.parent, prefix=zip_path.name, delete=False
+    ) as file:
+        with zipfile.ZipFile(file, "w", zipfile.ZIP_DEFLATED) as target:
+            for info in source.infolist():
+                if info.filename not in dropped and not unneeded_file(info.filename):
+                    target.writestr(info, source.read(info))  # Zappa's entry as it was (permissions, date)
+    os.replace(file.name, zip_path)
+    return before, Size.of(zip_path)
+
+
+def largest(zip_path: Path, depth: int = 1, count: int = 15) -> list[tuple[str, int, int]]:
+    """The biggest directories at `depth`: (path, zipped bytes, unzipped bytes), biggest first."""
+    totals: dict[str, list[int]] = {}
+    with zipfile.ZipFile(zip_path) as archive:
+        for info in archive.infolist():
+            key = "/".join(info.filename.split("/")[:depth])
+            entry = totals.setdefault(key, [0, 0])
+            entry[0] += info.compress_size
+            entry[1] += info.file_size
+    ranked = sorted(totals.items(), key=lambda item: -item[1][0])[:count]
+    return [(path, zipped, unzipped) for path, (zipped, unzipped) in ranked]
+
+
+def prune(cli) -> None:
+    """Zappa's "zip" callback: prune the package Zappa just built, in place."""
+    before, after = prune_zip(Path(cli.zip_path), Path.cwd() / "requirements.txt")
+    print(f"Pruned the package: {before} -> {after}")
