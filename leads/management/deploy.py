@@ -390,11 +390,21 @@ class Deployment:
                 "S3 bucket if missing, IAM role, Lambda function, API Gateway for")
         return Step("function", "update" if exists else "create",
                     f"zappa {action} {self.stage.name}: {what} {self.stage.lambda_name}",
-                    lambda: self._zappa(action))
+                    lambda: self._zappa(action, stream_arn=self._stream_arn()))
 
-    def _zappa(self, action: str, *extra: str) -> str:
-        """Run Zappa (leads.management.zappa_cli) with the settings it needs, packaging self.venv."""
-        stream_arn = self.aws.stack_outputs(self.stage.stack_name).get(stream_output_key())
+    def package(self, output: Path) -> str:
+        """Only build the package `deploy` would upload (after collectstatic), into output; no AWS involved."""
+        self.say(self._static_step().apply())
+        return self._zappa("package", "-o", str(output.resolve()))
+
+    def _stream_arn(self) -> str:
+        return self.aws.stack_outputs(self.stage.stack_name)[stream_output_key()]
+
+    def _zappa(self, action: str, *extra: str, stream_arn: str | None = None) -> str:
+        """Run Zappa (leads.management.zappa_cli) with the settings it needs, packaging self.venv.
+
+        stream_arn: the leads stream, routed to its handler by the package's settings (deploy, update).
+        """
         with tempfile.TemporaryDirectory(prefix="leads-zappa-") as directory:
             settings_file = Path(directory) / "zappa_settings.json"
             settings_file.write_text(json.dumps(self.zappa_settings(stream_arn), indent=2))
@@ -433,7 +443,7 @@ class Deployment:
         return Step(title, action, "; ".join([detail, *notes]), lambda: self._apply_trigger(table))
 
     def _apply_trigger(self, table: str) -> str:
-        stream_arn = self.aws.stack_outputs(self.stage.stack_name)[stream_output_key()]
+        stream_arn = self._stream_arn()
         client = self.aws.client("lambda")
         done = []
         for mapping in self.aws.stream_mappings(self.stage.lambda_name, table):

@@ -29,11 +29,13 @@ class Command(BaseCommand):
         parser.add_argument("--stage", required=True, help="A stage of zappa_settings.json, e.g. production.")
         parser.add_argument("--dry-run", action="store_true", help="Print what would be created or updated; change nothing.")
         parser.add_argument("--admin-email", default="", help="The first admin's email, when the stage has no admin yet.")
+        parser.add_argument("--package", type=Path, metavar="ZIP",
+                            help="Only build the package deploy would upload (collectstatic, zappa package), into ZIP.")
         parser.add_argument("--zappa-settings", type=Path, default=settings.BASE_DIR / "zappa_settings.json")
         parser.add_argument("--venv", type=Path, default=current_venv(),
                             help="The virtualenv Zappa packages (default: this one). Build it from requirements-deploy.txt.")
 
-    def handle(self, *args, stage, dry_run, admin_email, zappa_settings, venv, **options):
+    def handle(self, *args, stage, dry_run, admin_email, package, zappa_settings, venv, **options):
         if venv is None:
             raise CommandError("Run from a virtualenv built from requirements-deploy.txt (make deploy does), or pass --venv.")
         email = normalise_email(admin_email)
@@ -45,7 +47,10 @@ class Command(BaseCommand):
         try:
             deployment = Deployment(Stage.load(zappa_settings, stage), venv=venv, admin_email=email,
                                     password=self.read_password, say=self.stdout.write)
-            deployment.deploy(dry_run=dry_run)
+            if package:
+                deployment.package(package)
+            else:
+                deployment.deploy(dry_run=dry_run)
         except DeployError as error:
             raise CommandError(str(error)) from None
 
