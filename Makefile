@@ -88,7 +88,7 @@ test-dynamodb-local:
 
 # Benchmarks against Amazon's DynamoDB Local, with baselines measured in the same run; rewrites
 # BENCHMARKS.md (about 15 minutes; wrk comes from Debian's packages). Not part of `make test`.
-bench: install-dev dynamodb-local
+bench: install-dev deploy-venv dynamodb-local
 	@command -v wrk >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq wrk; fi; }

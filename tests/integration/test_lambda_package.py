@@ -6,13 +6,14 @@ then `zappa package` with zappa_settings.json's production stage, whose "zip" ca
 (leads.management.lambda_package) prunes what the function never imports. It is then unzipped, and
 Zappa's handler runs from it in a fresh interpreter with nothing but the package and the standard
 library on sys.path (`python -S -I -B`: no site-packages, no environment's PYTHONPATH, no bytecode
-written, as on Lambda's read-only /var/task), serving API Gateway events (tests/integration/
+written, as on Lambda's read-only /var/task: the package's own bytecode is what it loads), serving API Gateway events (tests/integration/
 test_zappa_stage.py's REST API events and worker): the contact form, its stylesheet, a submission,
 a sign-in and the signed-in inbox. Only the package's zappa_settings.py is regenerated, to point the
 function at the test's DynamoDB instead of AWS.
 
 The sizes go to test-artifacts/lambda-package.json; `make bench` records them with the cold start.
 """
+import importlib.util
 import json
 import re
 import shutil
@@ -93,7 +94,15 @@ def test_the_package_holds_the_runtime_only_and_is_at_most_20_mib(package):
     assert not {"tests", "bench", "docs", "var", "test-artifacts", "Makefile", "gunicorn.conf.py"} & top
     services = {name.split("/")[2] for name in names if name.startswith("botocore/data/") and name.count("/") > 3}
     assert services == set(lambda_package.AWS_SERVICES)
-    assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc")]
+    # Bytecode: none of the virtualenv's (timestamp-checked, so useless in a zip dated 1980); ours, for the
+    # runtime's Python, unchecked-hash (PEP 552), beside every module that compiles.
+    compiled = {name for name in names if name.endswith(".pyc")}
+    assert compiled and all(f"/__pycache__/" in f"/{name}" and ".cpython-311." in name for name in compiled)
+    assert lambda_package.cached_name("zappa/handler.py") in compiled
+    assert lambda_package.cached_name("leads/public/views.py") in compiled
+    with zipfile.ZipFile(package) as archive:
+        header = archive.read(lambda_package.cached_name("django/__init__.py"))[:8]
+    assert header == importlib.util.MAGIC_NUMBER + lambda_package.UNCHECKED_HASH
     assert not [name for name in names if "/LC_MESSAGES/" in name]
     # What the function does need: the handler, its settings, the app, the templates, the collected
     # static files with their manifest, and the data botocore and Django read at run time.
