@@ -106,10 +106,6 @@ class Stage:
         name = re.sub(r"[^A-Za-z0-9-]+", "-", self.prefix).strip("-") or "leads"
         return f"{name}-tables" if name[0].isalpha() else f"leads-{name}-tables"
 
-    @property
-    def bucket(self) -> str:
-        return self.config.get("s3_bucket", "")
-
     def placeholders(self) -> list[str]:
         """The settings still holding CHANGE-ME, as `key` or `key.subkey`."""
         found = []

@@ -3,6 +3,7 @@ import getpass
 import sys
 from pathlib import Path
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
@@ -53,6 +54,8 @@ class Command(BaseCommand):
                 deployment.deploy(dry_run=dry_run)
         except DeployError as error:
             raise CommandError(str(error)) from None
+        except (BotoCoreError, ClientError) as error:  # no credentials, a permission missing, a limit…
+            raise CommandError(f"AWS: {error}") from None
 
     def read_password(self) -> str:
         """The first admin's password: typed twice on a terminal, else the first line of stdin."""

@@ -1,6 +1,7 @@
 """Take one Zappa stage down: the stream trigger and the Zappa deployment; the tables only when named."""
 from pathlib import Path
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
@@ -28,3 +29,5 @@ class Command(BaseCommand):
             deployment.undeploy(delete_tables=delete_tables, dry_run=dry_run)
         except DeployError as error:
             raise CommandError(str(error)) from None
+        except (BotoCoreError, ClientError) as error:  # no credentials, a permission missing, a limit…
+            raise CommandError(f"AWS: {error}") from None
