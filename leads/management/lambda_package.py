@@ -10,6 +10,8 @@ Zappa, and Zappa's command-line tools). On Lambda the function needs only:
 - botocore's and boto3's data for the services it calls (AWS_SERVICES), not the other 400;
 - Django without the contrib apps and database backends the project never loads, and without
   translations (USE_I18N is off);
+- of each kept distribution's .dist-info, what importlib.metadata reads (METADATA, entry points) and
+  the licences, not pip's records of the install;
 - no tests, and none of the virtualenv's bytecode: Zappa dates every file in the zip 1980-01-01, so a
   .pyc validated by its source's timestamp never matches and would be ignored.
 
@@ -46,6 +48,9 @@ AWS_SERVICES = ("dynamodb", "dynamodbstreams", "s3", "ses", "sts", "lambda")
 UNUSED_DJANGO_APPS = ("admin", "admindocs", "flatpages", "gis", "humanize", "postgres", "redirects", "sitemaps",
                       "sites", "syndication")
 UNUSED_DJANGO_BACKENDS = ("mysql", "oracle", "postgresql", "sqlite3")  # DATABASES = {}: no database at all
+# What pip writes into a distribution's .dist-info about the install; importlib.metadata reads METADATA
+# (versions) and entry_points.txt, and the licences stay with the code they cover.
+INSTALLER_RECORDS = ("RECORD", "INSTALLER", "REQUESTED", "direct_url.json", "WHEEL")
 TASK_ROOT = "/var/task/"  # where Lambda unzips the package: the files tracebacks name
 UNCHECKED_HASH = (1).to_bytes(4, "little")  # PEP 552 flags: hash-based, source never checked
 # Zappa's generated settings: tools may write it again inside an unzipped package (the tests do), and
@@ -99,6 +104,8 @@ def unneeded_file(name: str) -> bool:
     parts = name.split("/")
     if "__pycache__" in parts or name.endswith(".pyc") or "tests" in parts[:-1]:
         return True
+    if len(parts) == 2 and parts[0].endswith(".dist-info"):
+        return parts[1] in INSTALLER_RECORDS
     if parts[0] in ("botocore", "boto3") and len(parts) > 3 and parts[1] == "data":
         return parts[2] not in AWS_SERVICES
     if parts[0] == "django":

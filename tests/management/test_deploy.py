@@ -71,6 +71,10 @@ def test_zappa_is_kept_away_from_stream_triggers_only():
     ("csp/tests/test_utils.py", True),
     ("pynamodb/__pycache__/models.cpython-311.pyc", True),
     ("leads/public/views.py", False),
+    ("django-5.2.19.dist-info/RECORD", True),
+    ("django-5.2.19.dist-info/METADATA", False),
+    ("django-5.2.19.dist-info/licenses/LICENSE", False),
+    ("django_csp-4.0.dist-info/entry_points.txt", False),
 ])
 def test_what_the_package_drops_of_the_distributions_it_keeps(name, unneeded):
     assert lambda_package.unneeded_file(name) is unneeded
