@@ -67,8 +67,9 @@ def build(tmp: Path) -> dict[str, Path]:
     stage.update(django_settings="bench.baseline.settings",
                  exclude_glob=[pattern for pattern in stage["exclude_glob"] if pattern != "bench"])
     (floor / "zappa_settings.json").write_text(json.dumps({"floor": stage}))
-    # The pruning callback comes from the checkout (PYTHONPATH); it reads the floor project's requirements.txt.
-    run_checked([DEPLOY_PYTHON, "-m", "zappa.cli", "package", "floor", "-s", "zappa_settings.json", "-o",
+    # Zappa's command line as deploy runs it, and the pruning callback, come from the checkout (PYTHONPATH); the
+    # callback reads the floor project's requirements.txt.
+    run_checked([DEPLOY_PYTHON, "-m", "leads.management.zappa_cli", "package", "floor", "-s", "zappa_settings.json", "-o",
                  tmp / "floor.zip", "--disable_progress"], cwd=floor,
                 env={**local, "VIRTUAL_ENV": str(DEPLOY_PYTHON.parents[1]), "PYTHONPATH": str(ROOT)})
     return {"app": tmp / "app.zip", "floor": tmp / "floor.zip"}

@@ -3,7 +3,7 @@
 `python -m leads.management.zappa_cli deploy production -s settings.json` is `zappa deploy …`, except
 that Zappa neither creates nor removes event-source mappings for DynamoDB Streams: Zappa 0.63 creates
 them without the StartingPosition AWS requires (so it always fails), and without the retry settings
-the stream handler relies on. `manage.py deploy` manages that mapping itself (leads.management.deploy),
+the stream handler relies on. Nor does it ask PyPI about a newer Zappa on every run (it is pinned). `manage.py deploy` manages that mapping itself (leads.management.deploy),
 and `manage.py undeploy` removes it. The stream's entry stays in the settings Zappa reads, because
 Zappa's handler routes each record by its stream ARN through that entry (AWS_EVENT_MAPPING in the
 package's zappa_settings.py).
@@ -30,6 +30,9 @@ class ZappaCLI(cli.ZappaCLI):
             yield
         finally:
             self.override_stage_config_setting("events", events)
+
+    def check_for_update(self):
+        """Never ask PyPI for a newer Zappa: it is pinned in requirements-deploy.txt, upgraded deliberately."""
 
     def schedule(self):
         with self._without_stream_triggers():
