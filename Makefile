@@ -6,7 +6,8 @@ PORT ?= 8000
 
 DYNAMODB_LOCAL := .tools/dynamodb-local/DynamoDBLocal.jar
 
-.PHONY: run test test-moto test-dynamodb-local bench install install-dev browser dynamodb-local clean
+.PHONY: run test test-moto test-dynamodb-local bench install install-dev browser dynamodb-local clean \
+	deploy undeploy deploy-venv
 
 # requirements.txt is the runtime; `make run` adds the embedded DynamoDB, `make test` the test tools.
 $(VENV)/.installed: requirements.txt requirements-embedded.txt
@@ -19,6 +20,32 @@ $(VENV)/.installed-dev: requirements-dev.txt requirements-deploy.txt $(VENV)/.in
 	touch $@
 
 install: $(VENV)/.installed
+
+# The virtualenv Zappa packages for Lambda: requirements-deploy.txt only (the runtime and Zappa), never the
+# test tools; with the Python of Lambda's runtime (python3.11) where there is one.
+DEPLOY_VENV := .venv-deploy
+DEPLOY_PYTHON ?= $(shell command -v python3.11 || echo $(PYTHON))
+$(DEPLOY_VENV)/.installed: requirements.txt requirements-deploy.txt
+	test -x $(DEPLOY_VENV)/bin/python || $(DEPLOY_PYTHON) -m venv $(DEPLOY_VENV)
+	$(DEPLOY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-deploy.txt
+	touch $@
+
+deploy-venv: $(DEPLOY_VENV)/.installed
+
+# `make deploy STAGE=production [ADMIN_EMAIL=you@example.com] [DRY_RUN=1]`: tables stack, collectstatic,
+# zappa deploy/update, the stream trigger, the first admin (password typed here). See README "Deploy".
+# `make undeploy STAGE=production [DELETE_TABLES=<the tables stack's name>] [DRY_RUN=1]`.
+# The local process needs some SECRET_KEY to start; the function's own comes from remote_env.
+DEPLOY_ENV := DEBUG=0 SECRET_KEY=$${SECRET_KEY:-local-deploy-process-only} DYNAMODB_ENDPOINT=aws
+deploy: $(DEPLOY_VENV)/.installed
+	@test -n "$(STAGE)" || { echo "usage: make deploy STAGE=production [ADMIN_EMAIL=...] [DRY_RUN=1]" >&2; exit 2; }
+	$(DEPLOY_ENV) $(DEPLOY_VENV)/bin/python manage.py deploy --stage $(STAGE) \
+	  $(if $(ADMIN_EMAIL),--admin-email $(ADMIN_EMAIL)) $(if $(DRY_RUN),--dry-run)
+
+undeploy: $(DEPLOY_VENV)/.installed
+	@test -n "$(STAGE)" || { echo "usage: make undeploy STAGE=production [DELETE_TABLES=<stack>] [DRY_RUN=1]" >&2; exit 2; }
+	$(DEPLOY_ENV) $(DEPLOY_VENV)/bin/python manage.py undeploy --stage $(STAGE) \
+	  $(if $(DELETE_TABLES),--delete-tables $(DELETE_TABLES)) $(if $(DRY_RUN),--dry-run)
 
 install-dev: $(VENV)/.installed-dev
 
@@ -49,7 +76,7 @@ dynamodb-local: $(DYNAMODB_LOCAL)
 # Each run writes its results under test-artifacts/reliability/; RELIABILITY.md is generated from them.
 REPORTS := RELIABILITY_REPORT_DIR=test-artifacts/reliability RELIABILITY_REPORT_LOAD=test-artifacts/reliability/load.json
 
-test: install-dev browser dynamodb-local
+test: install-dev deploy-venv browser dynamodb-local
 	$(MAKE) --no-print-directory test-moto test-dynamodb-local
 	$(PY) -m tests.reliability.report
 
@@ -61,11 +88,11 @@ test-dynamodb-local:
 
 # Benchmarks against Amazon's DynamoDB Local, with baselines measured in the same run; rewrites
 # BENCHMARKS.md (about 15 minutes; wrk comes from Debian's packages). Not part of `make test`.
-bench: install-dev dynamodb-local
+bench: install-dev deploy-venv dynamodb-local
 	@command -v wrk >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq wrk; fi; }
 	$(PY) -m bench.run
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .tools
+	rm -rf $(VENV) $(DEPLOY_VENV) staticfiles .pytest_cache .tools

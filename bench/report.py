@@ -4,6 +4,7 @@ import re
 from .common import PAGES, ROOT, paired, ratio
 from .economy import ECONOMY_PAGES
 from .fresh import VARIANTS
+from .package import VARIANTS as PACKAGE_VARIANTS
 
 # The prose, table headers included, is written by hand in BENCHMARKS.md. A line `<!-- part:NAME -->` opens a part,
 # left out when the run has no NAME; `<!-- bench:NAME -->…<!-- /bench -->` marks a figure or sentence made from the
@@ -14,7 +15,8 @@ FIGURE = re.compile(r"<!-- bench:([\w-]+) -->(.*?)<!-- /bench -->", re.S)
 TABLE = re.compile(r"(<!-- table:([\w-]+) -->\n.*\n.*\n)(?:\|.*\n)*(\n<!-- /table -->)")
 LABELS = {key: label for key, label, _ in ECONOMY_PAGES}
 BUDGET = {"max_calls": 4, "list_read_per_shown": 1.0, "rps_vs_floor": 0.8, "p99_vs_floor": 1.25,
-          "coldstart_vs_floor": 1.1, "memory_vs_floor": 1.2, "export_vs_floor": 0.8, "export_growth_mb": 5.0}
+          "coldstart_vs_floor": 1.1, "memory_vs_floor": 1.2, "export_vs_floor": 0.8, "export_growth_mb": 5.0,
+          "package_mib": 20, "package_vs_floor": 1.05}
 
 
 def f(value, digits=0) -> str:
@@ -96,6 +98,17 @@ def budgets(r: dict) -> tuple[list[list], list[str]]:
                   f"{x(c['app_vs_floor'])} ({f(c['variants']['app']['total_ms'])} vs "
                   f"{f(c['variants']['floor']['total_ms'])} ms)", c["app_vs_floor"] <= BUDGET["coldstart_vs_floor"]],
                  ["3", "production never imports moto or test helpers", ", ".join(bad) or "none imported", not bad]]
+    if "package" in r:
+        p, mib = r["package"], r["package"]["sizes"]["app"]["zipped"] / 2**20
+        ms = {v: f(p["variants"][v]["total_ms"]) for v in p["variants"]}
+        rows += [["3b", f"Lambda package ≤ {BUDGET['package_mib']} MiB zipped", f"{mib:.1f} MiB",
+                  mib <= BUDGET["package_mib"]],
+                 ["3b", f"package cold start ≤ {BUDGET['package_vs_floor']}× floor package: the form",
+                  f"{x(p['form_vs_floor'])} ({ms['app']} vs {ms['floor']} ms)",
+                  p["form_vs_floor"] <= BUDGET["package_vs_floor"]],
+                 ["3b", f"package cold start ≤ {BUDGET['package_vs_floor']}× floor package: the inbox",
+                  f"{x(p['inbox_vs_floor_inbox'])} ({ms['app_inbox']} vs {ms['floor_inbox']} ms)",
+                  p["inbox_vs_floor_inbox"] <= BUDGET["package_vs_floor"]]]
     if (m := r.get("memory") or {}).get("ratio"):
         rows.append(["4", f"worker peak RSS ≤ {BUDGET['memory_vs_floor']}× floor", f"{x(m['ratio'])} "
                      f"({f(m['app']['peak_hwm_mb'], 1)} vs {f(m['baseline']['peak_hwm_mb'], 1)} MB)",
@@ -196,6 +209,18 @@ def coldstart(r: dict) -> dict:
                          for k, v in list(app["by_package_ms"].items())[:15]]}
 
 
+def package(r: dict) -> dict:
+    p = r["package"]
+    return {**judged(p["form_vs_floor"], "package_vs_floor", at_most=True), "rounds": p["rounds"],
+            "date": p["measured"]["date"], "commit": f"`{p['measured']['commit']}`",
+            "inbox-ratio": x(p["inbox_vs_floor_inbox"]), "limit": BUDGET["package_mib"],
+            "sizes": [[name, f(s["zipped"] / 2**20, 1), f(s["unzipped"] / 1e6, 1), f(s["files"])]
+                      for name, s in (("**app** (`manage.py deploy --package`)", p["sizes"]["app"]),
+                                      ("floor (bench/baseline, same Zappa and pruning)", p["sizes"]["floor"]))],
+            "largest": ", ".join(f"{name} {zipped / 2**20:.1f}" for name, zipped, _ in p["largest"]),
+            "variants": [[PACKAGE_VARIANTS[k][3], f(v["total_ms"]), f(v["modules"])] for k, v in p["variants"].items()]}
+
+
 def memory(r: dict) -> dict:
     m = r["memory"]
     return {**judged(m["ratio"], "memory_vs_floor", at_most=True), "memory": [
@@ -274,7 +299,8 @@ def closing(r: dict) -> dict:
 
 
 # Each part's figures, in the order of the report; the findings are all hand-written.
-FILL = {"header": header, "economy": economy, "load": load, "cpu": cpu, "coldstart": coldstart, "memory": memory,
+FILL = {"header": header, "economy": economy, "load": load, "cpu": cpu, "coldstart": coldstart, "package": package,
+        "memory": memory,
         "export": export, "seed": seed, "writes": writes, "findings": lambda r: {}, "before": before_after,
         "closing": closing}
 

@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import fresh, load, report, writes
+from . import fresh, load, package, report, writes
 from .common import (
     BENCH, app_env, child_json, django_env, dynamodb_local, git_commit, gunicorn, log, machine_info, manage, ratio,
     utc_now, vm_kb,
@@ -27,7 +27,7 @@ MODES = {
     True: {"sizes": [20, 200], "load_seconds": 1, "rounds": 1, "warmup": 0, "timing": (1, 1), "cpu_requests": 20,
            "cpu_rounds": 1, "export_rounds": 1, "coldstart_rounds": 1, "write_sizes": [20], "write_rounds": 1},
 }
-PARTS = ("load", "cpu", "coldstart", "export", "writes")
+PARTS = ("load", "cpu", "coldstart", "package", "export", "writes")
 
 
 def main(argv=None) -> int:
@@ -51,6 +51,8 @@ def main(argv=None) -> int:
     mode = MODES[args.quick]
     if not args.writes_only and "load" not in args.skip and shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk (make bench does), or --skip load")
+    if not args.writes_only and "package" not in args.skip and not package.DEPLOY_PYTHON.exists():
+        raise SystemExit("no .venv-deploy to build the Lambda package with: make deploy-venv, or --skip package")
     started, tmp = time.monotonic(), Path(tempfile.mkdtemp(prefix="leads-bench-"))
     results = json.loads(results_path.read_text()) if args.writes_only else {"meta": {
         "command": " ".join(["python -m bench.run", *map(shlex.quote, argv)]), "date": utc_now(), "quick": args.quick,
@@ -134,6 +136,9 @@ def measure(results: dict, mode: dict, skip: list[str], tmp: Path, servers, *, w
             results[part] = run(sides, mode)
     if http:
         results["export"]["http"] = http
+    if "package" not in skip:
+        log("package: the Lambda package's size and cold start through Zappa's handler, app vs floor")
+        results["package"] = package.run(sides, mode, tmp)
 
 
 def write_report(out: Path, results: dict) -> int:

@@ -97,7 +97,9 @@ TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
 
-STATIC_URL = "static/"
+# Absolute, so Django never prefixes it once and caches that (leads/web/staticfiles.py): the storage
+# adds each request's script prefix (an API Gateway stage), and whitenoise matches PATH_INFO on it.
+STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 
@@ -217,7 +219,7 @@ if LEADS_REQUIRE_2FA not in ("off", "admins", "everyone"):
     raise ImproperlyConfigured("LEADS_REQUIRE_2FA must be 'off', 'admins' or 'everyone'.")
 # The name authenticator apps show beside the account (several deployments: give each its own).
 LEADS_2FA_ISSUER = env.str("LEADS_2FA_ISSUER", default="Leads")
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "backoffice:login"  # a URL name: reversed per request, so it keeps the stage
 # Checked on every password set (leads.accounts.passwords.validate_new_password): invitation, own change,
 # reset, createstaff. At least 12 characters (three short words make a passphrase that long), none of
 # Django's 20,000 common passwords, not all digits, and not too like the account's email (or a part of
@@ -293,9 +295,9 @@ CONTENT_SECURITY_POLICY = {
 # hashed, compressed names in production (`collectstatic` runs at image build / before `zappa deploy`).
 STORAGES = {
     "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        "BACKEND": "leads.web.staticfiles.ScriptPrefixedStaticFilesStorage"
         if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        else "leads.web.staticfiles.ScriptPrefixedManifestStaticFilesStorage"
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG

@@ -1,7 +1,9 @@
 """Small builders and readers shared by tests: leads, signed-in staff, counters."""
 import itertools
+import re
 from datetime import datetime, timedelta, timezone
 from io import StringIO
+from html.parser import HTMLParser
 
 from django.core.management import call_command
 from django.test import Client
@@ -87,3 +89,35 @@ def midnight_after(moment, days: int) -> datetime:
     later = moment + timedelta(days=days)
     midnight = datetime(later.year, later.month, later.day, tzinfo=timezone.utc)
     return midnight if midnight == later else midnight + timedelta(days=1)
+
+
+class _Links(HTMLParser):
+    """Every URL a page asks the browser to load, follow or post to."""
+
+    ATTRIBUTES = {"href", "src", "action", "formaction", "poster", "data"}
+
+    def __init__(self):
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        for name, value in attrs.items():
+            if value is None:
+                continue
+            if name in self.ATTRIBUTES:
+                self.urls.append(value)
+            elif name in ("srcset", "imagesrcset"):
+                self.urls.extend(candidate.split()[0] for candidate in value.split(",") if candidate.strip())
+        if tag == "meta" and (attrs.get("http-equiv") or "").lower() == "refresh":
+            match = re.search(r"url\s*=\s*['\"]?([^'\";]+)", attrs.get("content") or "", re.I)
+            if match:
+                self.urls.append(match.group(1))
+
+
+def page_links(html: str) -> list[str]:
+    """The href, src, srcset, action (…) and meta refresh URLs of a page, as written (entities decoded)."""
+    parser = _Links()
+    parser.feed(html)
+    parser.close()
+    return parser.urls

@@ -30,6 +30,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # Tests render templates without running collectstatic first; the production manifest storage is
 # exercised by the gunicorn integration test, which collects static files for real.
-STORAGES = {"staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+STORAGES = {"staticfiles": {"BACKEND": "leads.web.staticfiles.ScriptPrefixedStaticFilesStorage"}}
 WHITENOISE_USE_FINDERS = True
 LOGGING["loggers"]["leads.request"] = {"level": "WARNING"}  # noqa: F405 — one line per test request is noise here

@@ -4,14 +4,14 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import redirect
+from django.shortcuts import redirect, resolve_url
 
 from leads.domain import two_factor
 
 
 def redirect_to_login(next_path: str):
-    """Redirect to the sign-in page, asking it to come back to next_path."""
-    return redirect(f"{settings.LOGIN_URL}?{urlencode({'next': next_path})}")
+    """Redirect to the sign-in page (under the request's script prefix), asking it to come back to next_path."""
+    return redirect(f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': next_path})}")
 
 
 class StaffRequiredMixin:

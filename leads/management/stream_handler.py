@@ -1,8 +1,9 @@
 """The leads table's DynamoDB Stream on Lambda: email sales about each new lead (LEADS_NOTIFY_VIA=stream),
 and take each lead DynamoDB's TTL removes (LEADS_RETENTION_DAYS) off the tallies.
 
-Zappa routes the stream's batches here (the "events" entry in zappa_settings.json). Delivery is at
-least once: Lambda retries a batch from the first record reported as failed, so each sent email leaves
+Zappa routes the stream's batches here (the "events" entry, with the stream's ARN, that `manage.py
+deploy` gives Zappa; it creates the trigger too). Delivery is at least once: Lambda retries a batch
+from the first record reported as failed, so each sent email leaves
 a DeliveryMarker (``notified#<lead_id>`` in the counters table, expiring after 14 days, far beyond the
 stream's 24 hours, or with the lead if that is sooner) and a lead with a marker is skipped. If the
 function dies between sending and writing the marker, the retry sends that email again: a rare

@@ -3,7 +3,7 @@
 import logging
 
 from django.shortcuts import render
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.functional import SimpleLazyObject
 from pynamodb.exceptions import PynamoDBException
@@ -48,8 +48,9 @@ class StaffNoStoreMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         if self.prefix is None:
-            self.prefix = reverse("backoffice:dashboard")
-        if request.path.startswith(self.prefix):
+            # Without the script prefix (an API Gateway stage): the first request's may not be the next's.
+            self.prefix = "/" + reverse("backoffice:dashboard").removeprefix(get_script_prefix())
+        if request.path_info.startswith(self.prefix):
             add_never_cache_headers(response)
         return response
 
@@ -76,6 +77,6 @@ class HealthCheckMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.path == "/healthz":
+        if request.path_info == "/healthz":  # under an API Gateway stage too
             return healthz(request)
         return self.get_response(request)

@@ -24,6 +24,7 @@ from zappa.cli import ZappaCLI
 from zappa.utilities import parse_s3_url
 
 from leads.management import stream_handler
+from leads.management.deploy import Deployment, Stage, stream_event
 from leads.storage.models import DeliveryMarker, Lead, Staff
 from leads.domain.services import lead_delete, lead_restore, lead_submit
 
@@ -71,7 +72,7 @@ def lambda_handler(tmp_path, monkeypatch, settings):
     stage = config["production"]
     stage["django_settings"] = "tests.settings"
     del stage["remote_env"]  # no S3 here
-    stage["events"][0]["event_source"]["arn"] = stream_arn()
+    stage["events"] = [stream_event(stream_arn())]  # what `manage.py deploy` gives Zappa
     (tmp_path / "zappa_settings.py").write_text(generated_settings(config, "production", tmp_path))
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delitem(sys.modules, "zappa_settings", raising=False)
@@ -400,25 +401,26 @@ def test_lead_submit_sends_no_email_inline_in_stream_mode(settings, mailoutbox):
 
 def test_zappa_settings_deploy_the_django_app_with_the_stream_handler_and_no_secrets(tmp_path):
     text = ZAPPA_SETTINGS.read_text()
-    config = json.loads(text)
-    assert set(config) == {"production", "dev"}
+    assert set(json.loads(text)) == {"production", "dev"}
     assert "SECRET_KEY" not in text.upper()
-    assert config["production"]["keep_warm"] is True and config["dev"]["keep_warm"] is False
-    for name, stage in config.items():
-        assert stage["django_settings"] == "leadsite.settings"
-        assert stage["debug"] is False  # Zappa's debug mode logs every raw event: cookies, form bodies
-        assert all(isinstance(value, str) for value in stage["environment_variables"].values())
-        assert stage["environment_variables"]["LEADS_NOTIFY_VIA"] == "stream"
-        bucket, key = parse_s3_url(stage["remote_env"])
+    for name, keep_warm in (("production", True), ("dev", False)):
+        stage = Stage.load(ZAPPA_SETTINGS, name)  # as Zappa reads it: dev extends production
+        config = stage.config
+        assert config["keep_warm"] is keep_warm
+        assert config["django_settings"] == "leadsite.settings"
+        assert config["debug"] is False  # Zappa's debug mode logs every raw event: cookies, form bodies
+        assert all(isinstance(value, str) for value in config["environment_variables"].values())
+        assert config["environment_variables"]["LEADS_NOTIFY_VIA"] == "stream"
+        bucket, key = parse_s3_url(config["remote_env"])
         assert bucket and key.endswith(".json")
         # exclude_glob is matched against the project only; exclude would also strip site-packages
         # (boto3 needs its "docs" package, for one).
-        assert {"tests", "docs", "var"} <= set(stage["exclude_glob"])
-        assert not {"tests", "docs"} & set(stage["exclude"])
-        [event] = stage["events"]
-        assert event["function"] == "leads.management.stream_handler.handle"
-        prefix = stage["environment_variables"]["DYNAMODB_TABLE_PREFIX"]
-        assert f":table/{prefix}leads/stream/" in event["event_source"]["arn"]
-        generated = generated_settings(config, name, tmp_path)
+        assert {"tests", "docs", "var"} <= set(config["exclude_glob"])
+        assert not {"tests", "docs"} & set(config["exclude"])
+        # No stream ARN to fill in by hand: `manage.py deploy` reads it from the tables stack and hands
+        # Zappa the events entry through which its handler routes the stream's records.
+        assert not config.get("events")
+        arn = stream_arn(stage.prefix + "leads")
+        generated = generated_settings(Deployment(stage).zappa_settings(arn), name, tmp_path)
         assert "DJANGO_SETTINGS='leadsite.settings'" in generated
-        assert f"{event['event_source']['arn']!r}: ['leads.management.stream_handler.handle']" in generated
+        assert f"{arn!r}: ['leads.management.stream_handler.handle']" in generated
