@@ -257,6 +257,23 @@ def test_deploy_redeploy_dry_run_and_undeploy(manage, clients, project):
     assert only_mapping(clients)["UUID"] == mapping["UUID"]
     assert (only_mapping(clients)["BatchSize"], only_mapping(clients)["MaximumRetryAttempts"]) == (10, 10)
 
+    # The stack drifted from the models' template (a policy removed by hand): deploy updates it, in place.
+    template = clients("cloudformation").get_template(StackName=STACK)["TemplateBody"]
+    template = json.loads(template) if isinstance(template, str) else template
+    del template["Resources"]["MaintenancePolicy"], template["Outputs"]["MaintenancePolicyArn"]
+    clients("cloudformation").update_stack(StackName=STACK, TemplateBody=json.dumps(template),
+                                           Parameters=[{"ParameterKey": "TablePrefix", "UsePreviousValue": True}],
+                                           Capabilities=["CAPABILITY_IAM"])
+    out = succeeded(manage("deploy", "--stage", STAGE, "--dry-run"))
+    assert "tables (stack leads-rehearsal-tables): update the stack: MaintenancePolicy" in out
+    out = succeeded(manage("deploy", "--stage", STAGE))
+    assert "stack updated" in out
+    stack = clients("cloudformation").describe_stacks(StackName=STACK)["Stacks"][0]
+    assert stack["StackStatus"] == "UPDATE_COMPLETE" and "MaintenancePolicyArn" in str(stack["Outputs"])
+    assert "tables (stack leads-rehearsal-tables): up to date" in succeeded(manage("deploy", "--stage", STAGE, "--dry-run"))
+    assert snapshot(clients)["tables"] == deployed["tables"] and snapshot(clients)["staff"] == deployed["staff"]
+    again = snapshot(clients)
+
     # Undeploy: the trigger and Zappa's deployment go; the tables and their leads stay.
     out = succeeded(manage("undeploy", "--stage", STAGE, "--dry-run"))
     assert f"kept: stack {STACK}" in out and snapshot(clients) == again
@@ -265,7 +282,7 @@ def test_deploy_redeploy_dry_run_and_undeploy(manage, clients, project):
     assert gone["functions"] == {} and gone["rules"] == [] and gone["mappings"] == []
     # Zappa deletes API Gateway by deleting its stack, which is gone; moto leaves the REST API itself behind
     # (its RestApi has no CloudFormation delete), where AWS deletes it with the stack.
-    assert gone["stacks"] == {STACK: deployed["stacks"][STACK]}
+    assert gone["stacks"] == {STACK: again["stacks"][STACK]}
     assert gone["tables"] == deployed["tables"] and gone["staff"] == deployed["staff"]
     succeeded(manage("undeploy", "--stage", STAGE))  # again: nothing left to do
 
