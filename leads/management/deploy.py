@@ -8,7 +8,8 @@
 2. **static files** — `collectstatic` into STATIC_ROOT, which Zappa packages and whitenoise serves.
 3. **function** — `zappa deploy` the first time, `zappa update` after: the S3 bucket, the IAM role, the
    Lambda function, API Gateway and the keep-warm rule (leads.management.zappa_cli, in a subprocess,
-   packaging the virtualenv given; leads.management.lambda_package prunes the zip).
+   packaging the virtualenv given; leads.management.lambda_package prunes the zip). The role's policy is
+   execution_policy() — the app's least-privilege policy — not Zappa's default.
 4. **stream trigger** — the event-source mapping from the leads table's stream (its ARN read from the
    stack's outputs) to the function, with STREAM_TRIGGER's settings: created, updated where they drifted,
    mappings from an older stream of the table removed. Zappa's handler routes the stream's records by
@@ -121,6 +122,27 @@ def stream_event(stream_arn: str) -> dict:
     """The `events` entry through which Zappa's handler routes the stream's records to the handler."""
     return {"function": STREAM_FUNCTION, "event_source": {
         "arn": stream_arn, "starting_position": STARTING_POSITION, "batch_size": STREAM_TRIGGER["BatchSize"]}}
+
+
+def execution_policy(stage: Stage, *, account: str, partition: str = "aws") -> dict:
+    """The function's IAM policy, in place of Zappa's default (which allows s3:*, dynamodb:*, sqs:*… on everything).
+
+    The app's own policy (leads.storage.cloudformation: exactly its DynamoDB calls on its tables, reading the
+    leads stream), writing its CloudWatch logs, and reading the stage's remote_env file; X-Ray when it traces.
+    """
+    arns = cloudformation.LiteralArns(prefix=stage.prefix, region=stage.region, account=account, partition=partition)
+    policy = cloudformation.app_policy_document(ALL_MODELS, arns)
+    log_group = f"arn:{partition}:logs:{stage.region}:{account}:log-group:/aws/lambda/{stage.lambda_name}"
+    policy["Statement"].append({"Sid": "Logs", "Effect": "Allow", "Resource": [log_group, log_group + ":*"],
+                                "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]})
+    if stage.config.get("remote_env"):
+        bucket, _, key = stage.config["remote_env"].removeprefix("s3://").partition("/")
+        policy["Statement"].append({"Sid": "RemoteEnv", "Effect": "Allow", "Action": ["s3:GetObject"],
+                                    "Resource": f"arn:{partition}:s3:::{bucket}/{key}"})
+    if stage.config.get("xray_tracing"):
+        policy["Statement"].append({"Sid": "XRay", "Effect": "Allow", "Resource": "*",
+                                    "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]})
+    return policy
 
 
 def stream_output_key() -> str:
@@ -384,9 +406,19 @@ class Deployment:
         action = "update" if exists else "deploy"
         what = ("new code and configuration for" if exists else
                 "S3 bucket if missing, IAM role, Lambda function, API Gateway for")
+        role = ("its execution role as the stage's attach_policy says" if self.stage.config.get("attach_policy") else
+                "its execution role limited to the app's DynamoDB calls, its logs and remote_env")
         return Step("function", "update" if exists else "create",
-                    f"zappa {action} {self.stage.name}: {what} {self.stage.lambda_name}",
-                    lambda: self._zappa(action, stream_arn=self._stream_arn()))
+                    f"zappa {action} {self.stage.name}: {what} {self.stage.lambda_name}; {role}",
+                    lambda: self._zappa(action, stream_arn=self._stream_arn(), policy=self._execution_policy()))
+
+    def _execution_policy(self) -> dict | None:
+        """The function's policy, unless the stage names its own (attach_policy)."""
+        if self.stage.config.get("attach_policy"):
+            return None
+        account = self.aws.client("sts").get_caller_identity()["Account"]
+        partition = self.aws.session.get_partition_for_region(self.stage.region)
+        return execution_policy(self.stage, account=account, partition=partition)
 
     def package(self, output: Path) -> str:
         """Only build the package `deploy` would upload (after collectstatic), into output; no AWS involved."""
@@ -396,14 +428,20 @@ class Deployment:
     def _stream_arn(self) -> str:
         return self.aws.stack_outputs(self.stage.stack_name)[stream_output_key()]
 
-    def _zappa(self, action: str, *extra: str, stream_arn: str | None = None) -> str:
+    def _zappa(self, action: str, *extra: str, stream_arn: str | None = None, policy: dict | None = None) -> str:
         """Run Zappa (leads.management.zappa_cli) with the settings it needs, packaging self.venv.
 
-        stream_arn: the leads stream, routed to its handler by the package's settings (deploy, update).
+        stream_arn: the leads stream, routed to its handler by the package's settings (deploy, update);
+        policy: the execution role's policy (Zappa's attach_policy), in place of Zappa's default.
         """
         with tempfile.TemporaryDirectory(prefix="leads-zappa-") as directory:
             settings_file = Path(directory) / "zappa_settings.json"
-            settings_file.write_text(json.dumps(self.zappa_settings(stream_arn), indent=2))
+            configuration = self.zappa_settings(stream_arn)
+            if policy is not None:
+                policy_file = Path(directory) / "execution-policy.json"
+                policy_file.write_text(json.dumps(policy, indent=2))
+                configuration[self.stage.name]["attach_policy"] = str(policy_file)
+            settings_file.write_text(json.dumps(configuration, indent=2))
             environment = dict(os.environ)
             if self.venv:
                 environment["VIRTUAL_ENV"] = str(self.venv)

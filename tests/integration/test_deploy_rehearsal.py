@@ -4,8 +4,8 @@
 from requirements-deploy.txt by the Makefile), DEBUG off — in a copy of the project, with
 AWS_ENDPOINT_URL sending every AWS call (botocore here, boto3 inside Zappa) to moto's server on a
 loopback port. Zappa does its part for real: it packages the virtualenv, creates the S3 bucket and
-uploads the zip, creates the IAM role, the Lambda function, API Gateway (through its own
-CloudFormation stack) and the keep-warm rule.
+uploads the zip, creates the IAM role (with the app's least-privilege policy), the Lambda function,
+API Gateway (through its own CloudFormation stack) and the keep-warm rule.
 
 What moto cannot rehearse: invoking the function, which needs a Docker engine to run Lambda's runtime,
 so no request reaches the deployed code here. The package's handler has its own tests
@@ -28,6 +28,7 @@ from urllib.parse import unquote
 import boto3
 import pytest
 
+from leads.management.deploy import Stage, execution_policy
 from tests.integration.servers import free_port
 
 pytestmark = [
@@ -173,7 +174,7 @@ def only_mapping(clients) -> dict:
 
 
 @requires_deploy_venv
-def test_deploy_redeploy_dry_run_and_undeploy(manage, clients):
+def test_deploy_redeploy_dry_run_and_undeploy(manage, clients, project):
     # The first deploy, planned: nothing exists, nothing is changed by the plan.
     before = snapshot(clients)
     out = succeeded(manage("deploy", "--stage", STAGE, "--dry-run", "--admin-email", ADMIN))
@@ -206,7 +207,13 @@ def test_deploy_redeploy_dry_run_and_undeploy(manage, clients):
     # The stage's environment_variables travel inside the package (Zappa's zappa_settings.py); Lambda's own
     # environment holds nothing of ours, and certainly no password.
     assert PASSWORD not in json.dumps(function) and "PASSWORD" not in json.dumps(function.get("Environment", {}))
-    assert clients("iam").get_role(RoleName=f"{FUNCTION}-ZappaLambdaExecutionRole")["Role"]["Arn"] == function["Role"]
+    role = f"{FUNCTION}-ZappaLambdaExecutionRole"
+    assert clients("iam").get_role(RoleName=role)["Role"]["Arn"] == function["Role"]
+    # The role may do what the app does, and no more: not Zappa's default (s3:*, dynamodb:*… on everything).
+    policy = clients("iam").get_role_policy(RoleName=role, PolicyName="zappa-permissions")["PolicyDocument"]
+    assert policy == execution_policy(Stage.load(project / "zappa_settings.json", STAGE), account="123456789012")
+    actions = {action for statement in policy["Statement"] for action in statement["Action"]}
+    assert not [action for action in actions if action.endswith("*")]
 
     apis = clients("apigateway").get_rest_apis()["items"]
     assert [api["name"] for api in apis] == [FUNCTION]
@@ -250,6 +257,23 @@ def test_deploy_redeploy_dry_run_and_undeploy(manage, clients):
     assert only_mapping(clients)["UUID"] == mapping["UUID"]
     assert (only_mapping(clients)["BatchSize"], only_mapping(clients)["MaximumRetryAttempts"]) == (10, 10)
 
+    # The stack drifted from the models' template (a policy removed by hand): deploy updates it, in place.
+    template = clients("cloudformation").get_template(StackName=STACK)["TemplateBody"]
+    template = json.loads(template) if isinstance(template, str) else template
+    del template["Resources"]["MaintenancePolicy"], template["Outputs"]["MaintenancePolicyArn"]
+    clients("cloudformation").update_stack(StackName=STACK, TemplateBody=json.dumps(template),
+                                           Parameters=[{"ParameterKey": "TablePrefix", "UsePreviousValue": True}],
+                                           Capabilities=["CAPABILITY_IAM"])
+    out = succeeded(manage("deploy", "--stage", STAGE, "--dry-run"))
+    assert "tables (stack leads-rehearsal-tables): update the stack: MaintenancePolicy" in out
+    out = succeeded(manage("deploy", "--stage", STAGE))
+    assert "stack updated" in out
+    stack = clients("cloudformation").describe_stacks(StackName=STACK)["Stacks"][0]
+    assert stack["StackStatus"] == "UPDATE_COMPLETE" and "MaintenancePolicyArn" in str(stack["Outputs"])
+    assert "tables (stack leads-rehearsal-tables): up to date" in succeeded(manage("deploy", "--stage", STAGE, "--dry-run"))
+    assert snapshot(clients)["tables"] == deployed["tables"] and snapshot(clients)["staff"] == deployed["staff"]
+    again = snapshot(clients)
+
     # Undeploy: the trigger and Zappa's deployment go; the tables and their leads stay.
     out = succeeded(manage("undeploy", "--stage", STAGE, "--dry-run"))
     assert f"kept: stack {STACK}" in out and snapshot(clients) == again
@@ -258,7 +282,7 @@ def test_deploy_redeploy_dry_run_and_undeploy(manage, clients):
     assert gone["functions"] == {} and gone["rules"] == [] and gone["mappings"] == []
     # Zappa deletes API Gateway by deleting its stack, which is gone; moto leaves the REST API itself behind
     # (its RestApi has no CloudFormation delete), where AWS deletes it with the stack.
-    assert gone["stacks"] == {STACK: deployed["stacks"][STACK]}
+    assert gone["stacks"] == {STACK: again["stacks"][STACK]}
     assert gone["tables"] == deployed["tables"] and gone["staff"] == deployed["staff"]
     succeeded(manage("undeploy", "--stage", STAGE))  # again: nothing left to do
 

@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from leads.management import lambda_package
-from leads.management.deploy import STREAM_TRIGGER, Stage, drifted, stream_event
+from leads.management.deploy import STREAM_TRIGGER, Stage, drifted, execution_policy, stream_event
+from leads.storage.cloudformation import RUNTIME_ACTIONS
+from leads.storage.models import ALL_MODELS
 from leads.management.zappa_cli import is_stream_trigger
 
 pytestmark = pytest.mark.backend("moto", reason="no DynamoDB involved")
@@ -39,6 +41,26 @@ def test_the_committed_stages_are_incomplete_until_their_placeholders_are_filled
         assert stage.placeholders() == ["s3_bucket", "remote_env", "environment_variables.ALLOWED_HOSTS"]
         assert stage.lambda_name == f"leads-{name}"
     assert Stage.load(ROOT / "zappa_settings.json", "dev").prefix == "leads-dev-"
+
+
+def test_the_function_may_call_its_tables_read_its_stream_log_and_read_remote_env_and_nothing_else():
+    stage = Stage.load(ROOT / "zappa_settings.json", "production")
+    policy = execution_policy(stage, account="123456789012")
+    statements = {statement["Sid"]: statement for statement in policy["Statement"]}
+    assert statements["AppTables"]["Action"] == list(RUNTIME_ACTIONS)
+    assert statements["AppTables"]["Resource"] == [
+        f"arn:aws:dynamodb:eu-west-1:123456789012:table/leads-prod-{model.base_table_name}" for model in ALL_MODELS]
+    assert statements["StreamTrigger"]["Resource"] == [
+        "arn:aws:dynamodb:eu-west-1:123456789012:table/leads-prod-leads/stream/*"]
+    assert statements["RemoteEnv"] == {"Sid": "RemoteEnv", "Effect": "Allow", "Action": ["s3:GetObject"],
+                                       "Resource": "arn:aws:s3:::CHANGE-ME-leads-config/production/env.json"}
+    assert statements["Logs"]["Resource"] == [
+        "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/leads-production",
+        "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/leads-production:*"]
+    assert set(statements) == {"AppTables", "AppIndexes", "StreamTrigger", "StreamTriggerListStreams", "Logs",
+                               "RemoteEnv"}
+    actions = [action for statement in policy["Statement"] for action in statement["Action"]]
+    assert not [action for action in actions if action.endswith("*")]
 
 
 def test_a_mapping_has_drifted_when_any_trigger_setting_or_its_state_differs():
