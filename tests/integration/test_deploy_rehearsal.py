@@ -29,6 +29,7 @@ import boto3
 import pytest
 
 from leads.management.deploy import Stage, execution_policy
+from leads.storage.models import ALL_MODELS
 from tests.integration.servers import free_port
 
 pytestmark = [
@@ -178,7 +179,7 @@ def test_deploy_redeploy_dry_run_and_undeploy(manage, clients, project):
     # The first deploy, planned: nothing exists, nothing is changed by the plan.
     before = snapshot(clients)
     out = succeeded(manage("deploy", "--stage", STAGE, "--dry-run", "--admin-email", ADMIN))
-    assert f"create the stack: 6 tables and 3 IAM policies, TablePrefix={PREFIX}" in out
+    assert f"create the stack: {len(ALL_MODELS)} tables and 3 IAM policies, TablePrefix={PREFIX}" in out
     assert f"zappa deploy {STAGE}" in out and "create admin owner@example.com" in out
     assert "Dry run: nothing was changed." in out
     assert snapshot(clients) == before
@@ -196,7 +197,7 @@ def test_deploy_redeploy_dry_run_and_undeploy(manage, clients, project):
     assert stack["StackStatus"] == "CREATE_COMPLETE"
     assert {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]} == {"TablePrefix": PREFIX}
     tables = clients("dynamodb").list_tables()["TableNames"]
-    assert sorted(tables) == sorted(PREFIX + name for name in ("leads", "counters", "history", "trash", "staff", "sessions"))
+    assert sorted(tables) == sorted(PREFIX + model.base_table_name for model in ALL_MODELS)
     leads_table = clients("dynamodb").describe_table(TableName=PREFIX + "leads")["Table"]
     assert leads_table["LatestStreamArn"] == stream_arn(clients)
 
