@@ -148,7 +148,7 @@ def _erase_lead(lead: Lead, marked: bool, request: PrivacyRequest) -> bool:
                 _marker_delete(tx, lead.lead_id, marked)
                 for event in history:
                     tx.delete(event, condition=HistoryEvent.event_id.exists())
-                tallies.add_in(tx, statuses={lead.status: -1}, day=lead.created_at.date(), day_amount=-1)
+                tallies.count_lead_in(tx, lead, -1)
                 tx.update(request, actions=_counted(request, leads=1, history=len(history), markers=int(marked)))
 
             commit(fill)

@@ -104,7 +104,7 @@ def lead_submit(
         tx.save(lead, condition=Lead.lead_id.does_not_exist())
         tx.save(history_event(lead_id=lead_id, actor="visitor", action="created", changes={}, at=now, version=1,
                               expires_at=expires))
-        tallies.add_in(tx, statuses={"new": 1}, day=now.date(), day_amount=1)
+        tallies.count_lead_in(tx, lead, 1)
         if window:
             ratelimit.hit_in(tx, window)
 
@@ -348,7 +348,7 @@ def lead_delete(*, lead_id: str, actor: str, expected_version: int | None = None
         tx.save(trashed)
         tx.save(history_event(lead_id=lead.lead_id, actor=actor, action="deleted", at=now, changes={},
                               expires_at=event_expires))
-        tallies.add_in(tx, statuses={lead.status: -1}, day=lead.created_at.date(), day_amount=-1)
+        tallies.count_lead_in(tx, lead, -1)
 
     try:
         commit(fill)
@@ -379,7 +379,7 @@ def lead_restore(*, lead_id: str, actor: str) -> Lead:
         tx.delete(trashed, condition=TrashedLead.lead_id.exists())
         tx.save(history_event(lead_id=lead_id, actor=actor, action="restored", at=now, changes={}, version=1,
                               expires_at=expires))
-        tallies.add_in(tx, statuses={lead.status: 1}, day=lead.created_at.date(), day_amount=1)
+        tallies.count_lead_in(tx, lead, 1)
 
     try:
         commit(fill)
@@ -605,7 +605,7 @@ def lead_expired(*, lead: Lead) -> bool:
 
     def fill(tx):
         tx.save(marker, condition=DeliveryMarker.counter_id.does_not_exist())
-        tallies.add_in(tx, statuses={lead.status: -1}, day=lead.created_at.date(), day_amount=-1)
+        tallies.count_lead_in(tx, lead, -1)
 
     try:
         commit(fill)

@@ -26,7 +26,7 @@ from pynamodb.transactions import TransactWrite
 
 from django.conf import settings
 
-from leads.storage.models import STATUSES, Tally
+from leads.storage.models import STATUSES, Lead, Tally
 
 
 def shard_count() -> int:
@@ -73,6 +73,14 @@ def add_in(tx: TransactWrite, *, statuses: dict[str, int] | None = None, day: da
     if day is not None and day_amount:
         tx.update(Tally(month_shard_key(month_of(day), shard)),
                   actions=[getattr(Tally, day_attribute(day)).add(day_amount)])
+
+
+def count_lead_in(tx: TransactWrite, lead: Lead, amount: int) -> None:
+    """Count a stored lead in (+1: stored, restored) or out (-1: deleted, expired, erased) as part of tx.
+
+    One place says what a lead counts towards: its status, and the UTC day it was created.
+    """
+    add_in(tx, statuses={lead.status: amount}, day=lead.created_at.date(), day_amount=amount)
 
 
 def status_keys() -> list[str]:
