@@ -124,14 +124,14 @@ def reserve_attempt(*, email: str, client: str, device: str | None, now: datetim
     guess turns out right.
     """
     windows = _failure_windows(email, client, now, known_device=is_known_device(device, email))
-    services.login_attempt_reserve(windows=windows, now=now)
+    services.attempt_reserve(windows=windows, now=now)
     return windows
 
 
 def refund_attempt(windows: list[ratelimit.Window]) -> None:
     """Hand a successful sign-in's reservation back; if DynamoDB fails here, sign in all the same."""
     try:
-        services.login_attempt_refund(windows=windows)
+        services.attempt_refund(windows=windows)
     except StorageUnavailable:
         # The password was right: an unreturned reservation costs one attempt of the allowance at
         # worst, while refusing the sign-in would lock honest people out during an outage.

@@ -30,7 +30,7 @@ from leads.domain import ratelimit, selectors, services
 from leads.domain.emails import normalise_email
 from leads.domain.exceptions import RateLimited, ResetLinkInvalid, StaffNotFound, StorageUnavailable
 from leads.storage.models import Staff, utcnow
-from leads.storage.transactions import Refused, commit, conditional
+from leads.storage.transactions import Refused, conditional
 
 logger = logging.getLogger(__name__)
 
@@ -102,16 +102,7 @@ def reset_request(*, email: str, client: str, link: Callable[[str, str], str],
     """
     now = now or utcnow()
     email = normalise_email(email)
-    windows = _windows(email, client, now)
-
-    def fill(tx):
-        for window in windows:
-            ratelimit.hit_in(tx, window)
-
-    try:
-        commit(fill)
-    except Refused:
-        raise RateLimited(max(window.seconds_left(now) for window in windows)) from None
+    services.attempt_reserve(windows=_windows(email, client, now), now=now, throttled=RateLimited)
     try:
         staff = selectors.staff_get(email=email)
     except PynamoDBException as error:

@@ -133,10 +133,11 @@ def delivery_mark(*, lead_id: str, expires_at: datetime) -> None:
         pass
 
 
-# --- Sign-in throttling (leads.accounts.auth) ----------------------------------------------------
+# --- Throttling of sign-in (leads.accounts.auth) and password-reset requests ----------------------
 
-def login_attempt_reserve(*, windows: list[ratelimit.Window], now: datetime) -> None:
-    """Count one sign-in attempt against every window, all or none; LoginThrottled if one is full.
+def attempt_reserve(*, windows: list[ratelimit.Window], now: datetime,
+                    throttled: type[LoginThrottled | RateLimited] = LoginThrottled) -> None:
+    """Count one attempt against every window, all or none; `throttled(seconds left)` if one is full.
 
     Raises StorageUnavailable when DynamoDB did not take it.
     """
@@ -147,11 +148,11 @@ def login_attempt_reserve(*, windows: list[ratelimit.Window], now: datetime) -> 
     try:
         commit(fill)
     except Refused as refused:
-        raise LoginThrottled(max(window.seconds_left(now) for window in windows)) from refused
+        raise throttled(max(window.seconds_left(now) for window in windows)) from refused
 
 
-def login_attempt_refund(*, windows: list[ratelimit.Window]) -> None:
-    """Hand back an attempt reserved by login_attempt_reserve; StorageUnavailable if DynamoDB did not take it."""
+def attempt_refund(*, windows: list[ratelimit.Window]) -> None:
+    """Hand back an attempt reserved by attempt_reserve; StorageUnavailable if DynamoDB did not take it."""
     def fill(tx):
         for window in windows:
             ratelimit.unhit_in(tx, window)
