@@ -536,13 +536,13 @@ def staff_forget_ended_sessions(*, staff: Staff) -> int:
     return len(ended)
 
 
-def staff_end_sessions(*, email: str, keys: set[str] = frozenset()) -> set[str]:
-    """Delete every session of this staff member; return their keys.
+def staff_end_sessions(*, email: str, keys: set[str] = frozenset(), keep: str | None = None) -> set[str]:
+    """Delete every session of this staff member but `keep` (if given); return the keys ended.
 
     `keys` are those the account recorded (read consistently with the change that ends them); the
     staff-index Query adds sessions written before keys were recorded, though it may lag by a moment.
     """
-    keys = set(keys) | {item.session_key for item in StaffSession.by_staff.query(email)}
+    keys = (set(keys) | {item.session_key for item in StaffSession.by_staff.query(email)}) - {keep}
     with StaffSession.batch_write() as batch:
         for key in keys:
             batch.delete(StaffSession(key))

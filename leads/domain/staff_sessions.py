@@ -99,12 +99,9 @@ def end_other_sessions(*, email: str, keep: str) -> int:
     """
     try:
         recorded = Staff.get(email, consistent_read=True).session_keys or set()
-        keys = (set(recorded) | _keys(email)) - {keep}
+        keys = services.staff_end_sessions(email=email, keys=recorded, keep=keep)
         if not keys:
             return 0
-        with StaffSession.batch_write() as batch:
-            for key in keys:
-                batch.delete(StaffSession(key))
         Staff(email).update(actions=[Staff.session_keys.delete(keys)], condition=Staff.email.exists())
     except Staff.DoesNotExist:
         return 0
