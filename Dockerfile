@@ -1,6 +1,13 @@
 # Leads as a container: gunicorn serving leadsite.wsgi on $PORT (8000), static files by whitenoise.
 # Configuration comes from the environment at run time (see README, Configuration); nothing secret is
 # baked in. Behind a TLS-terminating proxy that sets X-Forwarded-Proto. Local try-out: docker-compose.yml.
+
+# The translations compiled in a stage of their own: GNU gettext's msgfmt is needed to build, never to run.
+FROM python:3.11-slim AS translations
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends gettext && rm -rf /var/lib/apt/lists/*
+COPY locale /locale
+RUN find /locale -name django.po -execdir msgfmt --check -o django.mo django.po \;
+
 FROM python:3.11-slim
 
 ENV PYTHONUNBUFFERED=1 \
@@ -19,6 +26,7 @@ RUN PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore \
 
 # The code stays owned by root: the server can read it, never change it.
 COPY . .
+COPY --from=translations /locale /app/locale
 
 # Hashed, pre-compressed static files into /app/staticfiles (whitenoise's manifest storage). Settings
 # must import, so they get throw-away values for this command only; none of them is kept in the image.

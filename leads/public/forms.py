@@ -3,6 +3,7 @@
 from django import forms
 from django.conf import settings
 from django.core import signing
+from django.utils.translation import gettext_lazy as _
 
 from leads.domain.emails import normalise_email
 from leads.public import tokens
@@ -13,7 +14,7 @@ FIELD_LIMITS = {"name": 200, "email": 254, "company": 200, "subject": 200, "mess
 def refuse_unstorable_characters(value: str) -> None:
     """Refuse lone UTF-16 surrogates (JSON's "\\ud800"): no UTF-8 store or page can hold them."""
     if any("\ud800" <= char <= "\udfff" for char in value):
-        raise forms.ValidationError("This contains characters that cannot be stored. Please retype it.",
+        raise forms.ValidationError(_("This contains characters that cannot be stored. Please retype it."),
                                     code="unstorable")
 
 
@@ -35,6 +36,10 @@ def consent_value(value) -> bool | None:
     return None
 
 
+# LEADS_CONSENT_TEXT's default, translated (a text of one's own is shown as written).
+DEFAULT_CONSENT_TEXT = _("I agree that you store my details to answer this enquiry, as described in the privacy notice.")
+
+
 class ConsentCheckbox(forms.CheckboxInput):
     """A checkbox that hands the field the posted value as it came: Django's own reads "0" or "no" as ticked."""
 
@@ -50,8 +55,8 @@ class ConsentField(forms.BooleanField):
 
     widget = ConsentCheckbox
     default_error_messages = {
-        "required": "Please tick this box: we can only answer if you agree.",
-        "invalid": "Send consent as true or false.",
+        "required": _("Please tick this box: we can only answer if you agree."),
+        "invalid": _("Send consent as true or false."),
     }
 
     def to_python(self, value):
@@ -67,18 +72,19 @@ class ConsentField(forms.BooleanField):
 class ContactForm(forms.Form):
     """Name, email, company (optional), subject and message, plus the one-time token and honeypot."""
 
-    name = forms.CharField(max_length=FIELD_LIMITS["name"])
-    email = forms.EmailField(max_length=FIELD_LIMITS["email"])
-    company = forms.CharField(max_length=FIELD_LIMITS["company"], required=False)
-    subject = forms.CharField(max_length=FIELD_LIMITS["subject"])
-    message = forms.CharField(max_length=FIELD_LIMITS["message"], widget=forms.Textarea(attrs={"rows": 7}))
+    name = forms.CharField(label=_("Name"), max_length=FIELD_LIMITS["name"])
+    email = forms.EmailField(label=_("Email"), max_length=FIELD_LIMITS["email"])
+    company = forms.CharField(label=_("Company"), max_length=FIELD_LIMITS["company"], required=False)
+    subject = forms.CharField(label=_("Subject"), max_length=FIELD_LIMITS["subject"])
+    message = forms.CharField(label=_("Message"), max_length=FIELD_LIMITS["message"],
+                              widget=forms.Textarea(attrs={"rows": 7}))
     token = forms.CharField(widget=forms.HiddenInput, required=False)
     # Humans never see this field; bots that fill every input do.
-    website = forms.CharField(required=False, label="Leave this field empty")
+    website = forms.CharField(required=False, label=_("Leave this field empty"))
 
     error_messages = {
-        "token_invalid": "This form could not be verified. Please check your message and send it again.",
-        "token_expired": "This form has expired. Please check your message and send it again.",
+        "token_invalid": _("This form could not be verified. Please check your message and send it again."),
+        "token_expired": _("This form has expired. Please check your message and send it again."),
     }
 
     def __init__(self, *args, require_token: bool = True, **kwargs):
@@ -87,7 +93,7 @@ class ContactForm(forms.Form):
         for field_name, field in self.fields.items():
             field.validators.append(refuse_unstorable_characters)
             if field_name in FIELD_LIMITS:
-                field.error_messages["max_length"] = (
+                field.error_messages["max_length"] = _(
                     "Please keep this under %(limit_value)d characters (it has %(show_value)d)."
                 )
         self.fields["email"].widget.attrs["autocomplete"] = "email"
@@ -97,7 +103,8 @@ class ContactForm(forms.Form):
         # The privacy notice and consent box, as configured when this form was made: what the visitor
         # saw is what their lead records.
         self.privacy_url = settings.LEADS_PRIVACY_URL
-        self.consent_text = settings.LEADS_CONSENT_TEXT
+        # The default text in the visitor's language: the lead records the words they agreed to.
+        self.consent_text = settings.LEADS_CONSENT_TEXT or str(DEFAULT_CONSENT_TEXT)
         self.consent_version = settings.LEADS_CONSENT_VERSION
         if self.privacy_url or settings.LEADS_CONSENT_REQUIRED:
             self.fields["consent"] = ConsentField(label=self.consent_text, required=settings.LEADS_CONSENT_REQUIRED)

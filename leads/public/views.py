@@ -9,6 +9,7 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -35,16 +36,17 @@ def json_body(request: HttpRequest) -> dict[str, str | bool]:
     try:
         data = json.loads(request.body or b"{}")
     except (ValueError, RecursionError) as error:  # bad UTF-8 or syntax, huge integers, deep nesting
-        raise BadJson(f"The request body is not valid JSON: {str(error)[:200]}") from error
+        # The parser's own words stay English: they name a position in the body for the developer.
+        raise BadJson(_("The request body is not valid JSON: %(error)s") % {"error": str(error)[:200]}) from error
     if not isinstance(data, dict):
-        raise BadJson("The request body must be a JSON object.")
+        raise BadJson(_("The request body must be a JSON object."))
     consent = data.get("consent")
     if consent is not None and not isinstance(consent, (bool, str)):
-        raise BadJson("consent must be true or false.")
+        raise BadJson(_("consent must be true or false."))
     wrong = sorted(str(key) for key, value in data.items()
                    if value is not None and not isinstance(value, str) and key != "consent")
     if wrong:
-        raise BadJson(f"These fields must be strings: {', '.join(wrong)}.")
+        raise BadJson(_("These fields must be strings: %(fields)s.") % {"fields": ", ".join(wrong)})
     return {key: value for key, value in data.items() if value is not None}
 
 
@@ -112,11 +114,12 @@ class ContactView(View):
         try:
             submission = self.submit(request, form, lead_id=lead_id, source="api")
         except RateLimited as error:
-            response = JsonResponse({"error": "Too many messages; please try again later."}, status=429)
+            response = JsonResponse({"error": _("Too many messages; please try again later.")}, status=429)
             response["Retry-After"] = str(error.retry_after)
             return response
         except StorageUnavailable:
-            return JsonResponse({"error": "We could not store your message just now; please try again."}, status=503)
+            return JsonResponse({"error": _("We could not store your message just now; please try again.")},
+                                status=503)
         return JsonResponse({"id": submission.lead_id, "created": submission.created}, status=201)
 
     def submit(self, request: HttpRequest, form: ContactForm, *, lead_id: str, source: str):
@@ -152,7 +155,7 @@ class ThanksView(TemplateView):
 def bad_request(request: HttpRequest, exception=None) -> HttpResponse:
     """handler400: JSON for JSON clients (a body over the size limit, say), the friendly page for people."""
     if wants_json(request):
-        return JsonResponse({"errors": {"__all__": [{"message": "The request was malformed or too large.",
+        return JsonResponse({"errors": {"__all__": [{"message": _("The request was malformed or too large."),
                                                      "code": "bad_request"}]}}, status=400)
     return render(request, "400.html", status=400)
 
