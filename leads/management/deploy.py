@@ -5,7 +5,9 @@
 1. **tables** — the CloudFormation stack of the tables and IAM policies (leads.storage.cloudformation),
    named from the stage's DYNAMODB_TABLE_PREFIX (``leads-prod-`` → ``leads-prod-tables``): created, or
    updated when the models' template or the prefix differs from the stack's, or left alone.
-2. **static files** — `collectstatic` into STATIC_ROOT, which Zappa packages and whitenoise serves.
+2. **static files** — `collectstatic` into STATIC_ROOT, which Zappa packages and whitenoise serves, and the
+   translations (locale/*/LC_MESSAGES/django.po) compiled into the .mo files Django reads, with GNU
+   gettext's msgfmt (git keeps only the .po).
 3. **function** — `zappa deploy` the first time, `zappa update` after: the S3 bucket, the IAM role, the
    Lambda function, API Gateway and the keep-warm rule (leads.management.zappa_cli, in a subprocess,
    packaging the virtualenv given; leads.management.lambda_package prunes the zip). The role's policy is
@@ -24,6 +26,7 @@ tables and their stack unless asked, by the stack's name, to delete them: they h
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -152,6 +155,20 @@ def stream_output_key() -> str:
 
 def table_names(prefix: str) -> list[str]:
     return [prefix + model.base_table_name for model in ALL_MODELS]
+
+
+def compile_translations() -> str:
+    """Compile every locale/<lang>/LC_MESSAGES/*.po of LOCALE_PATHS into the .mo Django reads (Zappa packages them)."""
+    msgfmt = shutil.which("msgfmt")
+    if not msgfmt:
+        raise DeployError("GNU gettext's msgfmt is missing: apt-get install gettext (make deploy installs it).")
+    catalogues = sorted(po for base in settings.LOCALE_PATHS for po in Path(base).glob("*/LC_MESSAGES/*.po"))
+    for po in catalogues:
+        result = subprocess.run([msgfmt, "--check", "-o", str(po.with_suffix(".mo")), str(po)],
+                                capture_output=True, text=True)
+        if result.returncode:
+            raise DeployError(f"{po} does not compile: {result.stderr.strip()}")
+    return f"{len(catalogues)} translation{'s' if len(catalogues) != 1 else ''} compiled"
 
 
 def _error_code(error: ClientError) -> str:
@@ -283,6 +300,9 @@ class Deployment:
             found.append("remove the DynamoDB stream entry from the stage's `events`: deploy manages the trigger")
         if settings.DEBUG:
             found.append("DEBUG is on: collectstatic would not write the hashed, compressed files (make deploy sets DEBUG=0)")
+        if not shutil.which("msgfmt"):
+            found.append("GNU gettext's msgfmt is missing: the translations cannot be compiled "
+                         "(apt-get install gettext; make deploy installs it)")
         if not Path(settings.STATIC_ROOT).resolve().is_relative_to(settings.BASE_DIR):
             found.append(f"STATIC_ROOT ({settings.STATIC_ROOT}) is outside the project, which is what Zappa packages")
         if not placeholders:
@@ -398,9 +418,11 @@ class Deployment:
         def collect() -> str:
             out = StringIO()
             call_command("collectstatic", interactive=False, verbosity=1, stdout=out)
-            return out.getvalue().strip().splitlines()[-1] if out.getvalue().strip() else "done"
+            collected = out.getvalue().strip().splitlines()[-1] if out.getvalue().strip() else "done"
+            return f"{collected}; {compile_translations()}"
 
-        return Step("static files", "run", f"collectstatic into {settings.STATIC_ROOT}", collect)
+        return Step("static files", "run", f"collectstatic into {settings.STATIC_ROOT}, compile the translations",
+                    collect)
 
     def _function_step(self, exists: bool) -> Step:
         action = "update" if exists else "deploy"

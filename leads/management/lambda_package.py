@@ -8,8 +8,9 @@ Zappa, and Zappa's command-line tools). On Lambda the function needs only:
   server). Every file of every other distribution goes: Zappa's deploy tools (troposphere, PyYAML,
   click, requests…), pip, setuptools and wheel;
 - botocore's and boto3's data for the services it calls (AWS_SERVICES), not the other 400;
-- Django without the contrib apps and database backends the project never loads, and without
-  translations (USE_I18N is off);
+- Django without the contrib apps and database backends the project never loads, and with its
+  translations only for English (the default language must have one) and the languages the project
+  ships in locale/ (their compiled .mo in the zip): Django's own form messages in the visitor's language;
 - of each kept distribution's .dist-info, what importlib.metadata reads (METADATA, entry points) and
   the licences, not pip's records of the install;
 - no tests, and none of the virtualenv's bytecode: Zappa dates every file in the zip 1980-01-01, so a
@@ -56,6 +57,8 @@ UNCHECKED_HASH = (1).to_bytes(4, "little")  # PEP 552 flags: hash-based, source 
 # Zappa's generated settings: tools may write it again inside an unzipped package (the tests do), and
 # unchecked bytecode would then shadow the new source.
 NOT_COMPILED = ("zappa_settings.py",)
+# Django's translations are kept for these and for each language of the project's locale/ (shipped_languages).
+ALWAYS_LANGUAGES = frozenset({"en"})
 
 
 def normalise(name: str) -> str:
@@ -99,7 +102,14 @@ def kept_distributions(distributions: dict, roots: set[str]) -> set[str]:
     return kept
 
 
-def unneeded_file(name: str) -> bool:
+def shipped_languages(names) -> frozenset[str]:
+    """English and every language whose compiled catalogue the project's locale/ has in the zip."""
+    found = {parts[1] for parts in (name.split("/") for name in names)
+             if len(parts) == 4 and parts[0] == "locale" and parts[2] == "LC_MESSAGES" and parts[3].endswith(".mo")}
+    return ALWAYS_LANGUAGES | found
+
+
+def unneeded_file(name: str, languages: frozenset[str] = ALWAYS_LANGUAGES) -> bool:
     """True for a file of a kept distribution that the function never reads (see the module's docstring)."""
     parts = name.split("/")
     if "__pycache__" in parts or name.endswith(".pyc") or "tests" in parts[:-1]:
@@ -110,7 +120,7 @@ def unneeded_file(name: str) -> bool:
         return parts[2] not in AWS_SERVICES
     if parts[0] == "django":
         if "locale" in parts and "LC_MESSAGES" in parts:
-            return True
+            return parts[parts.index("locale") + 1] not in languages
         if parts[1:2] == ["contrib"] and len(parts) > 3 and parts[2] in UNUSED_DJANGO_APPS:
             return True
         if parts[1:3] == ["db", "backends"] and len(parts) > 4 and parts[3] in UNUSED_DJANGO_BACKENDS:
@@ -167,9 +177,10 @@ def prune_zip(zip_path: Path, requirements: Path, *, compile_bytecode: bool = Fa
     with zipfile.ZipFile(zip_path) as source, tempfile.NamedTemporaryFile(
         dir=zip_path.parent, prefix=zip_path.name, delete=False
     ) as file:
+        languages = shipped_languages(source.namelist())
         with zipfile.ZipFile(file, "w", zipfile.ZIP_DEFLATED) as target:
             for info in source.infolist():
-                if info.filename in dropped or unneeded_file(info.filename):
+                if info.filename in dropped or unneeded_file(info.filename, languages):
                     continue
                 data = source.read(info)
                 target.writestr(info, data)  # Zappa's entry as it was (permissions, date)

@@ -284,7 +284,7 @@ def children(pid: int) -> list[int]:
 @FILES_ONLY
 def test_the_image_runs_gunicorn_with_its_config_as_an_unprivileged_user():
     assert image_cmd() == ["gunicorn", "-c", "gunicorn.conf.py", "leadsite.wsgi"]
-    [base] = instruction_args("FROM")
+    *_build_stages, base = instruction_args("FROM")
     assert base == f"python:{sys.version_info.major}.{sys.version_info.minor}-slim", "the image runs another Python"
     users = instruction_args("USER")
     assert users and users[-1].partition(":")[0] not in ("root", "0"), "the server must not run as root"
@@ -294,6 +294,17 @@ def test_the_image_runs_gunicorn_with_its_config_as_an_unprivileged_user():
     baked = " ".join(instruction_args("ENV") + instruction_args("ARG"))
     for name in ("SECRET_KEY", "DEBUG", "DYNAMODB_ENDPOINT"):
         assert name not in baked
+
+
+@FILES_ONLY
+def test_the_image_ships_the_compiled_translations_without_gettext():
+    # Compiled in a build stage (msgfmt), copied into the image: a German visitor gets German pages.
+    stages = instruction_args("FROM")
+    assert len(stages) == 2 and stages[0].endswith(" AS translations")
+    assert any("msgfmt --check" in run for run in instruction_args("RUN"))
+    assert "--from=translations /locale /app/locale" in instruction_args("COPY")
+    ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()}
+    assert "locale" not in ignored and "**/*.mo" in ignored  # the .po go in; stale local .mo never do
 
 
 @FILES_ONLY

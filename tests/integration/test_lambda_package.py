@@ -35,7 +35,8 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY_PYTHON = ROOT / ".venv-deploy" / "bin" / "python"
-PROJECT_FILES = ("leads", "leadsite", "templates", "static", "manage.py", "requirements.txt", "zappa_settings.json")
+PROJECT_FILES = ("leads", "leadsite", "templates", "static", "locale", "manage.py", "requirements.txt",
+                 "zappa_settings.json")
 LIMIT = 20 * 2**20  # bytes, zipped
 # Distributions of requirements-dev.txt and requirements-embedded.txt, and Zappa's deploy-time tools.
 NEVER_SHIPPED = ("moto", "pytest", "hypothesis", "playwright", "cfn_lint", "cfnlint", "import_linter", "flask",
@@ -54,7 +55,8 @@ def build_package(directory: Path) -> Path:
     for name in PROJECT_FILES:
         source = ROOT / name
         if source.is_dir():
-            shutil.copytree(source, project / name, ignore=shutil.ignore_patterns("__pycache__"))
+            # As a fresh clone has them: no compiled .mo (git ignores them), so deploy must compile them.
+            shutil.copytree(source, project / name, ignore=shutil.ignore_patterns("__pycache__", "*.mo"))
         else:
             project.mkdir(exist_ok=True)
             shutil.copy(source, project / name)
@@ -108,7 +110,12 @@ def test_the_package_holds_the_runtime_only_and_is_at_most_20_mib(package):
     with zipfile.ZipFile(package) as archive:
         header = archive.read(lambda_package.cached_name("django/__init__.py"))[:8]
     assert header == importlib.util.MAGIC_NUMBER + lambda_package.UNCHECKED_HASH
-    assert not [name for name in names if "/LC_MESSAGES/" in name]
+    # Translations: the project's German compiled by deploy, and Django's own for English (the default) and
+    # German (its form messages), no other language's.
+    catalogues = {name for name in names if "/LC_MESSAGES/" in name and name.endswith(".mo")}
+    assert {"locale/de/LC_MESSAGES/django.mo", "django/conf/locale/de/LC_MESSAGES/django.mo",
+            "django/conf/locale/en/LC_MESSAGES/django.mo"} <= catalogues
+    assert {name.split("/locale/")[-1].split("/")[0] for name in catalogues if "/locale/" in name} == {"en", "de"}
     # What the function does need: the handler, its settings, the app, the templates, the collected
     # static files with their manifest, and the data botocore and Django read at run time.
     assert {"handler.py", "zappa_settings.py", "leads", "leadsite", "templates", "staticfiles"} <= top
@@ -138,6 +145,13 @@ def test_the_package_alone_serves_the_form_and_the_signed_in_inbox(unzipped, dep
         [stylesheet] = [link for link in walk.found if link.endswith(".css")]
         css = walk.visit(browser, "GET", stylesheet, 200)
         assert css.headers["content-type"].startswith("text/css") and css.body  # from the package's staticfiles
+        # A German visitor: the project's catalogue (compiled by deploy) and Django's own, both in the package.
+        german = browser.get("/production/", headers={"Accept-Language": "de-DE,de;q=0.9"})
+        assert german.status == 200 and "Nachricht senden" in german.text, german.text[:500]
+        hidden = dict(re.findall(r'name="(csrfmiddlewaretoken|token)" value="([^"]+)"', german.text))
+        refused = browser.send("POST", "/production/", headers={"Accept-Language": "de"},
+                               form={**hidden, "email": "ada@example.org"})
+        assert "Dieses Feld ist zwingend erforderlich." in refused.text, refused.text[:500]
 
         post_contact_form(walk, browser, 302, "ada@example.org")
         staff = Browser(function)

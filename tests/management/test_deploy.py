@@ -87,6 +87,8 @@ def test_zappa_is_kept_away_from_stream_triggers_only():
     ("django/contrib/auth/hashers.py", False),
     ("django/contrib/auth/common-passwords.txt.gz", False),
     ("django/conf/locale/fr/LC_MESSAGES/django.mo", True),
+    ("django/conf/locale/en/LC_MESSAGES/django.mo", False),  # the default language must have a catalogue
+    ("django/conf/locale/de/LC_MESSAGES/django.mo", True),  # unless the project ships German (below)
     ("django/conf/locale/en/formats.py", False),
     ("django/db/backends/sqlite3/base.py", True),
     ("django/db/backends/dummy/base.py", False),
@@ -100,6 +102,16 @@ def test_zappa_is_kept_away_from_stream_triggers_only():
 ])
 def test_what_the_package_drops_of_the_distributions_it_keeps(name, unneeded):
     assert lambda_package.unneeded_file(name) is unneeded
+
+
+def test_django_keeps_its_translations_for_the_languages_the_project_ships():
+    names = ["locale/de/LC_MESSAGES/django.mo", "locale/de/LC_MESSAGES/django.po", "leads/__init__.py"]
+    languages = lambda_package.shipped_languages(names)
+    assert languages == {"en", "de"}
+    assert not lambda_package.unneeded_file("django/conf/locale/de/LC_MESSAGES/django.mo", languages)
+    assert not lambda_package.unneeded_file("django/contrib/auth/locale/de/LC_MESSAGES/django.mo", languages)
+    assert lambda_package.unneeded_file("django/conf/locale/de_CH/LC_MESSAGES/django.mo", languages)
+    assert lambda_package.unneeded_file("django/conf/locale/fr/LC_MESSAGES/django.mo", languages)
 
 
 class FakeDistribution:
