@@ -95,3 +95,36 @@ def test_retention_is_off_unless_asked_for():
     for env, expected in [({}, "0"), ({"LEADS_RETENTION_DAYS": "365"}, "365")]:
         result = manage("shell", "-c", code, SECRET_KEY="x" * 50, DYNAMODB_ENDPOINT="aws", **env)
         assert result.stdout.strip().splitlines()[-1] == expected, result.stderr
+
+
+# --- Branding (README, "Make it yours") ---------------------------------------------------------
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "data:image/svg+xml,<svg/>", "//evil.example/logo.png",
+                                 "logo.png", "https://a.example;script-src", "https://user@a.example/logo.png"])
+def test_logo_url_must_be_http_or_a_path_with_a_plain_host(url):
+    result = manage("check", SECRET_KEY="x" * 50, DYNAMODB_ENDPOINT="aws", LEADS_SITE_LOGO_URL=url)
+    assert result.returncode != 0
+    assert "LEADS_SITE_LOGO_URL" in result.stderr
+
+
+@pytest.mark.parametrize("colour, error", [("blue", "must be a colour written #rrggbb"), ("#fff", "#rrggbb"),
+                                           ("#12345g", "#rrggbb"), ("#2457c5;}", "#rrggbb"),
+                                           ("#ffcc00", "too light")])
+def test_accent_colour_must_be_a_hex_colour_dark_enough_for_white_text(colour, error):
+    result = manage("check", SECRET_KEY="x" * 50, DYNAMODB_ENDPOINT="aws", LEADS_ACCENT_COLOUR=colour)
+    assert result.returncode != 0 and error in result.stderr
+
+
+def test_accent_colour_and_logo_host_enter_the_content_security_policy_and_nothing_else():
+    code = ("from django.conf import settings; d = settings.CONTENT_SECURITY_POLICY['DIRECTIVES']; "
+            "print(settings.LEADS_ACCENT_STYLE); print(d['style-src']); print(d['img-src'])")
+    result = manage("shell", "-c", code, SECRET_KEY="x" * 50, DYNAMODB_ENDPOINT="aws",
+                    LEADS_ACCENT_COLOUR="#7A1F5C", LEADS_SITE_LOGO_URL="https://cdn.example.com/acme.svg")
+    style, style_src, img_src = result.stdout.strip().splitlines()[-3:]
+    assert style == ":root{--brand:#7a1f5c;--brand-dark:#5b1745}"
+    import base64, hashlib
+    digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    assert style_src == str(["'self'", f"'sha256-{digest}'"])
+    assert img_src == str(["'self'", "data:", "https://cdn.example.com"])
+    plain = manage("shell", "-c", code, SECRET_KEY="x" * 50, DYNAMODB_ENDPOINT="aws", LEADS_SITE_LOGO_URL="/static/logo.svg")
+    assert plain.stdout.strip().splitlines()[-3:] == ["", "[\"'self'\"]", "[\"'self'\", 'data:']"]
