@@ -149,3 +149,20 @@ def test_an_unknown_staff_language_falls_back_to_english(admin_client):
     session["staff_lang"] = "xx"
     session.save()
     assert admin_client.get("/admin/")["Content-Language"] == "en"
+
+
+def test_the_default_consent_sentence_is_shown_and_stored_in_the_visitors_language(settings):
+    from leads.storage.models import Lead
+
+    settings.LEADS_CONSENT_REQUIRED = True
+    browser = visitor(GERMAN)
+    form = browser.get("/")
+    sentence = "Ich bin einverstanden, dass Sie meine Angaben zur Beantwortung dieser Anfrage speichern"
+    assert sentence in form.content.decode()
+    refused = browser.post("/", {**hidden_fields(form), "name": "Grete", "email": "grete@example.de",
+                                 "subject": "Angebot", "message": "Hallo"})
+    assert "Bitte setzen Sie hier ein Häkchen" in refused.content.decode()
+    assert browser.post("/", {**hidden_fields(refused), "name": "Grete", "email": "grete@example.de",
+                              "subject": "Angebot", "message": "Hallo", "consent": "on"}).status_code == 302
+    [stored] = [Lead.get(lead.lead_id) for lead in Lead.email_index.query("grete@example.de")]
+    assert stored.consent_text.startswith(sentence)
