@@ -6,6 +6,7 @@ import re
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.translation import gettext_lazy as _
 
 from leads.accounts import passwords
 from leads.storage.models import STATUS_LABELS, STATUSES
@@ -13,7 +14,7 @@ from leads.domain.emails import normalise_email
 from leads.domain.selectors import Search
 
 STATUS_CHOICES = [(s, STATUS_LABELS[s]) for s in STATUSES]
-ROLE_CHOICES = [("sales", "Sales — view, search, edit, export"), ("admin", "Admin — also delete and manage staff")]
+ROLE_CHOICES = [("sales", _("Sales — view, search, edit, export")), ("admin", _("Admin — also delete and manage staff"))]
 PAGE_SIZES = (25, 50, 100)
 LEAD_ID = re.compile(r"^[0-9a-f]{32}$")
 _DOMAIN = re.compile(r"^(?:[\w-]+\.)+[\w-]{2,}$")
@@ -22,8 +23,8 @@ _DOMAIN = re.compile(r"^(?:[\w-]+\.)+[\w-]{2,}$")
 class LoginForm(forms.Form):
     """Email and password."""
 
-    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True}))
-    password = forms.CharField(max_length=1024, strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    email = forms.EmailField(label=_("Email"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True}))
+    password = forms.CharField(label=_("Password"), max_length=1024, strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
 
 
 def parse_search(text: str) -> Search | None:
@@ -36,15 +37,15 @@ def parse_search(text: str) -> Search | None:
         return Search("email", text)
     domain = text.removeprefix("@")
     if not _DOMAIN.match(domain):
-        raise ValidationError("Search by a full email address (ann@acme.com) or a domain (acme.com or @acme.com).")
+        raise ValidationError(_("Search by a full email address (ann@acme.com) or a domain (acme.com or @acme.com)."))
     return Search("domain", domain)
 
 
 class LeadFilterForm(forms.Form):
     """The inbox's query string: ?status=&q=&per_page=&cursor=."""
 
-    status = forms.ChoiceField(choices=[("", "All")] + STATUS_CHOICES, required=False)
-    q = forms.CharField(required=False, max_length=254, label="Email or domain")
+    status = forms.ChoiceField(label=_("Status"), choices=[("", _("All"))] + STATUS_CHOICES, required=False)
+    q = forms.CharField(required=False, max_length=254, label=_("Email or domain"))
     per_page = forms.TypedChoiceField(choices=[(n, n) for n in PAGE_SIZES], coerce=int, required=False, empty_value=25)
     cursor = forms.CharField(required=False, max_length=4000)
 
@@ -55,21 +56,21 @@ class LeadFilterForm(forms.Form):
 class LeadEditForm(forms.Form):
     """What sales can change on a lead; `version` is the one they loaded, for conflict detection."""
 
-    status = forms.ChoiceField(choices=STATUS_CHOICES)
-    owner = forms.ChoiceField(choices=[("", "Nobody")], required=False)
-    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), required=False, max_length=5000)
+    status = forms.ChoiceField(label=_("Status"), choices=STATUS_CHOICES)
+    owner = forms.ChoiceField(label=_("Owner"), choices=[("", _("Nobody"))], required=False)
+    notes = forms.CharField(label=_("Notes"), widget=forms.Textarea(attrs={"rows": 6}), required=False, max_length=5000)
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
     def __init__(self, *args, staff=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].choices = [("", "Nobody")] + [(s.email, s.display_name) for s in staff]
+        self.fields["owner"].choices = [("", _("Nobody"))] + [(s.email, s.display_name) for s in staff]
 
 
 class BulkActionForm(forms.Form):
     """Selected rows and what to do with them; `confirm` is set on the confirmation page."""
 
-    ids = forms.MultipleChoiceField(error_messages={"required": "Select at least one lead first."})
-    action = forms.ChoiceField(choices=[("set_status", "Set status"), ("delete", "Delete")])
+    ids = forms.MultipleChoiceField(error_messages={"required": _("Select at least one lead first.")})
+    action = forms.ChoiceField(choices=[("set_status", _("Set status")), ("delete", _("Delete"))])
     status = forms.ChoiceField(choices=[("", "—")] + STATUS_CHOICES, required=False)
     confirm = forms.BooleanField(required=False)
 
@@ -82,22 +83,22 @@ class BulkActionForm(forms.Form):
     def clean_ids(self):
         ids = self.cleaned_data["ids"]
         if len(ids) > 100:
-            raise ValidationError("Select at most 100 leads at a time.")
+            raise ValidationError(_("Select at most 100 leads at a time."))
         return ids
 
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("action") == "set_status" and not cleaned.get("status"):
-            self.add_error("status", "Choose the status to set.")
+            self.add_error("status", _("Choose the status to set."))
         return cleaned
 
 
 class InvitationForm(forms.Form):
     """Invite someone to become staff: they choose their own password through the emailed link."""
 
-    email = forms.EmailField(max_length=254)
-    name = forms.CharField(max_length=100, required=False)
-    role = forms.ChoiceField(choices=ROLE_CHOICES, initial="sales", widget=forms.RadioSelect)
+    email = forms.EmailField(label=_("Email"), max_length=254)
+    name = forms.CharField(label=_("Name"), max_length=100, required=False)
+    role = forms.ChoiceField(label=_("Role"), choices=ROLE_CHOICES, initial="sales", widget=forms.RadioSelect)
 
     def clean_email(self):
         return normalise_email(self.cleaned_data["email"])
@@ -106,20 +107,20 @@ class InvitationForm(forms.Form):
 class StaffEditForm(forms.Form):
     """Change a staff account's name, role and access (nobody sets another person's password)."""
 
-    name = forms.CharField(max_length=100, required=False)
-    role = forms.ChoiceField(choices=ROLE_CHOICES, widget=forms.RadioSelect)
-    active = forms.BooleanField(required=False, help_text="Inactive accounts cannot sign in.")
+    name = forms.CharField(label=_("Name"), max_length=100, required=False)
+    role = forms.ChoiceField(label=_("Role"), choices=ROLE_CHOICES, widget=forms.RadioSelect)
+    active = forms.BooleanField(label=_("Active"), required=False, help_text=_("Inactive accounts cannot sign in."))
 
 
 class NewPasswordForm(forms.Form):
     """A new password, typed twice, checked by leads.accounts.passwords for `owner` (email and name)."""
 
     new_password1 = forms.CharField(
-        label="New password", strip=False, max_length=1024,
+        label=_("New password"), strip=False, max_length=1024,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     new_password2 = forms.CharField(
-        label="Confirm new password", strip=False, max_length=1024,
+        label=_("Confirm new password"), strip=False, max_length=1024,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 
@@ -131,7 +132,7 @@ class NewPasswordForm(forms.Form):
     def clean_new_password2(self):
         first, second = self.cleaned_data.get("new_password1"), self.cleaned_data["new_password2"]
         if first is not None and first != second:
-            raise ValidationError("The two passwords do not match.", code="password_mismatch")
+            raise ValidationError(_("The two passwords do not match."), code="password_mismatch")
         return second
 
     def clean(self):
@@ -149,7 +150,7 @@ class PasswordChangeForm(NewPasswordForm):
     """Change one's own password: the current one, then the new one twice."""
 
     current_password = forms.CharField(
-        label="Current password", strip=False, max_length=1024,
+        label=_("Current password"), strip=False, max_length=1024,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
     )
     field_order = ["current_password", "new_password1", "new_password2"]
@@ -159,7 +160,7 @@ class PasswordResetRequestForm(forms.Form):
     """The "Forgot your password?" form: the address to email a reset link to."""
 
     email = forms.EmailField(
-        max_length=254, label="Email",
+        max_length=254, label=_("Email"),
         widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True}),
     )
 
@@ -170,7 +171,7 @@ class PasswordResetRequestForm(forms.Form):
 class SubjectForm(forms.Form):
     """One person's email address, for the privacy page: always posted, never put in a URL."""
 
-    email = forms.EmailField(max_length=254, label="Email address",
+    email = forms.EmailField(max_length=254, label=_("Email address"),
                              widget=forms.EmailInput(attrs={"autocomplete": "off"}))
 
     def clean_email(self):
@@ -181,7 +182,7 @@ class SubjectEraseForm(SubjectForm):
     """Erase one person's data: a first post asks for confirmation, the second must tick the box."""
 
     stage = forms.CharField(required=False, widget=forms.HiddenInput)
-    confirm = forms.BooleanField(required=False, label="I understand this cannot be undone")
+    confirm = forms.BooleanField(required=False, label=_("I understand this cannot be undone"))
 
     @property
     def confirming(self) -> bool:
@@ -191,5 +192,5 @@ class SubjectEraseForm(SubjectForm):
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("stage") == "confirm" and not cleaned.get("confirm"):
-            self.add_error("confirm", "Tick the box to confirm: erased data cannot be brought back.")
+            self.add_error("confirm", _("Tick the box to confirm: erased data cannot be brought back."))
         return cleaned

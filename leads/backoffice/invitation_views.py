@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _, gettext_lazy
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -17,7 +18,7 @@ from leads.domain import invitations
 from leads.domain.exceptions import AccessChanged, InvitationInvalid, StaffExists, StorageUnavailable
 from leads.storage.models import Invitation
 
-INVALID_LINK = "This invitation link has expired or was already used. Ask an admin for a new one."
+INVALID_LINK = gettext_lazy("This invitation link has expired or was already used. Ask an admin for a new one.")
 
 
 def invalid_link(request):
@@ -38,12 +39,13 @@ def send_invitation(request, invitation: Invitation, token: str, *, resent: bool
     link = request.build_absolute_uri(reverse("backoffice:invitation_accept", args=[token]))
     sent = invitations.send_invitation_email(invitation, link=link, inviter_name=request.staff.display_name)
     if not sent:
-        messages.warning(request, f"The invitation to {invitation.email} is saved, but the email could not be sent. "
-                                  "Use Resend to try again.")
+        messages.warning(request, _("The invitation to %(email)s is saved, but the email could not be sent. "
+                                    "Use Resend to try again.") % {"email": invitation.email})
     elif resent:
-        messages.success(request, f"Sent a new invitation to {invitation.email}. The earlier link no longer works.")
+        messages.success(request, _("Sent a new invitation to %(email)s. The earlier link no longer works.")
+                         % {"email": invitation.email})
     else:
-        messages.success(request, f"Sent an invitation to {invitation.email}.")
+        messages.success(request, _("Sent an invitation to %(email)s.") % {"email": invitation.email})
 
 
 @method_decorator([never_cache, sensitive_post_parameters("new_password1", "new_password2")], name="dispatch")
@@ -74,12 +76,12 @@ class InvitationAcceptView(View):
         except InvitationInvalid:
             return invalid_link(request)
         except StorageUnavailable:
-            form.add_error(None, "Your password could not be saved just now. Please try again in a moment.")
+            form.add_error(None, _("Your password could not be saved just now. Please try again in a moment."))
             return self.render_page(invitation, form, status=503)
         if not acceptance.created:
             # This very acceptance landed before (a double click, or a resend after a lost answer): the
             # account is theirs, but a resend is no way to sign in.
-            messages.success(request, "Your password is set. Please sign in.")
+            messages.success(request, _("Your password is set. Please sign in."))
             return redirect("backoffice:login")
         staff = acceptance.staff
         if request.staff:
@@ -89,9 +91,9 @@ class InvitationAcceptView(View):
         except (AccessChanged, PynamoDBException, StorageUnavailable):
             # The account exists with their password; only the session could not be written.
             forget_session(request)
-            messages.success(request, "Your password is set. Please sign in.")
+            messages.success(request, _("Your password is set. Please sign in."))
             return redirect("backoffice:login")
-        messages.success(request, f"Welcome, {staff.display_name}. Your password is set and you are signed in.")
+        messages.success(request, _("Welcome, %(name)s. Your password is set and you are signed in.") % {"name": staff.display_name})
         return redirect("backoffice:dashboard")
 
     def render_page(self, invitation, form, *, status=200):
@@ -108,9 +110,9 @@ class InvitationResendView(AdminRequiredMixin, View):
         try:
             invitation, token = invitations.invitation_resend(invitation_id=invitation_id, invited_by=request.staff.email)
         except InvitationInvalid:
-            messages.error(request, "That invitation is no longer pending: it was accepted, withdrawn or has expired.")
+            messages.error(request, _("That invitation is no longer pending: it was accepted, withdrawn or has expired."))
         except StaffExists:
-            messages.error(request, "That address has an account by now. Withdraw the invitation.")
+            messages.error(request, _("That address has an account by now. Withdraw the invitation."))
         else:
             send_invitation(request, invitation, token, resent=True)
         return redirect("backoffice:staff_list")
@@ -126,7 +128,7 @@ class InvitationWithdrawView(AdminRequiredMixin, View):
         try:
             invitations.invitation_withdraw(invitation_id=invitation_id)
         except InvitationInvalid:
-            messages.error(request, "That invitation is no longer pending: it was accepted, withdrawn or has expired.")
+            messages.error(request, _("That invitation is no longer pending: it was accepted, withdrawn or has expired."))
         else:
-            messages.success(request, "Withdrew the invitation. Its link no longer works.")
+            messages.success(request, _("Withdrew the invitation. Its link no longer works."))
         return redirect("backoffice:staff_list")

@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.hashers import check_password
 from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
-from django.utils.translation import ngettext
+from django.utils.translation import gettext as _, ngettext
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -41,7 +41,7 @@ class PasswordChangeView(StaffRequiredMixin, View):
                               client=ratelimit.client_key(request), device=request.COOKIES.get(auth.DEVICE_COOKIE))
         except InvalidCredentials:
             if not self.resent(email, form.cleaned_data["new_password1"]):
-                form.add_error("current_password", "That is not your current password.")
+                form.add_error("current_password", _("That is not your current password."))
                 return self.render_page(form)
         except LoginThrottled as error:
             minutes = max(1, round(error.retry_after / 60))
@@ -68,9 +68,9 @@ class PasswordChangeView(StaffRequiredMixin, View):
             auth.login(request, staff, two_factor=request.staff.two_factor)  # as proven at this session's sign-in
         except (AccessChanged, PynamoDBException, StorageUnavailable):
             forget_session(request)
-            messages.success(request, "Your password was changed. Please sign in with it.")
+            messages.success(request, _("Your password was changed. Please sign in with it."))
             return redirect("backoffice:login")
-        messages.success(request, "Your password was changed. You were signed out everywhere else.")
+        messages.success(request, _("Your password was changed. You were signed out everywhere else."))
         return redirect("backoffice:dashboard")
 
     @staticmethod
@@ -95,7 +95,7 @@ class PasswordChangeView(StaffRequiredMixin, View):
             return None
 
     def unavailable(self, form):
-        form.add_error(None, "Your password could not be changed just now. Please try again in a moment.")
+        form.add_error(None, _("Your password could not be changed just now. Please try again in a moment."))
         return self.render_page(form, status=503)
 
     def render_page(self, form, *, status=200):

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _, ngettext
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -73,13 +74,15 @@ class PasswordResetView(View):
         except RateLimited as error:
             # Counted for every address alike, so this says nothing about whether an account exists.
             minutes = max(1, round(error.retry_after / 60))
-            form.add_error(None, f"Too many reset requests from here or for this address. Please wait {minutes} "
-                                 f"minute{'s' if minutes != 1 else ''} and try again.")
+            form.add_error(None, ngettext(
+                "Too many reset requests from here or for this address. Please wait %(n)d minute and try again.",
+                "Too many reset requests from here or for this address. Please wait %(n)d minutes and try again.",
+                minutes) % {"n": minutes})
             response = render(request, self.template_name, {"form": form}, status=429)
             response["Retry-After"] = str(error.retry_after)
             return response
         except StorageUnavailable:
-            form.add_error(None, "We could not take your request just now. Please try again in a moment.")
+            form.add_error(None, _("We could not take your request just now. Please try again in a moment."))
             return render(request, self.template_name, {"form": form}, status=503)
         html = render_to_string("backoffice/password_reset_sent.html", {"minutes": _minutes()}, request=request)
         return SendAfterDelivery(html, message=message)
@@ -130,7 +133,7 @@ class PasswordResetConfirmView(View):
         except ResetLinkInvalid:
             return invalid_link(request)  # the same link's other submission got there first
         except StorageUnavailable:
-            form.add_error(None, "Your password could not be saved just now. Please try again in a moment.")
+            form.add_error(None, _("Your password could not be saved just now. Please try again in a moment."))
             return self.render_page(member, form, status=503)
         return self.done(request, member.email)
 
@@ -152,8 +155,8 @@ class PasswordResetConfirmView(View):
             # Anonymous (the session held only the token), or this account's own session, which the
             # reset has just ended with all the others.
             request.session.discard()
-        messages.success(request, "Your password has been changed, and every session of your account has ended. "
-                                  "Sign in with your new password.")
+        messages.success(request, _("Your password has been changed, and every session of your account has ended. "
+                                  "Sign in with your new password."))
         return redirect("backoffice:login")
 
     def render_page(self, member, form, *, status=200):

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
 
@@ -33,9 +34,9 @@ class SessionEndView(StaffRequiredMixin, View):
     def post(self, request):
         ref = request.POST.get("session", "")[:100]
         if staff_sessions.end_session(email=request.staff.email, ref=ref, keep=request.session.session_key):
-            messages.success(request, "Signed that session out.")
+            messages.success(request, _("Signed that session out."))
         else:
-            messages.info(request, "That session had already ended.")
+            messages.info(request, _("That session had already ended."))
         return redirect("backoffice:account_sessions")
 
 
@@ -47,7 +48,7 @@ class SessionsEndOthersView(StaffRequiredMixin, View):
 
     def post(self, request):
         ended = staff_sessions.end_other_sessions(email=request.staff.email, keep=request.session.session_key)
-        messages.success(request, "Signed out everywhere else." if ended else "You were signed in nowhere else.")
+        messages.success(request, _("Signed out everywhere else.") if ended else _("You were signed in nowhere else."))
         return redirect("backoffice:account_sessions")
 
 
@@ -64,7 +65,7 @@ class StaffEndSessionsView(AdminRequiredMixin, View):
             raise Http404("No staff member with this email.") from None
         if email == request.staff.email:
             request.session.flush()  # ended with the others: this browser is signed out too
-            messages.success(request, "You ended every session of your account, this one included.")
+            messages.success(request, _("You ended every session of your account, this one included."))
             return redirect("backoffice:login")
-        messages.success(request, f"Ended every session of {email}.")
+        messages.success(request, _("Ended every session of %(email)s.") % {"email": email})
         return redirect("backoffice:staff_edit", email)

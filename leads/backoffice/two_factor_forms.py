@@ -3,6 +3,7 @@
 Validation only."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from leads.domain import two_factor
 
@@ -13,7 +14,7 @@ class SignInCodeForm(forms.Form):
     """The second step of signing in: six digits from the app, or a recovery code."""
 
     code = forms.CharField(
-        max_length=32, label="Code",
+        max_length=32, label=_("Code"),
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autofocus": True, "autocapitalize": "none",
                                       "spellcheck": "false"}),
     )
@@ -21,7 +22,7 @@ class SignInCodeForm(forms.Form):
     def clean_code(self):
         code = self.cleaned_data["code"]
         if not two_factor.looks_like_app_code(code) and len(two_factor.normalise_code(code)) != _RECOVERY_LENGTH:
-            raise forms.ValidationError("Enter the 6-digit code from your app, or one of your recovery codes.",
+            raise forms.ValidationError(_("Enter the 6-digit code from your app, or one of your recovery codes."),
                                         code="format")
         return code
 
@@ -31,14 +32,14 @@ class EnrolForm(forms.Form):
 
     pending = forms.CharField(widget=forms.HiddenInput, max_length=1000)
     code = forms.CharField(
-        max_length=16, label="6-digit code from your app",
+        max_length=16, label=_("6-digit code from your app"),
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
 
     def clean_code(self):
         code = self.cleaned_data["code"]
         if not two_factor.looks_like_app_code(code):
-            raise forms.ValidationError("Enter the 6 digits your app shows for Leads.", code="format")
+            raise forms.ValidationError(_("Enter the 6 digits your app shows for Leads."), code="format")
         return code
 
 
@@ -46,6 +47,6 @@ class ConfirmForm(forms.Form):
     """Proof that the signed-in person is at the keyboard: a current code from the app, or the password."""
 
     answer = forms.CharField(
-        max_length=1024, strip=False, label="A current code from your app, or your password",
+        max_length=1024, strip=False, label=_("A current code from your app, or your password"),
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )

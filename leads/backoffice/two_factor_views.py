@@ -8,7 +8,7 @@ from django.core import signing
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
-from django.utils.translation import ngettext
+from django.utils.translation import gettext as _, gettext_lazy, ngettext
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -26,7 +26,7 @@ from leads.domain.exceptions import (
 
 ENROL_SECONDS = 15 * 60  # to scan the QR code and type the first code
 _ENROL_SALT = "leads.backoffice.two_factor.enrol"
-UNAVAILABLE = "Sign-in is unavailable for a moment. Please try again shortly."
+UNAVAILABLE = gettext_lazy("Sign-in is unavailable for a moment. Please try again shortly.")
 
 
 def throttled(form, error: LoginThrottled, render_page):
@@ -76,10 +76,10 @@ class SignInCodeView(View):
         except sign_in.SignInExpired:
             return self.start_again()
         except CodeUsed:
-            form.add_error("code", "That code was used already. Wait for the next code from your app.")
+            form.add_error("code", _("That code was used already. Wait for the next code from your app."))
             return render(request, self.template_name, context)
         except InvalidCode:
-            form.add_error("code", "That code is not right. Check that the time on your phone is right, and try again.")
+            form.add_error("code", _("That code is not right. Check that the time on your phone is right, and try again."))
             return render(request, self.template_name, context)
         except LoginThrottled as error:
             return throttled(form, error, lambda status: render(request, self.template_name, context, status=status))
@@ -103,7 +103,7 @@ class SignInCodeView(View):
 
     def start_again(self):
         sign_in.abandon(self.request)
-        messages.error(self.request, "Your sign-in expired or your account changed. Please sign in again.")
+        messages.error(self.request, _("Your sign-in expired or your account changed. Please sign in again."))
         return redirect("backoffice:login")
 
 
@@ -138,7 +138,7 @@ class TwoFactorView(StaffRequiredMixin, View):
         form = EnrolForm(request.POST)
         secret = _read_pending_secret(staff.email, request.POST.get("pending", ""))
         if secret is None and not already_on:
-            messages.error(request, "That set-up took too long. Scan this new code and enter the code your app shows.")
+            messages.error(request, _("That set-up took too long. Scan this new code and enter the code your app shows."))
         if secret is None or (already_on and not form.is_valid()):
             return redirect("backoffice:two_factor")
         if not form.is_valid():
@@ -150,8 +150,8 @@ class TwoFactorView(StaffRequiredMixin, View):
         except InvalidCode:
             if already_on:
                 return self.already_on()
-            form.add_error("code", "That code is not right. Check that the time on your phone is right, and enter the "
-                                   "code your app shows now.")
+            form.add_error("code", _("That code is not right. Check that the time on your phone is right, and enter the "
+                                   "code your app shows now."))
             return self.enrol_page(form, secret=secret)
         except TwoFactorAlreadyOn:
             return self.already_on()
@@ -161,7 +161,7 @@ class TwoFactorView(StaffRequiredMixin, View):
         return render(request, "backoffice/two_factor_codes.html", {"codes": codes, "enrolled": True})
 
     def already_on(self):
-        messages.info(self.request, "Two-factor sign-in is already on.")
+        messages.info(self.request, _("Two-factor sign-in is already on."))
         return redirect("backoffice:two_factor")
 
     def account(self):
@@ -208,7 +208,7 @@ class _ConfirmedChange(TwoFactorView):
         try:
             sign_in.confirm(request, form.cleaned_data["answer"], client=ratelimit.client_key(request))
         except InvalidCredentials:
-            form.add_error("answer", "That is neither a current code from your app nor your password.")
+            form.add_error("answer", _("That is neither a current code from your app nor your password."))
             return self.status_page(staff, **forms)
         except LoginThrottled as error:
             return throttled(form, error, lambda status: self.status_page(staff, status=status, **forms))
@@ -237,11 +237,11 @@ class TwoFactorDisableView(_ConfirmedChange):
         try:
             two_factor.two_factor_disable(email=staff.email, role=staff.role)
         except TwoFactorRequired:
-            messages.error(self.request, "Two-factor sign-in is required for your account; it cannot be turned off.")
+            messages.error(self.request, _("Two-factor sign-in is required for your account; it cannot be turned off."))
             return redirect("backoffice:two_factor")
         except StaffNotFound:
             raise Http404("Your account changed meanwhile; please sign in again.") from None
-        messages.success(self.request, "Two-factor sign-in is off. Your recovery codes no longer work.")
+        messages.success(self.request, _("Two-factor sign-in is off. Your recovery codes no longer work."))
         return redirect("backoffice:two_factor")
 
 
@@ -256,12 +256,12 @@ class StaffTwoFactorResetView(AdminRequiredMixin, View):
         if member is None:
             raise Http404("No staff member with this email.")
         if member.email == request.staff.email:
-            messages.error(request, "Manage your own two-factor sign-in on your two-factor page.")
+            messages.error(request, _("Manage your own two-factor sign-in on your two-factor page."))
             return redirect("backoffice:staff_edit", email=member.email)
         try:
             two_factor.two_factor_reset(email=member.email, actor=request.staff.email)
         except StaffNotFound:
             raise Http404("This staff member was removed meanwhile.") from None
-        messages.success(request, f"Two-factor sign-in is off for {member.email}, who was signed out everywhere. "
-                                  "They set it up again at their next sign-in.")
+        messages.success(request, _("Two-factor sign-in is off for %(email)s, who was signed out everywhere. "
+                                    "They set it up again at their next sign-in.") % {"email": member.email})
         return redirect("backoffice:staff_edit", email=member.email)

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import ngettext
+from django.utils.translation import gettext as _, ngettext
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -74,10 +74,10 @@ class LoginView(View):
                 device=request.COOKIES.get(auth.DEVICE_COOKIE),
             )
         except InvalidCredentials:
-            form.add_error(None, "That email and password do not match an active account.")
+            form.add_error(None, _("That email and password do not match an active account."))
             return render(request, self.template_name, context)
         except StorageUnavailable:
-            form.add_error(None, "Sign-in is unavailable for a moment. Please try again shortly.")
+            form.add_error(None, _("Sign-in is unavailable for a moment. Please try again shortly."))
             return render(request, self.template_name, context, status=503)
         except LoginThrottled as error:
             minutes = max(1, round(error.retry_after / 60))
@@ -96,14 +96,14 @@ class LoginView(View):
         except AccessChanged:
             # An admin changed this account between the password check and the session write.
             request.session.flush()
-            form.add_error(None, "Your account was changed while you were signing in. Please sign in again.")
+            form.add_error(None, _("Your account was changed while you were signing in. Please sign in again."))
             return render(request, self.template_name, context, status=409)
         except (PynamoDBException, StorageUnavailable):
-            form.add_error(None, "Sign-in is unavailable for a moment. Please try again shortly.")
+            form.add_error(None, _("Sign-in is unavailable for a moment. Please try again shortly."))
             return render(request, self.template_name, context, status=503)
         if two_factor.is_required(staff.role):
             # LEADS_REQUIRE_2FA: every other page sends them to enrolment until they have enrolled.
-            messages.info(request, "Your account needs two-factor sign-in. Set it up now to continue.")
+            messages.info(request, _("Your account needs two-factor sign-in. Set it up now to continue."))
             return remember_device(redirect("backoffice:two_factor"), staff)
         return remember_device(redirect(self.next_url()), staff)
 
@@ -123,7 +123,7 @@ class LogoutView(View):
 
     def post(self, request):
         auth.logout(request)
-        messages.success(request, "You have signed out.")
+        messages.success(request, _("You have signed out."))
         return redirect("backoffice:login")
 
 
@@ -171,7 +171,7 @@ class LeadListView(StaffRequiredMixin, View):
         context = {"form": form, "page_sizes": PAGE_SIZES, "statuses": [(s, STATUS_LABELS[s]) for s in STATUSES]}
         if not form.is_valid():
             if "status" in form.errors or "per_page" in form.errors or "cursor" in form.errors:
-                return bad_request(request, "That filter is not valid. Please start again from the inbox.")
+                return bad_request(request, _("That filter is not valid. Please start again from the inbox."))
             return render(request, self.template_name, {**context, "page": None})
         cleaned = form.cleaned_data
         try:
@@ -180,7 +180,7 @@ class LeadListView(StaffRequiredMixin, View):
                 cursor=cleaned["cursor"] or None, page_size=cleaned["per_page"],
             )
         except BadCursor as error:
-            return bad_request(request, f"{error} Please start again from the first page.")
+            return bad_request(request, _("%(problem)s Please start again from the first page.") % {"problem": error})
         context.update(
             page=page,
             status=cleaned["status"],
@@ -200,7 +200,7 @@ class LeadExportView(StaffRequiredMixin, View):
     def get(self, request):
         form = LeadFilterForm(request.GET)
         if not form.is_valid():
-            return bad_request(request, "That filter is not valid.")
+            return bad_request(request, _("That filter is not valid."))
         leads = selectors.lead_export(status=form.cleaned_data["status"] or None, search=form.cleaned_data["q"])
         response = StreamingHttpResponse(exports.csv_lines(leads), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="leads.csv"'
@@ -298,13 +298,13 @@ class LeadDetailView(StaffRequiredMixin, View):
             missed = selectors.lead_history_since(lead_id=lead_id, version=data["version"])
             posted = request.POST.copy()
             posted["version"] = str(conflict.current.version)
-            messages.error(request, "Someone else saved this lead while you were editing. Nothing was overwritten: "
-                                    "review their changes below, then save again to apply yours.")
+            messages.error(request, _("Someone else saved this lead while you were editing. Nothing was overwritten: "
+                                    "review their changes below, then save again to apply yours."))
             return self.render_page(conflict.current, LeadEditForm(posted, staff=self.staff), missed=missed, status=409)
         except StorageUnavailable:
-            messages.error(request, "The lead could not be saved just now. Your changes are still in the form; please try again.")
+            messages.error(request, _("The lead could not be saved just now. Your changes are still in the form; please try again."))
             return self.render_page(lead, form, status=503)
-        messages.success(request, "Saved." if changes else "No changes to save.")
+        messages.success(request, _("Saved.") if changes else _("No changes to save."))
         return redirect("backoffice:lead_detail", lead_id=lead_id)
 
     @cached_property
@@ -339,14 +339,14 @@ class LeadExtendView(StaffRequiredMixin, View):
         except LeadNotFound:
             raise Http404("No lead with this id.") from None
         except LeadConflict:
-            messages.error(request, "Someone else saved this lead just now, so it was not kept longer. "
-                                    "Nothing was overwritten; please try again.")
+            messages.error(request, _("Someone else saved this lead just now, so it was not kept longer. "
+                                    "Nothing was overwritten; please try again."))
             return redirect("backoffice:lead_detail", lead_id=lead_id)
         until = _utc_label(lead.expires_at)
         if extended:
-            messages.success(request, f"Kept until {until}.")
+            messages.success(request, _("Kept until %(date)s.") % {"date": until})
         else:
-            messages.info(request, f"It is already kept until {until}: it saw activity today.")
+            messages.info(request, _("It is already kept until %(date)s: it saw activity today.") % {"date": until})
         return redirect("backoffice:lead_detail", lead_id=lead_id)
 
 
@@ -365,9 +365,10 @@ class LeadDeleteView(AdminRequiredMixin, View):
         except LeadNotFound:
             raise Http404("No lead with this id.") from None
         except LeadConflict:
-            messages.error(request, "Someone else changed this lead just now; it was not deleted. Please check it again.")
+            messages.error(request, _("Someone else changed this lead just now; it was not deleted. Please check it again."))
             return redirect("backoffice:lead_detail", lead_id=lead_id)
-        messages.success(request, f"Deleted the lead from {lead.email}. You can restore it from Recently deleted for {trash_period()}.")
+        messages.success(request, _("Deleted the lead from %(email)s. You can restore it from Recently deleted for %(period)s.")
+                         % {"email": lead.email, "period": trash_period()})
         return redirect("backoffice:lead_list")
 
 
@@ -391,9 +392,9 @@ class LeadRestoreView(AdminRequiredMixin, View):
         try:
             lead = services.lead_restore(lead_id=lead_id, actor=request.staff.email)
         except LeadNotFound:
-            messages.error(request, "That lead can no longer be restored.")
+            messages.error(request, _("That lead can no longer be restored."))
             return redirect("backoffice:trash")
-        messages.success(request, f"Restored the lead from {lead.email}.")
+        messages.success(request, _("Restored the lead from %(email)s.") % {"email": lead.email})
         return redirect("backoffice:lead_detail", lead_id=lead_id)
 
 
@@ -412,9 +413,9 @@ class StaffListView(AdminRequiredMixin, View):
             try:
                 invitation, token = invitations.invitation_create(**form.cleaned_data, invited_by=request.staff.email)
             except StaffExists:
-                form.add_error("email", "There is already an account with this email.")
+                form.add_error("email", _("There is already an account with this email."))
             except StorageUnavailable:
-                form.add_error(None, "The invitation could not be saved just now. Please try again in a moment.")
+                form.add_error(None, _("The invitation could not be saved just now. Please try again in a moment."))
                 return self.render_page(form, status=503)
             else:
                 send_invitation(request, invitation, token)
@@ -444,13 +445,13 @@ class StaffEditView(AdminRequiredMixin, View):
         if not form.is_valid():
             return self.render_page(member, form)
         if member.email == request.staff.email and (form.cleaned_data["role"] != "admin" or not form.cleaned_data["active"]):
-            form.add_error(None, "You cannot remove your own admin access; ask another admin.")
+            form.add_error(None, _("You cannot remove your own admin access; ask another admin."))
             return self.render_page(member, form)
         try:
             services.staff_update(email=member.email, **form.cleaned_data)
         except StaffNotFound:
             raise Http404("This staff member was removed meanwhile.") from None
-        messages.success(request, f"Saved {member.email}.")
+        messages.success(request, _("Saved %(email)s.") % {"email": member.email})
         return redirect("backoffice:staff_list")
 
     def get_member(self, email):

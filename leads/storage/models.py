@@ -51,6 +51,7 @@ All timestamps are UTC ISO-8601 strings (``2026-11-21T17:42:59.123456Z``), which
 
 from datetime import UTC, datetime
 
+from django.utils.translation import gettext_lazy as _
 from pynamodb.attributes import (
     Attribute,
     BooleanAttribute,
@@ -65,12 +66,13 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProject
 from pynamodb.models import Model
 
 STATUSES = ("new", "contacted", "qualified", "converted", "lost")
+# Shown to staff in their language (lazy: translated when a page renders, not at import).
 STATUS_LABELS = {
-    "new": "New",
-    "contacted": "Contacted",
-    "qualified": "Qualified",
-    "converted": "Converted",
-    "lost": "Lost",
+    "new": _("New"),
+    "contacted": _("Contacted"),
+    "qualified": _("Qualified"),
+    "converted": _("Converted"),
+    "lost": _("Lost"),
 }
 FEED_ALL = "all"
 
