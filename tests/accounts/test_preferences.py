@@ -53,7 +53,7 @@ def test_sign_in_reads_the_account_once(dynamodb_calls):
 
 
 def test_a_page_in_another_zone_costs_no_extra_call(dynamodb_calls):
-    client = sign_in(time_zone="Europe/Berlin")
+    client = sign_in(time_zone="Europe/Berlin", language="")
     lead_id = make_lead()
     response, calls = dynamodb_calls.during(lambda: client.get(f"/admin/leads/{lead_id}/"))
     assert response.status_code == 200 and " CET" in response.content.decode()
