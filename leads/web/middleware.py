@@ -78,7 +78,12 @@ class StaffTimeZoneMiddleware:
     def __call__(self, request):
         if self.prefix is None:
             self.prefix = _staff_prefix()
-        name = session_time_zone(request) if request.path_info.startswith(self.prefix) else None
+        try:
+            name = session_time_zone(request) if request.path_info.startswith(self.prefix) else None
+        except (StorageUnavailable, PynamoDBException):
+            # The view reads the session again inside StorageUnavailableMiddleware's reach: a 503 page,
+            # where an error raised here, outside it, would be a 500.
+            name = None
         if not name:
             return self.get_response(request)
         try:

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from django.test import Client
 
 from leads.domain import selectors
+from tests.faults import dynamodb_fault
 from tests.helpers import make_lead, signed_in
 
 URL = "/admin/account/preferences/"
@@ -91,3 +92,20 @@ def test_the_dashboard_says_its_days_are_utc(sales_client):
 def test_signed_out_visitors_are_sent_to_sign_in():
     response = Client().post(URL, {"time_zone": "Europe/Berlin", "language": ""})
     assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+
+
+def test_a_dynamodb_outage_on_a_staff_page_is_the_503_page_not_a_500(sales_client):
+    choose(sales_client)
+    sales_client.raise_request_exception = False
+    with dynamodb_fault(timeout=True):
+        response = sales_client.get("/admin/leads/")
+    assert response.status_code == 503
+
+
+def test_a_failed_save_keeps_the_choice_and_says_so(sales_client):
+    with dynamodb_fault(operations={"UpdateItem"}):
+        response = choose(sales_client, "Asia/Tokyo", "de")
+    assert response.status_code == 503
+    html = response.content.decode()
+    assert "could not be saved just now" in html and selected(html, "time_zone") == ["Asia/Tokyo"]
+    assert sales_client.session["staff_tz"] == "UTC"
