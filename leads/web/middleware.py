@@ -2,17 +2,18 @@
 
 import logging
 import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.shortcuts import render
 from django.urls import get_script_prefix, reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation.trans_real import parse_accept_lang_header
 from pynamodb.exceptions import PynamoDBException
 
-from leads.accounts.auth import current_staff
+from leads.accounts.auth import STAFF_LANG_KEY, current_staff, session_time_zone
 from leads.domain.exceptions import StorageUnavailable
 from leads.web.request_log import loggable_path
 from leads.public.views import healthz
@@ -38,15 +39,13 @@ class StorageUnavailableMiddleware:
         return None
 
 
-def staff_prefix() -> str:
-    """The staff area's path, without the script prefix (an API Gateway stage): "/admin/"."""
+def _staff_prefix() -> str:
+    """The staff URLs' path prefix, without the script prefix (an API Gateway stage)."""
     return "/" + reverse("backoffice:dashboard").removeprefix(get_script_prefix())
 
 
 # A language tag as Accept-Language carries it (Django's own check, before a lookup).
 LANGUAGE_TAG = re.compile(r"^[a-z]{1,8}(?:[-_][a-z0-9]{1,8})*$", re.IGNORECASE)
-# What a staff member chose (stored in their session at sign-in): "en", "de", or "" for the default.
-STAFF_LANGUAGE_KEY = "staff_lang"
 
 
 def visitor_language(request) -> str:
@@ -68,8 +67,13 @@ def visitor_language(request) -> str:
 
 
 def staff_language(request) -> str:
-    """The language a staff member chose (session["staff_lang"]), else English."""
-    chosen = request.session.get(STAFF_LANGUAGE_KEY) or ""
+    """The language a staff member chose (their session's STAFF_LANG_KEY, set at sign-in), else English."""
+    try:
+        chosen = request.session.get(STAFF_LANG_KEY) or ""
+    except (StorageUnavailable, PynamoDBException):
+        # The view reads the session again inside StorageUnavailableMiddleware's reach: a 503 page (in
+        # English), where an error raised here, outside it, would be a 500.
+        return settings.LANGUAGE_CODE
     if chosen in dict(settings.LANGUAGES):
         return chosen
     return settings.LANGUAGE_CODE
@@ -88,7 +92,7 @@ class LanguageMiddleware:
 
     def __call__(self, request):
         if self.prefix is None:
-            self.prefix = staff_prefix()
+            self.prefix = _staff_prefix()
         staff = request.path_info.startswith(self.prefix)
         language = staff_language(request) if staff else visitor_language(request)
         with translation.override(language):
@@ -115,10 +119,45 @@ class StaffNoStoreMiddleware:
         response = self.get_response(request)
         if self.prefix is None:
             # Without the script prefix (an API Gateway stage): the first request's may not be the next's.
-            self.prefix = staff_prefix()
+            self.prefix = _staff_prefix()
         if request.path_info.startswith(self.prefix):
             add_never_cache_headers(response)
         return response
+
+
+class StaffTimeZoneMiddleware:
+    """Show a staff page's times in the signed-in staff member's time zone, as their session names it.
+
+    The zone rides in the session (leads.accounts.auth.remember_preferences), which a staff page
+    reads anyway: no extra DynamoDB call. Only staff pages look, so a public page reads no session.
+    Activation is per thread, so it is undone after every response. A streamed body (the CSV export)
+    is produced after that and must convert its times itself.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.prefix = None
+
+    def __call__(self, request):
+        if self.prefix is None:
+            self.prefix = _staff_prefix()
+        try:
+            name = session_time_zone(request) if request.path_info.startswith(self.prefix) else None
+        except (StorageUnavailable, PynamoDBException):
+            # The view reads the session again inside StorageUnavailableMiddleware's reach: a 503 page,
+            # where an error raised here, outside it, would be a 500.
+            name = None
+        if not name:
+            return self.get_response(request)
+        try:
+            timezone.activate(ZoneInfo(name))
+        except (ZoneInfoNotFoundError, ValueError):
+            # A zone the database no longer has (renamed upstream): the default rather than a 500.
+            logger.warning("Unknown time zone in a staff session; showing %s", timezone.get_default_timezone_name())
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
 
 
 class CurrentStaffMiddleware:
