@@ -201,7 +201,7 @@ class PreferencesForm(forms.Form):
     """One's own time zone (every IANA zone, grouped by region) and admin language."""
 
     time_zone = forms.ChoiceField(
-        label="Time zone", choices=preferences.time_zone_choices,
-        help_text="Times on the staff pages and in the CSV export are shown in this zone.",
+        label=_("Time zone"), choices=preferences.time_zone_choices,
+        help_text=_("Times on the staff pages and in the CSV export are shown in this zone."),
     )
-    language = forms.ChoiceField(label="Language", choices=preferences.LANGUAGES, required=False)
+    language = forms.ChoiceField(label=_("Language"), choices=preferences.LANGUAGES, required=False)

@@ -1,8 +1,11 @@
 """One's own preferences (/admin/account/preferences/): time zone and language. HTTP only."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
+from django.utils import translation
+from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
 
@@ -36,13 +39,15 @@ class PreferencesView(StaffRequiredMixin, View):
             auth.logout(request)
             return redirect("backoffice:login")
         except InvalidPreference:  # the form offers only valid ones; this is a defence, not a path
-            form.add_error(None, "That time zone or language is not available.")
+            form.add_error(None, _("That time zone or language is not available."))
             return self.render_page(form)
         except StorageUnavailable:
-            form.add_error(None, "Your preferences could not be saved just now. Please try again in a moment.")
+            form.add_error(None, _("Your preferences could not be saved just now. Please try again in a moment."))
             return self.render_page(form, status=503)
         auth.remember_preferences(request, time_zone=time_zone, language=language)
-        messages.success(request, "Your preferences were saved.")
+        # Said on the next page, which speaks the language just chosen.
+        with translation.override(language or settings.LANGUAGE_CODE):
+            messages.success(request, _("Your preferences were saved."))
         return redirect("backoffice:account_preferences")
 
     def render_page(self, form, *, status=200):

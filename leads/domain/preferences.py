@@ -3,8 +3,11 @@
 from functools import cache
 from zoneinfo import available_timezones
 
-# Languages a staff member can pick; "" follows the site's default (settings.LANGUAGE_CODE).
-LANGUAGES = [("", "Site default"), ("en", "English"), ("de", "German")]
+from django.utils.translation import gettext_lazy as _
+
+# Languages a staff member can pick; "" follows the site's default (settings.LANGUAGE_CODE). Each language is
+# named in itself, so whoever reads the other one still finds theirs.
+LANGUAGES = [("", _("Site default")), ("en", "English"), ("de", "Deutsch")]
 
 # Names zoneinfo lists that are files of the database, not zones a person lives in.
 _NOT_ZONES = {"Factory", "localtime", "posixrules"}

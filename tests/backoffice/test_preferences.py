@@ -26,7 +26,7 @@ def selected(html, name):
 def test_the_page_shows_the_current_choices_and_is_linked_from_the_header(sales_client):
     html = sales_client.get(URL).content.decode()
     assert selected(html, "time_zone") == ["UTC"] and selected(html, "language") == [""]
-    assert '<option value="Europe/Berlin">' in html and '<option value="de">German</option>' in html
+    assert '<option value="Europe/Berlin">' in html and '<option value="de">Deutsch</option>' in html
     assert f'href="{URL}"' in sales_client.get("/admin/").content.decode()
 
 

@@ -126,6 +126,7 @@ def test_storage_outage_page_speaks_german():
 def test_staff_pages_are_english_by_default_whatever_the_browser_says(admin_client):
     page = admin_client.get("/admin/", HTTP_ACCEPT_LANGUAGE=GERMAN)
     assert page.status_code == 200 and '<html lang="en">' in page.content.decode()
+    assert "<h1>Dashboard</h1>" in page.content.decode()
     assert page["Content-Language"] == "en" and "Accept-Language" not in page.get("Vary", "")
     login = Client(headers={"Accept-Language": GERMAN}).post("/admin/login/", {"email": "", "password": ""})
     assert "This field is required." in login.content.decode()
@@ -136,8 +137,12 @@ def test_staff_pages_speak_german_when_the_staff_member_chose_it(admin_client):
     session["staff_lang"] = "de"
     session.save()
     page = admin_client.get("/admin/", HTTP_ACCEPT_LANGUAGE=ENGLISH)
-    assert page.status_code == 200 and '<html lang="de">' in page.content.decode()
+    html = page.content.decode()
+    assert page.status_code == 200 and '<html lang="de">' in html
     assert page["Content-Language"] == "de"
+    assert "<h1>Übersicht</h1>" in html and ">Kürzlich gelöscht</a>" in html and ">Abmelden</button>" in html
+    inbox = admin_client.get("/admin/leads/").content.decode()
+    assert "<h1>Leads</h1>" in inbox and ">Suchen</button>" in inbox and "Keine passenden Leads." in inbox
     missing = admin_client.get("/admin/leads/0123456789abcdef0123456789abcdef/")
     assert missing.status_code == 404 and "Seite nicht gefunden" in missing.content.decode()
     # The public pages still follow the browser, not the staff choice.
@@ -166,3 +171,15 @@ def test_the_default_consent_sentence_is_shown_and_stored_in_the_visitors_langua
                               "subject": "Angebot", "message": "Hallo", "consent": "on"}).status_code == 302
     [stored] = [Lead.get(lead.lead_id) for lead in Lead.email_index.query("grete@example.de")]
     assert stored.consent_text.startswith(sentence)
+
+
+def test_a_staff_member_who_picks_german_on_the_preferences_page_gets_german_pages(sales_client):
+    from django.urls import reverse
+
+    url = reverse("backoffice:account_preferences")
+    saved = sales_client.post(url, {"time_zone": "Europe/Berlin", "language": "de"}, follow=True)
+    html = saved.content.decode()
+    assert '<html lang="de">' in html and "Ihre Einstellungen wurden gespeichert." in html
+    assert '<option value="de" selected>Deutsch</option>' in html
+    back = sales_client.post(url, {"time_zone": "Europe/Berlin", "language": ""}, follow=True)
+    assert '<html lang="en">' in back.content.decode() and "Your preferences were saved." in back.content.decode()
