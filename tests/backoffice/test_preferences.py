@@ -34,7 +34,7 @@ def test_saving_a_zone_and_language_keeps_them(sales_client):
     response = choose(sales_client, "Europe/Berlin", "de")
     assert response.status_code == 302 and response["Location"] == URL
     html = sales_client.get(URL).content.decode()
-    assert "Your preferences were saved." in html
+    assert "Ihre Einstellungen wurden gespeichert." in html  # said in the language just chosen
     assert selected(html, "time_zone") == ["Europe/Berlin"] and selected(html, "language") == ["de"]
     staff = selectors.staff_get(email="sam@example.com")
     assert (staff.time_zone, staff.language) == ("Europe/Berlin", "de")
