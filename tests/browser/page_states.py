@@ -153,6 +153,9 @@ def staff_states(rec: Recorder, settings_patch) -> None:
 
     # One's own account: sessions, password, two-factor on and off.
     rec.add("sessions", boss.get("/admin/account/sessions/"))
+    rec.add("preferences", boss.get("/admin/account/preferences/"))
+    rec.add("preferences with errors",
+            boss.post("/admin/account/preferences/", {"time_zone": "Mars/Olympus", "language": "xx"}))
     rec.add("password change", boss.get("/admin/account/password/"))
     rec.add("password change with errors", boss.post("/admin/account/password/", {
         "old_password": "wrong", "new_password1": "short", "new_password2": "other"}))
