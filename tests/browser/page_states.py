@@ -12,7 +12,6 @@ from django.core import mail
 from django.test import Client
 from django.urls import resolve, Resolver404
 
-from leads.domain import services
 from tests.faults import dynamodb_fault
 from tests.helpers import PASSWORD, invite, make_lead, signed_in
 
@@ -193,7 +192,6 @@ def staff_states(rec: Recorder, settings_patch) -> None:
         "/admin/privacy/erase/", {"email": "person4@acme.example", "stage": "confirm"}))
     rec.add("privacy erase record", boss.post("/admin/privacy/erase/", {
         "email": "person4@acme.example", "stage": "confirm", "confirm": "on"}, follow=True))
-    services.lead_bulk_set_status(lead_ids=ids[4:], status="contacted", actor="boss@example.com")
 
 
 def all_states(settings_patch) -> list[PageState]:

