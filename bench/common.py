@@ -58,6 +58,16 @@ def interleaved(rounds: int, sides, measure, groups=(None,)) -> dict:
     return runs
 
 
+def cold_starts(variants, spawn, rounds: int, medians=("total_ms",)) -> dict:
+    """Each variant once to warm the page cache, then interleaved rounds: medians, modules, forbidden imports."""
+    for variant in variants:
+        spawn(variant)
+    runs = interleaved(rounds, variants, lambda _, variant, __: spawn(variant))[None]
+    return {v: {**summary(rs, medians), "modules": rs[0].get("modules"),
+                **({"forbidden": sorted(set().union(*(r["forbidden"] for r in rs)))} if "forbidden" in rs[0] else {})}
+            for v, rs in runs.items()}
+
+
 def summary(runs: list[dict], medians=(), totals=()) -> dict:
     """A side's rounds in a few figures: the medians of some, the totals of others."""
     return {**{key: median([run[key] for run in runs]) for key in medians},

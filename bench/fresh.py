@@ -18,8 +18,8 @@ if __package__:  # the parent, or the CPU or export child; a cold start imports 
     from collections import defaultdict
 
     from .common import (
-        BENCH, HTTPS, PAGES, SESSION_COOKIE, child_json, contact_json, django_client, interleaved, median, python,
-        ratio, summary, vm_kb,
+        BENCH, HTTPS, PAGES, SESSION_COOKIE, child_json, cold_starts, contact_json, django_client, interleaved, median,
+        python, ratio, summary, vm_kb,
     )
 
 FLOOR = "bench.baseline.settings"
@@ -87,11 +87,8 @@ def import_profile(text: str) -> dict:
 def coldstart(envs: dict, mode: dict) -> dict:
     """Every variant from spawn to response in interleaved rounds, medians; the import profiles of app and floor."""
     env = {variant: envs["app" if variant.startswith("app") else "floor"] for variant in VARIANTS}
-    for variant in VARIANTS:  # warm-up: bytecode caches, page cache
-        spawn(variant, env[variant])
-    runs = interleaved(mode["coldstart_rounds"], VARIANTS, lambda _, variant, __: spawn(variant, env[variant]))[None]
-    variants = {v: {**summary(rs, ("total_ms", "import_ms", "first_request_ms")), "modules": rs[0].get("modules"),
-                    "forbidden": sorted(set().union(*(r.get("forbidden", ()) for r in rs)))} for v, rs in runs.items()}
+    variants = cold_starts(VARIANTS, lambda v: spawn(v, env[v]), mode["coldstart_rounds"],
+                           ("total_ms", "import_ms", "first_request_ms"))
     profiles = {v: import_profile(spawn(v, env[v], importtime=True)["stderr"]) for v in ("app", "floor")}
     extra = {k: v - profiles["floor"]["by_package_ms"].get(k, 0) for k, v in profiles["app"]["by_package_ms"].items()}
     total = {variant: figures["total_ms"] for variant, figures in variants.items()}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from leads.management.lambda_package import Size, largest
 
-from .common import ROOT, SESSION_COOKIE, child_json, interleaved, measured, python, ratio, summary
+from .common import ROOT, SESSION_COOKIE, child_json, cold_starts, measured, python, ratio
 
 DEPLOY_PYTHON = ROOT / ".venv-deploy" / "bin" / "python"
 APP_FILES = ("leads", "leadsite", "templates", "static", "manage.py", "requirements.txt", "zappa_settings.json")
@@ -117,16 +117,12 @@ def run(sides: dict, mode: dict, tmp: Path) -> dict:
                  for side, env in (("app", app_env), ("floor", floor_env))}
     session = app_env["BENCH_SESSION"]
 
-    def measure(_, variant, __):
+    def measure(variant):
         package, path, signed_in, _label = VARIANTS[variant]
         return spawn(tasks[package], event(path, session if signed_in else None), child_env[package])
 
-    for variant in VARIANTS:  # warm-up: the page cache
-        measure(None, variant, None)
-    runs = interleaved(mode["coldstart_rounds"], VARIANTS, measure)[None]
-    variants = {v: {**summary(rs, ("total_ms",)), "modules": rs[0]["modules"]} for v, rs in runs.items()}
+    variants = cold_starts(VARIANTS, measure, mode["coldstart_rounds"])
     sizes = {name: Size.of(path).__dict__ for name, path in zips.items()}
     return {"measured": measured(), "rounds": mode["coldstart_rounds"], "sizes": sizes,
-            "largest": largest(zips["app"], count=8),
-            "variants": variants, "form_vs_floor": ratio(variants["app"]["total_ms"], variants["floor"]["total_ms"]),
+            "largest": largest(zips["app"], count=8), "variants": variants, "form_vs_floor": ratio(variants["app"]["total_ms"], variants["floor"]["total_ms"]),
             "inbox_vs_floor_inbox": ratio(variants["app_inbox"]["total_ms"], variants["floor_inbox"]["total_ms"])}

@@ -87,12 +87,14 @@ def budgets(r: dict) -> tuple[list[list], list[str]]:
                   e["worst_read"] is not None and e["worst_read"] <= BUDGET["list_read_per_shown"] + 1e-9],
                  ["1", "no Scan in any request", f"{e['scans']} Scan(s)", e["scans"] == 0]]
     pages = r["load"]["pages"].values() if "load" in r else []
-    rows += [["2", f"{name} {sign} {BUDGET[key]}× floor, each page", f"{pick.__name__} {x(worst[key])} "
-              f"({worst['label']})", within(worst[key], key)] for key, name, pick, _, sign, _ in LOAD_BUDGETS
-             if pages for worst in [pick(pages, key=lambda p, k=key: p[k])]]
-    misses += [f"{what.format(p['label'], x(p[key]))} (budget {sign} {BUDGET[key]}×; {word} by "  # every page, not
-               f"{abs(p[key] - BUDGET[key]):.2f}×)" for p in pages  # just the worst
-               for key, _, _, word, sign, what in LOAD_BUDGETS if not within(p[key], key)]
+    for key, name, pick, _, sign, _ in LOAD_BUDGETS if pages else ():
+        worst = pick(pages, key=lambda p, k=key: p[k])
+        rows.append(["2", f"{name} {sign} {BUDGET[key]}× floor, each page",
+                     f"{pick.__name__} {x(worst[key])} ({worst['label']})", within(worst[key], key)])
+    # The closing note names every page that missed, not just the worst.
+    misses += [f"{what.format(p['label'], x(p[key]))} (budget {sign} {BUDGET[key]}×; {word} by "
+               f"{abs(p[key] - BUDGET[key]):.2f}×)" for p in pages for key, _, _, word, sign, what in LOAD_BUDGETS
+               if not within(p[key], key)]
     if "coldstart" in r:
         c, bad = r["coldstart"], r["coldstart"]["variants"]["app"]["forbidden"]
         rows += [["3", f"cold start ≤ {BUDGET['coldstart_vs_floor']}× Django + one bare GetItem",
