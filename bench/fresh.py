@@ -39,7 +39,7 @@ def cold_start(variant: str) -> dict:
     """Import the WSGI application and serve one request through it, no server; when each was done."""
     settings_module, path, _ = VARIANTS[variant]
     if settings_module is None:
-        return {"t_imported": time.time(), "t_served": time.time(), "status": 0}
+        return {"t_imported": time.time(), "t_served": time.time(), "status": 0, "forbidden": []}
     os.environ.update(DJANGO_SETTINGS_MODULE=settings_module, BENCH_CEILING_ONLY="1" if variant == "django" else "")
     if variant.startswith("app"):
         from leadsite.wsgi import application
