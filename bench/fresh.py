@@ -180,12 +180,12 @@ def floor_export(rows: int, sink: Sink) -> None:
         return "" if value is None else ("'" + value if value.startswith(FORMULA_START) else value)
 
     writer, done = csv.writer(sink), 0
-    writer.writerow(["id", *COLUMNS[1:]])
+    writer.writerow(["id", *COLUMNS[1:], "time_zone"])  # the bench's staff has no zone of its own: UTC
     keys = (item.lead_id for item in Lead.created_index.query("all", scan_index_forward=False, page_size=CHUNK))
     while done < rows and (chunk := list(itertools.islice(keys, CHUNK))):  # a BatchGetItem per index page, as the app
         found = {lead.lead_id: lead for lead in Lead.batch_get(chunk)}
         for lead in list(filter(None, map(found.get, chunk)))[:rows - done]:
-            writer.writerow([cell(name, getattr(lead, name)) for name in COLUMNS])
+            writer.writerow([cell(name, getattr(lead, name)) for name in COLUMNS] + ["UTC"])
             done += 1
 
 
