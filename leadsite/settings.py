@@ -209,19 +209,25 @@ if not LEADS_CONSENT_VERSION.strip():
     raise ImproperlyConfigured("LEADS_CONSENT_VERSION must not be empty.")
 
 
+def _luminance(colour: str) -> float:
+    """WCAG 2's relative luminance of a #rrggbb colour."""
+    channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
 def _accent_colour(value: str) -> str:
-    """LEADS_ACCENT_COLOUR: empty or #rrggbb dark enough for white text on it (WCAG AA, 4.5:1)."""
+    """LEADS_ACCENT_COLOUR: empty or #rrggbb dark enough (WCAG AA, 4.5:1) for white text on it and as link
+    text on the page's lightest grey (site.css's --wash, #f5f7fa)."""
     value = value.strip().lower()
     if not value:
         return ""
     if not re.fullmatch(r"#[0-9a-f]{6}", value):
         raise ImproperlyConfigured("LEADS_ACCENT_COLOUR must be a colour written #rrggbb, such as #2457c5.")
-    channels = [int(value[i:i + 2], 16) / 255 for i in (1, 3, 5)]
-    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-    if 1.05 / (luminance + 0.05) < 4.5:
-        raise ImproperlyConfigured(f"LEADS_ACCENT_COLOUR {value} is too light: buttons show white text on it, "
-                                   f"which needs a contrast of at least 4.5:1. Choose a darker colour.")
+    if (_luminance("#f5f7fa") + 0.05) / (_luminance(value) + 0.05) < 4.5:
+        raise ImproperlyConfigured(f"LEADS_ACCENT_COLOUR {value} is too light: buttons show white text on it and "
+                                   f"links are written in it, which needs a contrast of at least 4.5:1. "
+                                   f"Choose a darker colour.")
     return value
 
 

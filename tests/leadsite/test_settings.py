@@ -109,7 +109,8 @@ def test_logo_url_must_be_http_or_a_path_with_a_plain_host(url):
 
 @pytest.mark.parametrize("colour, error", [("blue", "must be a colour written #rrggbb"), ("#fff", "#rrggbb"),
                                            ("#12345g", "#rrggbb"), ("#2457c5;}", "#rrggbb"),
-                                           ("#ffcc00", "too light")])
+                                           ("#ffcc00", "too light"),
+                                           ("#0070f0", "too light")])  # 4.6:1 on white, 4.2:1 on the page's grey
 def test_accent_colour_must_be_a_hex_colour_dark_enough_for_white_text(colour, error):
     result = manage("check", SECRET_KEY="x" * 50, DYNAMODB_ENDPOINT="aws", LEADS_ACCENT_COLOUR=colour)
     assert result.returncode != 0 and error in result.stderr
