@@ -20,8 +20,8 @@ ARTIFACTS = ROOT / "test-artifacts"
 DOCS = ROOT / "docs"
 
 
-def screenshot(page: Page, name: str, *, full_page: bool = True) -> None:
-    """Save the page as test-artifacts/<name> (and docs/<name> when UPDATE_SCREENSHOTS=1)."""
+def screenshot(page: Page, name: str, *, full_page: bool = False) -> None:
+    """Save the phone's screen as test-artifacts/<name> (and docs/<name> when UPDATE_SCREENSHOTS=1)."""
     for folder in [ARTIFACTS] + ([DOCS] if os.environ.get("UPDATE_SCREENSHOTS") == "1" else []):
         folder.mkdir(exist_ok=True)
         page.screenshot(path=folder / name, full_page=full_page)
@@ -165,7 +165,7 @@ def test_every_page_fits_a_phone_without_sideways_scrolling_and_with_big_enough_
             problems.append(f"menu @{width}: links should stack in one column, start at {sorted(lefts)}")
         problems += phone_problems(staff, "menu open", header_max=None)
         if width == SCREENSHOT_WIDTH:
-            screenshot(staff, "phone-menu.png", full_page=False)
+            screenshot(staff, "phone-menu.png")
         nav.get_by_role("link", name="Dashboard").click()
         expect(staff).to_have_url(re.compile(r"/admin/$"))
 
