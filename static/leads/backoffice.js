@@ -104,8 +104,8 @@
         moveTo(current < 0 ? 0 : current - 1);
         break;
       case "Enter":
-        // On a link, button or menu, Enter already does its own thing.
-        if (/^(A|BUTTON|SUMMARY)$/.test(document.activeElement.tagName)) return;
+        // Only on a row's checkbox: on a link Enter already opens it, elsewhere it is not ours.
+        if (focused < 0 || document.activeElement.tagName !== "INPUT") return;
         // falls through
       case "o":
         if (current < 0 || !rowLink(rows[current])) return;

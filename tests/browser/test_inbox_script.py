@@ -112,6 +112,12 @@ def test_j_k_move_x_selects_and_o_or_enter_opens(inbox: Page, browser_errors):
     inbox.keyboard.press("Enter")
     expect(inbox).to_have_url(LEAD_URL)
     expect(inbox.locator("p.lead")).to_contain_text(f"From {NAMES[0]}")
+    # Enter on a row's checkbox opens that row's lead too.
+    inbox.go_back()
+    row_boxes(inbox).nth(2).focus()
+    inbox.keyboard.press("Enter")
+    expect(inbox).to_have_url(LEAD_URL)
+    expect(inbox.locator("p.lead")).to_contain_text(f"From {NAMES[2]}")
     assert browser_errors == []
 
 
