@@ -66,6 +66,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "leads.web.middleware.CurrentStaffMiddleware",
+    "leads.web.middleware.StaffTimeZoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "leads.web.middleware.StorageUnavailableMiddleware",
 ]

@@ -22,6 +22,10 @@ logger = logging.getLogger(__name__)
 STAFF_ROLE_KEY = "staff_role"
 STAFF_NAME_KEY = "staff_name"
 STAFF_TWO_FACTOR_KEY = "staff_2fa"  # True once this session's sign-in (or enrolment) used a two-factor code
+# The staff member's preferences (leads.domain.preferences), copied from the account at sign-in and
+# on each change, so that no page reads the account for them: an IANA zone name, a language code.
+STAFF_TZ_KEY = "staff_tz"
+STAFF_LANG_KEY = "staff_lang"
 
 
 @dataclass(frozen=True)
@@ -149,6 +153,7 @@ def login(request: HttpRequest, staff: Staff, *, two_factor: bool = False) -> No
     request.session[STAFF_ROLE_KEY] = staff.role
     request.session[STAFF_NAME_KEY] = staff.name or ""
     request.session[STAFF_TWO_FACTOR_KEY] = two_factor
+    remember_preferences(request, time_zone=staff.time_zone, language=staff.language)
     # The session is written only while the account still holds this stamp: AccessChanged otherwise.
     request.session[STAFF_ACCESS_KEY] = int(staff.access or 0)
     if staff.sessions_stale:
@@ -163,6 +168,17 @@ def login(request: HttpRequest, staff: Staff, *, two_factor: bool = False) -> No
     except PynamoDBException:
         # Signed in all the same: the keys are pruned at a later sign-in.
         logger.warning("Could not prune an account's ended session keys", exc_info=True)
+
+
+def remember_preferences(request: HttpRequest, *, time_zone: str | None, language: str | None) -> None:
+    """Put the account's time zone and language in the session (the site's defaults where it has none)."""
+    request.session[STAFF_TZ_KEY] = time_zone or settings.TIME_ZONE
+    request.session[STAFF_LANG_KEY] = language or ""
+
+
+def session_time_zone(request: HttpRequest) -> str | None:
+    """The signed-in staff member's time zone, from the session (None when signed out)."""
+    return request.session.get(STAFF_TZ_KEY)
 
 
 def logout(request: HttpRequest) -> None:

@@ -9,6 +9,7 @@ from django.core.validators import validate_email
 
 from leads.accounts import passwords
 from leads.storage.models import STATUS_LABELS, STATUSES
+from leads.domain import preferences
 from leads.domain.emails import normalise_email
 from leads.domain.selectors import Search
 
@@ -193,3 +194,13 @@ class SubjectEraseForm(SubjectForm):
         if cleaned.get("stage") == "confirm" and not cleaned.get("confirm"):
             self.add_error("confirm", "Tick the box to confirm: erased data cannot be brought back.")
         return cleaned
+
+
+class PreferencesForm(forms.Form):
+    """One's own time zone (every IANA zone, grouped by region) and admin language."""
+
+    time_zone = forms.ChoiceField(
+        label="Time zone", choices=preferences.time_zone_choices,
+        help_text="Times on the staff pages and in the CSV export are shown in this zone.",
+    )
+    language = forms.ChoiceField(label="Language", choices=preferences.LANGUAGES, required=False)

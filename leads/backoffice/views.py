@@ -9,6 +9,7 @@ from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -202,7 +203,9 @@ class LeadExportView(StaffRequiredMixin, View):
         if not form.is_valid():
             return bad_request(request, "That filter is not valid.")
         leads = selectors.lead_export(status=form.cleaned_data["status"] or None, search=form.cleaned_data["q"])
-        response = StreamingHttpResponse(exports.csv_lines(leads), content_type="text/csv; charset=utf-8")
+        # The zone the page shows (the active one, from the session), named in the CSV's last column.
+        zone = timezone.get_current_timezone_name()
+        response = StreamingHttpResponse(exports.csv_lines(leads, time_zone=zone), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="leads.csv"'
         return response
 
@@ -321,8 +324,9 @@ class LeadDetailView(StaffRequiredMixin, View):
         }, status=status)
 
 
-def _utc_label(moment) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
+def _time_label(moment) -> str:
+    """A time as the pages show it: in the staff member's zone, named ("2026-11-01 10:30 CET")."""
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z")
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -342,7 +346,7 @@ class LeadExtendView(StaffRequiredMixin, View):
             messages.error(request, "Someone else saved this lead just now, so it was not kept longer. "
                                     "Nothing was overwritten; please try again.")
             return redirect("backoffice:lead_detail", lead_id=lead_id)
-        until = _utc_label(lead.expires_at)
+        until = _time_label(lead.expires_at)
         if extended:
             messages.success(request, f"Kept until {until}.")
         else:

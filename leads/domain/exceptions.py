@@ -39,6 +39,10 @@ class StaffNotFound(LeadsError):
     """No staff account has that email (or it was removed meanwhile)."""
 
 
+class InvalidPreference(LeadsError):
+    """A time zone or language that leads.domain.preferences does not offer."""
+
+
 class InvitationInvalid(LeadsError):
     """An invitation link that was tampered with, expired, used, withdrawn or replaced (never saying which)."""
 

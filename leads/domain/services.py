@@ -10,10 +10,10 @@ from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from pynamodb.exceptions import PynamoDBException
 
-from leads.domain import ratelimit, retention, tallies
+from leads.domain import preferences, ratelimit, retention, tallies
 from leads.domain.emails import normalise_email
 from leads.domain.exceptions import (
-    LeadConflict, LeadNotFound, LoginThrottled, RateLimited, StaffExists, StaffNotFound, StorageUnavailable,
+    InvalidPreference, LeadConflict, LeadNotFound, LoginThrottled, RateLimited, StaffExists, StaffNotFound, StorageUnavailable,
 )
 from leads.storage.models import DeliveryMarker, HistoryEvent, Lead, Staff, StaffSession, TrashedLead, utcnow
 from leads.storage.transactions import Refused, commit, conditional
@@ -493,6 +493,26 @@ def staff_update(*, email: str, role: str | None = None, active: bool | None = N
     except Refused:
         raise StaffNotFound() from None
     staff_finish_access_change(staff=staff)
+    return staff
+
+
+def staff_set_preferences(*, email: str, time_zone: str, language: str) -> Staff:
+    """Store a staff member's time zone and language (see leads.domain.preferences); no change of access.
+
+    Raises InvalidPreference for a zone or language not offered, StaffNotFound if there is no such account.
+    """
+    if not preferences.is_time_zone(time_zone) or not preferences.is_language(language):
+        raise InvalidPreference()
+    staff = Staff(normalise_email(email))
+    try:
+        with conditional(staff):
+            # Conditional, so that a removed account never comes back as a stub holding only these.
+            staff.update(actions=[Staff.time_zone.set(time_zone), Staff.language.set(language)],
+                         condition=Staff.email.exists())
+    except Refused:
+        raise StaffNotFound() from None
+    except PynamoDBException as error:
+        raise _wrap_storage_errors(error) from error
     return staff
 
 

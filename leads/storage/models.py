@@ -449,6 +449,11 @@ class Staff(StaffIdentity, Model):
     totp_last_step = NumberAttribute(null=True)
     recovery_codes = UnicodeSetAttribute(null=True)
     totp_last_use = UnicodeAttribute(null=True)
+    # Preferences (leads.domain.preferences), absent until chosen: an IANA zone name for the times
+    # shown (settings.TIME_ZONE without one) and a language code ("" or absent: the site's default).
+    # Copied into the session at sign-in, so pages never read them.
+    time_zone = UnicodeAttribute(null=True)
+    language = UnicodeAttribute(null=True)
 
     roster_index = RosterIndex()
 

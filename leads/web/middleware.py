@@ -1,14 +1,16 @@
 """Request plumbing: who is signed in, and a friendly 503 for DynamoDB outages no view handled."""
 
 import logging
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.shortcuts import render
 from django.urls import get_script_prefix, reverse
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.functional import SimpleLazyObject
 from pynamodb.exceptions import PynamoDBException
 
-from leads.accounts.auth import current_staff
+from leads.accounts.auth import current_staff, session_time_zone
 from leads.domain.exceptions import StorageUnavailable
 from leads.web.request_log import loggable_path
 from leads.public.views import healthz
@@ -34,6 +36,11 @@ class StorageUnavailableMiddleware:
         return None
 
 
+def _staff_prefix() -> str:
+    """The staff URLs' path prefix, without the script prefix (an API Gateway stage)."""
+    return "/" + reverse("backoffice:dashboard").removeprefix(get_script_prefix())
+
+
 class StaffNoStoreMiddleware:
     """Mark every response under the staff URLs no-store, error pages and downloads included.
 
@@ -49,10 +56,45 @@ class StaffNoStoreMiddleware:
         response = self.get_response(request)
         if self.prefix is None:
             # Without the script prefix (an API Gateway stage): the first request's may not be the next's.
-            self.prefix = "/" + reverse("backoffice:dashboard").removeprefix(get_script_prefix())
+            self.prefix = _staff_prefix()
         if request.path_info.startswith(self.prefix):
             add_never_cache_headers(response)
         return response
+
+
+class StaffTimeZoneMiddleware:
+    """Show a staff page's times in the signed-in staff member's time zone, as their session names it.
+
+    The zone rides in the session (leads.accounts.auth.remember_preferences), which a staff page
+    reads anyway: no extra DynamoDB call. Only staff pages look, so a public page reads no session.
+    Activation is per thread, so it is undone after every response. A streamed body (the CSV export)
+    is produced after that and must convert its times itself.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.prefix = None
+
+    def __call__(self, request):
+        if self.prefix is None:
+            self.prefix = _staff_prefix()
+        try:
+            name = session_time_zone(request) if request.path_info.startswith(self.prefix) else None
+        except (StorageUnavailable, PynamoDBException):
+            # The view reads the session again inside StorageUnavailableMiddleware's reach: a 503 page,
+            # where an error raised here, outside it, would be a 500.
+            name = None
+        if not name:
+            return self.get_response(request)
+        try:
+            timezone.activate(ZoneInfo(name))
+        except (ZoneInfoNotFoundError, ValueError):
+            # A zone the database no longer has (renamed upstream): the default rather than a 500.
+            logger.warning("Unknown time zone in a staff session; showing %s", timezone.get_default_timezone_name())
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
 
 
 class CurrentStaffMiddleware:

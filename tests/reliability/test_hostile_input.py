@@ -549,6 +549,7 @@ def staff_posts(world) -> dict[str, dict]:
         "/admin/login/code/": {"code": "123456"},
         "/admin/account/sessions/end/": {"session": "0" * 24},
         "/admin/account/sessions/end-others/": {},
+        "/admin/account/preferences/": {"time_zone": "Europe/Berlin", "language": "de"},
         "/admin/staff/sam@example.com/end-sessions/": {},
         "/admin/password-reset/": {"email": "sam@example.com"},
         "/admin/password-reset/c2FtQGV4YW1wbGUuY29t/set-password/": {"new_password1": "a fresh long password",
@@ -561,7 +562,7 @@ def snapshot(world) -> tuple:
     """What any staff POST above would change."""
     lead = Lead.get(world["lead"], consistent_read=True)
     return (lead.status, lead.notes, lead.version, TrashedLead.count(world["trashed"]),
-            sorted((s.email, s.role, s.password, s.access) for s in Staff.scan()),
+            sorted((s.email, s.role, s.password, s.access, s.time_zone, s.language) for s in Staff.scan()),
             sorted(s.session_key for s in StaffSession.scan()), len(mail.outbox),
             sorted((i.email, i.nonce, i.feed) for i in Invitation.scan()),
             world["browser"].get("/admin/").status_code)
@@ -614,7 +615,8 @@ def staff_urls(lead_id: str, trashed_id: str) -> list[str]:
             f"/admin/leads/{trashed_id}/restore/", "/admin/staff/", "/admin/staff/boss@example.com/",
             "/admin/account/password/", f"/admin/staff/invitations/{lead_id}/resend/",
             f"/admin/staff/invitations/{lead_id}/withdraw/", "/admin/account/sessions/", "/admin/account/sessions/end/",
-            "/admin/account/sessions/end-others/", "/admin/staff/boss@example.com/end-sessions/"]
+            "/admin/account/sessions/end-others/", "/admin/staff/boss@example.com/end-sessions/",
+            "/admin/account/preferences/"]
 
 
 @pytest.mark.parametrize("method", ["put", "delete", "patch"])

@@ -24,7 +24,7 @@ def inbox_rows(leads) -> list[dict[str, str]]:
     inbox_url = reverse("backoffice:lead_list")
     return [
         {"id": lead.lead_id, "url": f"{inbox_url}{lead.lead_id}/", "email": lead.email, "name": lead.name,
-         "received": localtime(lead.created_at).strftime("%Y-%m-%d %H:%M"), "company": lead.company or "",
+         "received": localtime(lead.created_at).strftime("%Y-%m-%d %H:%M %Z"), "company": lead.company or "",
          "subject": Truncator(lead.subject).chars(60), "status": lead.status,
          "label": STATUS_LABELS.get(lead.status, ""), "owner": lead.owner or ""}
         for lead in leads
