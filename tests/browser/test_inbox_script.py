@@ -80,6 +80,8 @@ def test_j_k_move_x_selects_and_o_or_enter_opens(inbox: Page, browser_errors):
     expect(current).to_have_count(1)
     expect(current.locator("td:nth-child(3)")).to_have_text(NAMES[1])
     expect(current.get_by_role("link").first).to_be_focused()
+    expect(current.get_by_role("link").first).to_have_css("outline-style", "solid")  # focus is visible
+    expect(current.get_by_role("link").first).to_have_css("outline-width", "3px")
 
     inbox.keyboard.press("x")
     assert checked(inbox) == [False, True, False, False]

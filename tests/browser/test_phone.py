@@ -86,6 +86,7 @@ def phone_problems(page: Page, where: str, *, header_max: float | None = HEADER_
     # Against the phone's width, not innerWidth: a mobile browser widens its layout viewport to fit what
     # overflows, so innerWidth grows with the overflow it should reveal.
     width = page.viewport_size["width"]
+    page.wait_for_load_state("load")  # after a click, the stylesheet may still be on its way
     found = page.evaluate(MEASURE)
     problems = []
     if max(found["scrollWidth"], found["innerWidth"]) > width:
