@@ -6,7 +6,7 @@ PORT ?= 8000
 
 DYNAMODB_LOCAL := .tools/dynamodb-local/DynamoDBLocal.jar
 
-.PHONY: run test test-moto test-dynamodb-local bench install install-dev browser dynamodb-local clean \
+.PHONY: run test test-moto test-dynamodb-local bench install install-dev browser dynamodb-local axe-core clean \
 	deploy undeploy deploy-venv
 
 # requirements.txt is the runtime; `make run` adds the embedded DynamoDB, `make test` the test tools.
@@ -70,13 +70,23 @@ $(DYNAMODB_LOCAL):
 
 dynamodb-local: $(DYNAMODB_LOCAL)
 
+# axe-core, the accessibility engine the browser tests inject into every page (npm tarball, its one file kept).
+AXE_CORE_NPM := axe-core@4.14.1
+AXE_CORE := .tools/axe-core/axe.min.js
+$(AXE_CORE):
+	rm -rf .tools/axe-core .tools/axe-tmp && mkdir -p .tools/axe-tmp .tools/axe-core
+	cd .tools/axe-tmp && npm pack --silent $(AXE_CORE_NPM) >/dev/null && tar xzf axe-core-*.tgz
+	mv .tools/axe-tmp/package/axe.min.js .tools/axe-tmp/package/LICENSE .tools/axe-core/ && rm -rf .tools/axe-tmp
+
+axe-core: $(AXE_CORE)
+
 # Everything, once per DynamoDB: the whole suite on moto (servers on the embedded store), then the
 # whole suite on Amazon's DynamoDB Local 3.3.1, which is stricter. A test that needs no DynamoDB, or only
 # one of them, runs once and is skipped with its reason in the other run (@pytest.mark.backend).
 # Each run writes its results under test-artifacts/reliability/; RELIABILITY.md is generated from them.
 REPORTS := RELIABILITY_REPORT_DIR=test-artifacts/reliability RELIABILITY_REPORT_LOAD=test-artifacts/reliability/load.json
 
-test: install-dev deploy-venv browser dynamodb-local
+test: install-dev deploy-venv browser dynamodb-local axe-core
 	$(MAKE) --no-print-directory test-moto test-dynamodb-local
 	$(PY) -m tests.reliability.report
 

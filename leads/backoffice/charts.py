@@ -12,7 +12,7 @@ class Bar:
     height: float
     day: date
     value: int
-    label: str  # shown under every 7th bar
+    label: str  # shown under every 7th bar (as HTML below the SVG, where contrast can be measured)
 
 
 @dataclass(frozen=True)
@@ -25,9 +25,9 @@ class BarChart:
     total: int
 
 
-def daily_bar_chart(series: list[tuple[date, int]], *, width: int = 600, height: int = 180) -> BarChart:
-    """Lay out one bar per day, scaled to the busiest day, with room for labels below."""
-    top, bottom = 16, 22
+def daily_bar_chart(series: list[tuple[date, int]], *, width: int = 600, height: int = 150) -> BarChart:
+    """Lay out one bar per day, scaled to the busiest day; the page writes values and dates in HTML around it."""
+    top, bottom = 2, 1
     plot = height - top - bottom
     peak = max((value for _, value in series), default=0)
     slot = width / max(1, len(series))

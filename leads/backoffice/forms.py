@@ -23,7 +23,7 @@ _DOMAIN = re.compile(r"^(?:[\w-]+\.)+[\w-]{2,}$")
 class LoginForm(forms.Form):
     """Email and password."""
 
-    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True}))
+    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}))
     password = forms.CharField(max_length=1024, strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
 
 
@@ -161,7 +161,7 @@ class PasswordResetRequestForm(forms.Form):
 
     email = forms.EmailField(
         max_length=254, label="Email",
-        widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True}),
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
     )
 
     def clean_email(self):

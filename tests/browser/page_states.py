@@ -1,0 +1,202 @@
+"""Every page state the app can show, rendered by the app itself (Django's test client on the test tables).
+
+Each state keeps the HTML exactly as served, the path it was served at, its status and the templates it
+rendered, so the accessibility test can validate it, load it into Chromium and check that no template or URL
+is left out.
+"""
+import re
+from dataclasses import dataclass, field
+
+import pyotp
+from django.core import mail
+from django.test import Client
+from django.urls import resolve, Resolver404
+
+from tests.faults import dynamodb_fault
+from tests.helpers import PASSWORD, invite, make_lead, signed_in
+
+TOKEN = re.compile(r'name="token" value="([^"]+)"')
+RESET_LINK = re.compile(r"http://testserver(/admin/password-reset/[^/\s]+/[^/\s]+/)")
+TOTP_SECRET = re.compile(r'<code id="totp-secret"[^>]*>([A-Z2-7 ]+)</code>')
+PENDING = re.compile(r'name="pending" value="([^"]+)"')
+VISITOR = dict(name="Ann Visitor", email="ann@acme.example", company="Acme", subject="A quote, please",
+               message="We would like a quote for twelve seats.")
+
+
+@dataclass
+class PageState:
+    """One page as a person meets it."""
+
+    name: str
+    path: str
+    status: int
+    html: str
+    templates: set[str] = field(default_factory=set)
+
+    @property
+    def url_name(self) -> str | None:
+        try:
+            match = resolve(self.path)
+        except Resolver404:
+            return None
+        return f"{match.namespace}:{match.url_name}" if match.namespace else match.url_name
+
+
+class Recorder:
+    """Collects page states; each must be an HTML page with the status expected."""
+
+    def __init__(self):
+        self.states: list[PageState] = []
+
+    def add(self, name: str, response, status: int = 200) -> str:
+        html = response.content.decode()
+        assert response.status_code == status, f"{name}: expected {status}, got {response.status_code}"
+        assert response["Content-Type"].startswith("text/html"), f"{name}: {response['Content-Type']}"
+        templates = {t.name for t in getattr(response, "templates", []) or [] if t.name}
+        self.states.append(PageState(name, response.request["PATH_INFO"], status, html, templates))
+        return html
+
+
+def _contact_data(client: Client, **fields) -> dict:
+    page = client.get("/").content.decode()
+    return {"token": TOKEN.search(page).group(1), **fields}
+
+
+def _a_bug(*args, **kwargs):
+    raise RuntimeError("a bug")
+
+
+def public_states(rec: Recorder, settings_patch) -> None:
+    """The contact form, its errors and notices, the thank-you page, the error pages."""
+    visitor = Client(REMOTE_ADDR="198.51.100.7")
+    rec.add("contact form", visitor.get("/"))
+    rec.add("contact form with errors",
+            visitor.post("/", _contact_data(visitor, name="", email="not an address", subject="", message="")))
+    response = visitor.post("/", _contact_data(visitor, **VISITOR), follow=True)
+    rec.add("thank-you page", response)
+    with dynamodb_fault(operations={"TransactWriteItems"}, code="ThrottlingException"):
+        rec.add("contact form, storage unavailable (503)", visitor.post("/", _contact_data(visitor, **VISITOR)), 503)
+    hurried = Client(REMOTE_ADDR="198.51.100.8")
+    response = None
+    for _ in range(10):  # the default allowance is 5 per window
+        response = hurried.post("/", _contact_data(hurried, **VISITOR))
+        if response.status_code == 429:
+            break
+    rec.add("contact form, rate limited (429)", response, 429)
+    settings_patch.setattr("django.conf.settings.LEADS_CONSENT_REQUIRED", True)
+    settings_patch.setattr("django.conf.settings.LEADS_PRIVACY_URL", "https://example.com/privacy")
+    rec.add("contact form with consent, not given",
+            visitor.post("/", _contact_data(visitor, **VISITOR)))
+    settings_patch.setattr("django.conf.settings.LEADS_CONSENT_REQUIRED", False)
+    settings_patch.setattr("django.conf.settings.LEADS_PRIVACY_URL", "")
+    rec.add("page not found (404)", visitor.get("/no-such-page/"), 404)
+    rec.add("form expired (403 CSRF)", Client(enforce_csrf_checks=True).post("/", VISITOR), 403)
+    with settings_patch.context() as patch:  # a bug in a view: Django's server error page
+        patch.setattr("leads.public.views.ThanksView.get", _a_bug)
+        rec.add("server error (500)", Client(raise_request_exception=False).get("/thanks/"), 500)
+
+
+def staff_states(rec: Recorder, settings_patch) -> None:
+    """Every staff page: sign-in, inbox, lead, trash, dashboard, staff, account, two-factor, privacy."""
+    anonymous = Client()
+    rec.add("sign-in", anonymous.get("/admin/login/"))
+    rec.add("sign-in with errors", anonymous.post("/admin/login/", {"email": "nobody@example.com", "password": "x"}))
+    rec.add("sign-in with empty fields", anonymous.post("/admin/login/", {"email": "", "password": ""}))
+    rec.add("password reset", anonymous.get("/admin/password-reset/"))
+    rec.add("password reset with errors", anonymous.post("/admin/password-reset/", {"email": "not an address"}))
+    rec.add("password reset invalid link", anonymous.get("/admin/password-reset/MQ/bad-token/"), 404)
+    rec.add("invitation invalid link", anonymous.get("/admin/invitations/not-a-real-token/"), 404)
+
+    boss = signed_in("boss@example.com", "admin")
+    sam = signed_in("sam@example.com", "sales")
+    rec.add("dashboard, no leads", boss.get("/admin/"))
+    rec.add("inbox, empty", boss.get("/admin/leads/"))
+    rec.add("recently deleted, empty", boss.get("/admin/leads/deleted/"))
+
+    ids = [make_lead(f"person{n}@acme.example", name=f"Person {n}", subject=f"Question {n}") for n in range(6)]
+    rec.add("dashboard", boss.get("/admin/"))
+    rec.add("inbox, full", boss.get("/admin/leads/"))
+    rec.add("inbox, filtered by status", boss.get("/admin/leads/", {"status": "new"}))
+    rec.add("inbox, search with results", boss.get("/admin/leads/", {"q": "person1@acme.example"}))
+    rec.add("inbox, search without results", boss.get("/admin/leads/", {"q": "nobody@nowhere.example"}))
+    rec.add("inbox as sales", sam.get("/admin/leads/"))
+    rec.add("bad request (400)", boss.get("/admin/leads/", {"cursor": "not-a-cursor"}), 400)
+    rec.add("not allowed (403)", sam.get("/admin/staff/"), 403)
+    rec.add("lead page", boss.get(f"/admin/leads/{ids[0]}/"))
+    edit = {"status": "nonsense", "notes": "n", "owner": "", "version": 1}
+    rec.add("lead edit with errors", boss.post(f"/admin/leads/{ids[0]}/", edit))
+    assert boss.post(f"/admin/leads/{ids[0]}/", {**edit, "status": "qualified"}).status_code == 302
+    rec.add("lead edit conflict (409)", sam.post(f"/admin/leads/{ids[0]}/", {**edit, "status": "lost"}), 409)
+    rec.add("lead page with history", boss.get(f"/admin/leads/{ids[0]}/"))
+    rec.add("lead delete confirm", boss.get(f"/admin/leads/{ids[1]}/delete/"))
+    rec.add("bulk delete confirm", boss.post("/admin/leads/bulk/", {"ids": ids[2:4], "action": "delete"}))
+    rec.add("bulk change with nothing selected",
+            boss.post("/admin/leads/bulk/", {"action": "set_status", "status": "lost"}, follow=True))
+    assert boss.post(f"/admin/leads/{ids[1]}/delete/").status_code == 302
+    rec.add("recently deleted, full", boss.get("/admin/leads/deleted/"))
+    settings_patch.setattr("django.conf.settings.LEADS_RETENTION_DAYS", 365)
+    kept = make_lead("kept@acme.example", name="Kept Visitor")
+    rec.add("lead page with retention", boss.get(f"/admin/leads/{kept}/"))
+    settings_patch.setattr("django.conf.settings.LEADS_RETENTION_DAYS", 0)
+    with dynamodb_fault(operations={"Query", "GetItem", "BatchGetItem"}, code="ThrottlingException"):
+        rec.add("storage unavailable (503)", boss.get("/admin/"), 503)
+
+    # Staff accounts: the list, an invitation and accepting it, editing someone.
+    rec.add("staff list with errors", boss.post("/admin/staff/", {"email": "not an address", "role": ""}))
+    link = invite(boss, "rosa@example.com", name="Rosa")
+    rec.add("staff list with invitations", boss.get("/admin/staff/"))
+    rec.add("invitation accept", anonymous.get(link))
+    rec.add("invitation accept with errors", Client().post(link, {"new_password1": "a", "new_password2": "b"}))
+    rec.add("staff edit", boss.get("/admin/staff/sam@example.com/"))
+    rec.add("staff edit with errors", boss.post("/admin/staff/sam@example.com/", {"name": "", "role": "boss"}))
+
+    # One's own account: sessions, password, two-factor on and off.
+    rec.add("sessions", boss.get("/admin/account/sessions/"))
+    rec.add("preferences", boss.get("/admin/account/preferences/"))
+    rec.add("preferences with errors",
+            boss.post("/admin/account/preferences/", {"time_zone": "Mars/Olympus", "language": "xx"}))
+    rec.add("password change", boss.get("/admin/account/password/"))
+    rec.add("password change with errors", boss.post("/admin/account/password/", {
+        "old_password": "wrong", "new_password1": "short", "new_password2": "other"}))
+    page = rec.add("two-factor setup", sam.get("/admin/account/two-factor/"))
+    secret = TOTP_SECRET.search(page).group(1).replace(" ", "")
+    pending = PENDING.search(page).group(1)
+    rec.add("two-factor setup with errors", sam.post("/admin/account/two-factor/", {"pending": pending, "code": "1"}))
+    rec.add("two-factor recovery codes", sam.post(
+        "/admin/account/two-factor/", {"pending": pending, "code": pyotp.TOTP(secret).now()}))
+    rec.add("two-factor on", sam.get("/admin/account/two-factor/"))
+    rec.add("two-factor new recovery codes", sam.post(
+        "/admin/account/two-factor/recovery-codes/", {"codes-answer": PASSWORD}))
+    rec.add("two-factor off, wrong answer", sam.post("/admin/account/two-factor/disable/", {"off-answer": "000000"}))
+    rec.add("staff edit, two-factor on", boss.get("/admin/staff/sam@example.com/"))
+    second = Client()
+    second.post("/admin/login/", {"email": "sam@example.com", "password": PASSWORD})
+    rec.add("sign-in code", second.get("/admin/login/code/"))
+    rec.add("sign-in code with errors", second.post("/admin/login/code/", {"code": "000000x"}))
+
+    # Password reset through the emailed link.
+    mail.outbox.clear()
+    rec.add("password reset sent", anonymous.post("/admin/password-reset/", {"email": "boss@example.com"}))
+    reset = RESET_LINK.search(mail.outbox[-1].body).group(1)
+    rec.add("password reset confirm", anonymous.get(reset, follow=True))
+    rec.add("password reset confirm with errors", anonymous.post(
+        anonymous.get(reset, follow=True).request["PATH_INFO"], {"new_password1": "a", "new_password2": "b"}))
+
+    # One person's data.
+    rec.add("privacy", boss.get("/admin/privacy/"))
+    rec.add("privacy with errors", boss.post("/admin/privacy/", {"email": "not an address"}))
+    rec.add("privacy lookup", boss.post("/admin/privacy/", {"email": "person4@acme.example"}))
+    rec.add("privacy lookup, nothing stored", boss.post("/admin/privacy/", {"email": "nobody@nowhere.example"}))
+    rec.add("privacy erase confirm", boss.post("/admin/privacy/erase/", {"email": "person4@acme.example"}))
+    rec.add("privacy erase not ticked", boss.post(
+        "/admin/privacy/erase/", {"email": "person4@acme.example", "stage": "confirm"}))
+    rec.add("privacy erase record", boss.post("/admin/privacy/erase/", {
+        "email": "person4@acme.example", "stage": "confirm", "confirm": "on"}, follow=True))
+
+
+def all_states(settings_patch) -> list[PageState]:
+    """Every page state, built on fresh tables (the caller provides them)."""
+    rec = Recorder()
+    public_states(rec, settings_patch)
+    staff_states(rec, settings_patch)
+    return rec.states
