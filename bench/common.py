@@ -58,14 +58,20 @@ def interleaved(rounds: int, sides, measure, groups=(None,)) -> dict:
     return runs
 
 
+def cold_starts(variants, spawn, rounds: int, medians=("total_ms",)) -> dict:
+    """Each variant once to warm the page cache, then interleaved rounds: medians, modules, forbidden imports."""
+    for variant in variants:
+        spawn(variant)
+    runs = interleaved(rounds, variants, lambda _, variant, __: spawn(variant))[None]
+    return {v: {**summary(rs, medians), "modules": rs[0].get("modules"),
+                **({"forbidden": sorted(set().union(*(r["forbidden"] for r in rs)))} if "forbidden" in rs[0] else {})}
+            for v, rs in runs.items()}
+
+
 def summary(runs: list[dict], medians=(), totals=()) -> dict:
     """A side's rounds in a few figures: the medians of some, the totals of others."""
     return {**{key: median([run[key] for run in runs]) for key in medians},
             **{key: sum(run[key] for run in runs) for key in totals}}
-
-
-def utc_now() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def vm_kb(pid: int, field: str) -> int | None:
@@ -175,12 +181,12 @@ def app_env(tmp: Path, *, dynamodb_url: str, prefix: str, secret_key: str) -> di
                       LEADS_ADMIN_PASSWORD=STAFF_PASSWORD)
 
 
-def python(arguments: list[str], env: dict, *, timeout: float = 3600, stderr=subprocess.PIPE):
-    """Run `python ARGUMENTS` in the checkout (stderr=None: to the terminal); raise with its output if it fails."""
-    out = subprocess.run([PYTHON, *arguments], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True,
-                         timeout=timeout)
+def python(arguments: list, env: dict, *, cwd=ROOT, timeout=3600, stderr=subprocess.PIPE, interpreter=PYTHON):
+    """Run `python ARGUMENTS` (in the checkout; stderr=None: to the terminal); raise with its output if it fails."""
+    command = [str(a) for a in (interpreter, *arguments)]
+    out = subprocess.run(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True, timeout=timeout)
     if out.returncode != 0:
-        raise RuntimeError(f"python {' '.join(arguments)} failed:\n{out.stdout[-2000:]}\n{(out.stderr or '')[-4000:]}")
+        raise RuntimeError(f"{' '.join(command)} failed:\n{out.stdout[-2000:]}\n{(out.stderr or '')[-4000:]}")
     return out
 
 
@@ -188,17 +194,18 @@ def manage(env: dict, *arguments: str, **options) -> str:
     return python(["manage.py", *arguments], env, **options).stdout
 
 
-def child_json(arguments: list[str], env: dict, **options) -> dict:
+def child_json(arguments: list, env: dict, **options) -> dict:
     """Run `python ARGUMENTS`; its last stdout line is the JSON result."""
     return json.loads(python(arguments, env, **options).stdout.splitlines()[-1])
 
 
-def git_commit() -> str:
-    """The checkout's commit, with "+changes" when the working tree differs from it."""
+def measured() -> dict:
+    """When a part was measured, and at which commit ("+changes" when the working tree differs from it)."""
     def git(*arguments: str) -> str:
         return subprocess.run(["git", *arguments], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
     changed = git("status", "--porcelain", "-uno")
-    return (git("rev-parse", "--short", "HEAD") or "unknown") + ("+changes" if changed else "")
+    return {"date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "commit": (git("rev-parse", "--short", "HEAD") or "unknown") + ("+changes" if changed else "")}
 
 
 def machine_info() -> dict:

@@ -18,8 +18,8 @@ if __package__:  # the parent, or the CPU or export child; a cold start imports 
     from collections import defaultdict
 
     from .common import (
-        BENCH, HTTPS, PAGES, SESSION_COOKIE, child_json, contact_json, django_client, interleaved, median, python,
-        ratio, summary, vm_kb,
+        BENCH, HTTPS, PAGES, SESSION_COOKIE, child_json, cold_starts, contact_json, django_client, interleaved, median,
+        python, ratio, summary, vm_kb,
     )
 
 FLOOR = "bench.baseline.settings"
@@ -39,7 +39,7 @@ def cold_start(variant: str) -> dict:
     """Import the WSGI application and serve one request through it, no server; when each was done."""
     settings_module, path, _ = VARIANTS[variant]
     if settings_module is None:
-        return {"t_imported": time.time(), "t_served": time.time(), "status": 0}
+        return {"t_imported": time.time(), "t_served": time.time(), "status": 0, "forbidden": []}
     os.environ.update(DJANGO_SETTINGS_MODULE=settings_module, BENCH_CEILING_ONLY="1" if variant == "django" else "")
     if variant.startswith("app"):
         from leadsite.wsgi import application
@@ -87,11 +87,8 @@ def import_profile(text: str) -> dict:
 def coldstart(envs: dict, mode: dict) -> dict:
     """Every variant from spawn to response in interleaved rounds, medians; the import profiles of app and floor."""
     env = {variant: envs["app" if variant.startswith("app") else "floor"] for variant in VARIANTS}
-    for variant in VARIANTS:  # warm-up: bytecode caches, page cache
-        spawn(variant, env[variant])
-    runs = interleaved(mode["coldstart_rounds"], VARIANTS, lambda _, variant, __: spawn(variant, env[variant]))[None]
-    variants = {v: {**summary(rs, ("total_ms", "import_ms", "first_request_ms")), "modules": rs[0].get("modules"),
-                    "forbidden": sorted(set().union(*(r.get("forbidden", ()) for r in rs)))} for v, rs in runs.items()}
+    variants = cold_starts(VARIANTS, lambda v: spawn(v, env[v]), mode["coldstart_rounds"],
+                           ("total_ms", "import_ms", "first_request_ms"))
     profiles = {v: import_profile(spawn(v, env[v], importtime=True)["stderr"]) for v in ("app", "floor")}
     extra = {k: v - profiles["floor"]["by_package_ms"].get(k, 0) for k, v in profiles["app"]["by_package_ms"].items()}
     total = {variant: figures["total_ms"] for variant, figures in variants.items()}
@@ -183,12 +180,12 @@ def floor_export(rows: int, sink: Sink) -> None:
         return "" if value is None else ("'" + value if value.startswith(FORMULA_START) else value)
 
     writer, done = csv.writer(sink), 0
-    writer.writerow(["id", *COLUMNS[1:]])
+    writer.writerow(["id", *COLUMNS[1:], "time_zone"])  # the bench's staff has no zone of its own: UTC
     keys = (item.lead_id for item in Lead.created_index.query("all", scan_index_forward=False, page_size=CHUNK))
     while done < rows and (chunk := list(itertools.islice(keys, CHUNK))):  # a BatchGetItem per index page, as the app
         found = {lead.lead_id: lead for lead in Lead.batch_get(chunk)}
         for lead in list(filter(None, map(found.get, chunk)))[:rows - done]:
-            writer.writerow([cell(name, getattr(lead, name)) for name in COLUMNS])
+            writer.writerow([cell(name, getattr(lead, name)) for name in COLUMNS] + ["UTC"])
             done += 1
 
 

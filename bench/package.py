@@ -6,14 +6,13 @@
 # written: Lambda's read-only /var/task) answering one API Gateway event through `zappa.handler.lambda_handler`.
 import json
 import shutil
-import subprocess
 import time
 import zipfile
 from pathlib import Path
 
 from leads.management.lambda_package import Size, largest
 
-from .common import PYTHON, ROOT, SESSION_COOKIE, git_commit, interleaved, ratio, summary, utc_now
+from .common import ROOT, SESSION_COOKIE, child_json, cold_starts, measured, python, ratio
 
 DEPLOY_PYTHON = ROOT / ".venv-deploy" / "bin" / "python"
 APP_FILES = ("leads", "leadsite", "templates", "static", "manage.py", "requirements.txt", "zappa_settings.json")
@@ -36,22 +35,13 @@ print(json.dumps({"t_served": time.time(), "status": answer["statusCode"], "modu
 """
 
 
-def run_checked(command: list, **options) -> str:
-    out = subprocess.run(command, capture_output=True, text=True, timeout=900, **options)
-    if out.returncode:
-        raise RuntimeError(f"{' '.join(map(str, command))} failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
-    return out.stdout
-
-
 def copy(names, into: Path) -> Path:
-    into.mkdir(parents=True)
-    for name in names:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, into / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in names:  # copytree makes the parents; a file's are made here
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, into / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             (into / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(source, into / name)
+            shutil.copy(ROOT / name, into / name)
     return into
 
 
@@ -60,8 +50,8 @@ def build(tmp: Path) -> dict[str, Path]:
     local = {"PATH": "/usr/bin:/bin", "HOME": str(tmp), "DEBUG": "0", "SECRET_KEY": "bench-build-only",
              "DYNAMODB_ENDPOINT": "aws"}
     app = copy(APP_FILES, tmp / "app-project")
-    run_checked([DEPLOY_PYTHON, "manage.py", "deploy", "--stage", "production", "--package", tmp / "app.zip"],
-                cwd=app, env=local)
+    python(["manage.py", "deploy", "--stage", "production", "--package", tmp / "app.zip"], local, cwd=app, timeout=900,
+           interpreter=DEPLOY_PYTHON)
     floor = copy(("bench/__init__.py", "bench/baseline", "requirements.txt"), tmp / "floor-project")
     stage = json.loads((ROOT / "zappa_settings.json").read_text())["production"]
     stage.update(django_settings="bench.baseline.settings",
@@ -69,9 +59,9 @@ def build(tmp: Path) -> dict[str, Path]:
     (floor / "zappa_settings.json").write_text(json.dumps({"floor": stage}))
     # Zappa's command line as deploy runs it, and the pruning callback, come from the checkout (PYTHONPATH); the
     # callback reads the floor project's requirements.txt.
-    run_checked([DEPLOY_PYTHON, "-m", "leads.management.zappa_cli", "package", "floor", "-s", "zappa_settings.json", "-o",
-                 tmp / "floor.zip", "--disable_progress"], cwd=floor,
-                env={**local, "VIRTUAL_ENV": str(DEPLOY_PYTHON.parents[1]), "PYTHONPATH": str(ROOT)})
+    python(["-m", "leads.management.zappa_cli", "package", "floor", "-s", "zappa_settings.json",
+            "-o", tmp / "floor.zip", "--disable_progress"], {**local, "VIRTUAL_ENV": str(DEPLOY_PYTHON.parents[1]), "PYTHONPATH": str(ROOT)},
+           cwd=floor, timeout=900, interpreter=DEPLOY_PYTHON)
     return {"app": tmp / "app.zip", "floor": tmp / "floor.zip"}
 
 
@@ -107,8 +97,7 @@ def event(path: str, session: str | None) -> dict:
 
 def spawn(task: Path, the_event: dict, env: dict) -> dict:
     started = time.time()
-    out = run_checked([PYTHON, "-S", "-I", "-B", "-c", CHILD, json.dumps(the_event)], cwd=task, env=env)
-    result = json.loads(out.splitlines()[-1])
+    result = child_json(["-S", "-I", "-B", "-c", CHILD, json.dumps(the_event)], env, cwd=task, timeout=900)
     if result["status"] != 200:
         raise RuntimeError(f"cold start in {task.name}: HTTP {result['status']}")
     return {**result, "total_ms": (result["t_served"] - started) * 1000}
@@ -128,15 +117,12 @@ def run(sides: dict, mode: dict, tmp: Path) -> dict:
                  for side, env in (("app", app_env), ("floor", floor_env))}
     session = app_env["BENCH_SESSION"]
 
-    def measure(_, variant, __):
+    def measure(variant):
         package, path, signed_in, _label = VARIANTS[variant]
         return spawn(tasks[package], event(path, session if signed_in else None), child_env[package])
 
-    for variant in VARIANTS:  # warm-up: the page cache
-        measure(None, variant, None)
-    runs = interleaved(mode["coldstart_rounds"], VARIANTS, measure)[None]
-    variants = {v: {**summary(rs, ("total_ms",)), "modules": rs[0]["modules"]} for v, rs in runs.items()}
+    variants = cold_starts(VARIANTS, measure, mode["coldstart_rounds"])
     sizes = {name: Size.of(path).__dict__ for name, path in zips.items()}
-    return {"measured": {"date": utc_now(), "commit": git_commit()}, "rounds": mode["coldstart_rounds"], "sizes": sizes, "largest": largest(zips["app"], count=8),
-            "variants": variants, "form_vs_floor": ratio(variants["app"]["total_ms"], variants["floor"]["total_ms"]),
+    return {"measured": measured(), "rounds": mode["coldstart_rounds"], "sizes": sizes,
+            "largest": largest(zips["app"], count=8), "variants": variants, "form_vs_floor": ratio(variants["app"]["total_ms"], variants["floor"]["total_ms"]),
             "inbox_vs_floor_inbox": ratio(variants["app_inbox"]["total_ms"], variants["floor_inbox"]["total_ms"])}

@@ -16,8 +16,7 @@ from pathlib import Path
 
 from . import fresh, load, package, report, writes
 from .common import (
-    BENCH, app_env, child_json, django_env, dynamodb_local, git_commit, gunicorn, log, machine_info, manage, ratio,
-    utc_now, vm_kb,
+    BENCH, app_env, child_json, django_env, dynamodb_local, gunicorn, log, machine_info, manage, measured, ratio, vm_kb,
 )
 
 # How much of everything a run does: the full run, and the quick smoke run (tiny tables, one-second loads).
@@ -37,8 +36,6 @@ def main(argv=None) -> int:
     parser.add_argument("--skip", action="append", default=[], choices=PARTS, help="leave out a part (repeatable)")
     parser.add_argument("--out", type=Path, default=report.TEMPLATE, help="the report to write")
     parser.add_argument("--results", type=Path, help="raw results as JSON (default bench/results/latest.json)")
-    parser.add_argument("--writes-only", action="store_true", help="measure only the write ceiling (section 7) and "
-                        "merge it into the results file, keeping the other sections (section 7 states its own date)")
     parser.add_argument("--render-only", action="store_true",
                         help="measure nothing: rewrite the report from the results file (after editing its prose)")
     args = parser.parse_args(argv)
@@ -49,19 +46,18 @@ def main(argv=None) -> int:
     if args.render_only:
         return write_report(args.out, json.loads(results_path.read_text()))
     mode = MODES[args.quick]
-    if not args.writes_only and "load" not in args.skip and shutil.which("wrk") is None:
+    if "load" not in args.skip and shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk (make bench does), or --skip load")
-    if not args.writes_only and "package" not in args.skip and not package.DEPLOY_PYTHON.exists():
+    if "package" not in args.skip and not package.DEPLOY_PYTHON.exists():
         raise SystemExit("no .venv-deploy to build the Lambda package with: make deploy-venv, or --skip package")
     started, tmp = time.monotonic(), Path(tempfile.mkdtemp(prefix="leads-bench-"))
-    results = json.loads(results_path.read_text()) if args.writes_only else {"meta": {
-        "command": " ".join(["python -m bench.run", *map(shlex.quote, argv)]), "date": utc_now(), "quick": args.quick,
-        "commit": git_commit(), "sizes": mode["sizes"], "load_seconds": mode["load_seconds"], "rounds": mode["rounds"],
+    results = {"meta": {
+        "command": " ".join(["python -m bench.run", *map(shlex.quote, argv)]), **measured(), "quick": args.quick,
+        "sizes": mode["sizes"], "load_seconds": mode["load_seconds"], "rounds": mode["rounds"],
         "machine": machine_info()}}
     with contextlib.ExitStack() as servers:  # every server started is stopped, whatever happens
-        measure(results, mode, args.skip, tmp, servers, writes_only=args.writes_only)
-    if not args.writes_only:
-        results["meta"]["elapsed_s"] = time.monotonic() - started
+        measure(results, mode, args.skip, tmp, servers)
+    results["meta"]["elapsed_s"] = time.monotonic() - started
     results_path.parent.mkdir(parents=True, exist_ok=True)
     results_path.write_text(json.dumps(results, indent=1, default=str))
     write_report(args.out, results)
@@ -91,27 +87,23 @@ def seed(env: dict, *, count: int, dynamodb_pid: int, progress: bool) -> dict:
             "seed_process_cpu_s": seed_after - seed_cpu, "dynamodb_local_cpu_s": dynamodb_after - dynamodb_cpu}
 
 
-def measure(results: dict, mode: dict, skip: list[str], tmp: Path, servers, *, writes_only: bool) -> None:
+def measure(results: dict, mode: dict, skip: list[str], tmp: Path, servers) -> None:
     """Every part not skipped, into results; servers stops the servers started."""
     dynamodb, secret, (small, large) = dynamodb_local(tmp, servers), secrets.token_urlsafe(50), mode["sizes"]
     log(f"DynamoDB Local (-inMemory) on {dynamodb.url}; work dir {tmp}")
     prefixes = {size: f"bench{size}-" for size in mode["sizes"]}
     envs = {size: app_env(tmp, dynamodb_url=dynamodb.url, prefix=p, secret_key=secret) for size, p in prefixes.items()}
     manage(envs[large], "collectstatic", "--noinput")  # production static storage needs its manifest
-    if not writes_only:
-        results["seed"] = {str(size): seed(envs[size], count=size, dynamodb_pid=dynamodb.process.pid,
-                                           progress=not results["meta"]["quick"]) for size in mode["sizes"]}
-        results["seed"]["dynamodb_local_rss_mb"] = vm_kb(dynamodb.process.pid, "VmRSS") / 1024
-        log("economy: pages in-process at both sizes")
-        results["economy"] = child_json(["-m", "bench.economy", f"{small},{large}", ",".join(prefixes.values()),
-                                         *map(str, mode["timing"])], envs[large])
+    results["seed"] = {str(size): seed(envs[size], count=size, dynamodb_pid=dynamodb.process.pid,
+                                       progress=not results["meta"]["quick"]) for size in mode["sizes"]}
+    results["seed"]["dynamodb_local_rss_mb"] = vm_kb(dynamodb.process.pid, "VmRSS") / 1024
+    log("economy: pages in-process at both sizes")
+    results["economy"] = child_json(["-m", "bench.economy", f"{small},{large}", ",".join(prefixes.values()),
+                                     *map(str, mode["timing"])], envs[large])
     if "writes" not in skip:
         log("writes: bursts of simultaneous visitors through the conflict-faithful proxy, before vs after")
         results["writes"] = writes.run(app_env=envs[large], tmp=tmp, sizes=mode["write_sizes"],
                                        rounds=mode["write_rounds"])
-    if writes_only:
-        return
-
     # The economy's staff session and a lead of its table serve every later part (the session stays out of results).
     session, lead = results["economy"].pop("session"), results["economy"]["lead"]
     unlimited = {**envs[large], "LEADS_RATELIMIT_DISABLED": "1"}  # every post under load is stored

@@ -11,7 +11,7 @@ from pathlib import Path
 import requests
 
 from .common import (
-    HTTPS, PYTHON, Service, dynamodb_local, git_commit, gunicorn, interleaved, log, manage, summary, utc_now,
+    HTTPS, PYTHON, Service, dynamodb_local, gunicorn, interleaved, log, manage, measured, summary,
 )
 
 DESIGNS = {"before": {"LEADS_TALLY_SHARDS": "1", "DYNAMODB_TRANSACTION_ATTEMPTS": "3"},
@@ -86,7 +86,7 @@ def run(*, app_env: dict, tmp: Path, sizes: list[int], rounds: int) -> dict:
     runs = {design: {str(size): by_size[size][design] for size in sizes} for design in DESIGNS}
     totals = {"refused_503": "refused_503_total", "stored_302": "stored_total", "other": "other_total",
               "visitors": "posted_total"}
-    return {"measured": {"date": utc_now(), "commit": git_commit()}, "hold_ms": HOLD_MS, "designs": DESIGNS,
+    return {"measured": measured(), "hold_ms": HOLD_MS, "designs": DESIGNS,
             "rounds": rounds, "sizes": sizes, "runs": runs, "summary": {design: {size: {
                 **{name: sum(r[key] for r in results) for key, name in totals.items()},
                 **summary(results, medians=("submissions_per_s", "p50_ms", "p95_ms"))}
