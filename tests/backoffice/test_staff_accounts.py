@@ -143,8 +143,8 @@ def test_a_staff_member_without_a_name_is_stored_with_an_empty_one_and_shown_by_
     assert stored_item("anon@example.com")["name"] == {"S": ""}  # DynamoDB takes empty strings since 2020
     assert Staff.get("anon@example.com").name == ""
     listing = admin_client.get("/admin/staff/").content.decode()
-    assert re.search(r">anon@example\.com</a></td><td></td><td>sales</td>", listing)
-    assert "<td>None</td>" not in listing
+    assert re.search(r">anon@example\.com</a></td><td[^>]*></td><td[^>]*>sales</td>", listing)
+    assert ">None</td>" not in listing
     anon = Client()
     assert anon.post("/admin/login/", {"email": "anon@example.com", "password": LONGER}).status_code == 302
     assert '<span class="who">anon@example.com · sales</span>' in anon.get("/admin/leads/").content.decode()

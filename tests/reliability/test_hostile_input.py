@@ -162,7 +162,7 @@ def assert_stored_leads_render(client, new_lead_ids=()) -> None:
     newest = sorted(leads.values(), key=lambda lead: lead.created_at, reverse=True)[:100]
     for lead in newest:
         assert f'href="/admin/leads/{lead.lead_id}/">{escape(lead.name)}</a>' in html
-        assert f"<td>{escape(lead.email)}</td>" in html
+        assert f'<td data-label="Email">{escape(lead.email)}</td>' in html
     for lead_id in new_lead_ids:
         lead = leads[lead_id]
         detail = client.get(f"/admin/leads/{lead_id}/")
