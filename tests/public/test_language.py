@@ -143,6 +143,9 @@ def test_staff_pages_speak_german_when_the_staff_member_chose_it(admin_client):
     assert "<h1>Übersicht</h1>" in html and ">Kürzlich gelöscht</a>" in html and ">Abmelden</button>" in html
     inbox = admin_client.get("/admin/leads/").content.decode()
     assert "<h1>Leads</h1>" in inbox and ">Suchen</button>" in inbox and "Keine passenden Leads." in inbox
+    # The inbox script's words come from the page, so they are German too.
+    assert 'data-text-select-all="Alle auswählen"' in inbox and 'data-text-shortcuts="Tastenkürzel"' in inbox
+    assert '<summary class="button small">Menü</summary>' in html
     missing = admin_client.get("/admin/leads/0123456789abcdef0123456789abcdef/")
     assert missing.status_code == 404 and "Seite nicht gefunden" in missing.content.decode()
     # The public pages still follow the browser, not the staff choice.
