@@ -176,11 +176,6 @@ def remember_preferences(request: HttpRequest, *, time_zone: str | None, languag
     request.session[STAFF_LANG_KEY] = language or ""
 
 
-def session_time_zone(request: HttpRequest) -> str | None:
-    """The signed-in staff member's time zone, from the session (None when signed out)."""
-    return request.session.get(STAFF_TZ_KEY)
-
-
 def logout(request: HttpRequest) -> None:
     """Delete the session item and its cookie."""
     request.session.flush()

@@ -13,7 +13,7 @@ from django.utils.functional import SimpleLazyObject
 from django.utils.translation.trans_real import parse_accept_lang_header
 from pynamodb.exceptions import PynamoDBException
 
-from leads.accounts.auth import STAFF_LANG_KEY, current_staff, session_time_zone
+from leads.accounts.auth import STAFF_LANG_KEY, STAFF_TZ_KEY, current_staff
 from leads.domain.exceptions import StorageUnavailable
 from leads.web.request_log import loggable_path
 from leads.public.views import healthz
@@ -66,14 +66,19 @@ def visitor_language(request) -> str:
     return settings.LANGUAGE_CODE
 
 
+def session_preference(request, key: str) -> str | None:
+    """A staff preference from the session (set at sign-in), or None when signed out or DynamoDB is down."""
+    try:
+        return request.session.get(key)
+    except (StorageUnavailable, PynamoDBException):
+        # The view reads the session again inside StorageUnavailableMiddleware's reach: a 503 page,
+        # where an error raised here, outside it, would be a 500.
+        return None
+
+
 def staff_language(request) -> str:
     """The language a staff member chose (their session's STAFF_LANG_KEY, set at sign-in), else English."""
-    try:
-        chosen = request.session.get(STAFF_LANG_KEY) or ""
-    except (StorageUnavailable, PynamoDBException):
-        # The view reads the session again inside StorageUnavailableMiddleware's reach: a 503 page (in
-        # English), where an error raised here, outside it, would be a 500.
-        return settings.LANGUAGE_CODE
+    chosen = session_preference(request, STAFF_LANG_KEY)
     if chosen in dict(settings.LANGUAGES):
         return chosen
     return settings.LANGUAGE_CODE
@@ -141,12 +146,7 @@ class StaffTimeZoneMiddleware:
     def __call__(self, request):
         if self.prefix is None:
             self.prefix = _staff_prefix()
-        try:
-            name = session_time_zone(request) if request.path_info.startswith(self.prefix) else None
-        except (StorageUnavailable, PynamoDBException):
-            # The view reads the session again inside StorageUnavailableMiddleware's reach: a 503 page,
-            # where an error raised here, outside it, would be a 500.
-            name = None
+        name = session_preference(request, STAFF_TZ_KEY) if request.path_info.startswith(self.prefix) else None
         if not name:
             return self.get_response(request)
         try:
