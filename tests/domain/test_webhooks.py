@@ -257,3 +257,14 @@ def test_dead_letters_expire_and_are_listed_newest_first(settings):
     listed = selectors.webhook_failures()
     assert {failure.lead for failure in listed} == {first, second}
     assert [f.occurred_at for f in listed] == sorted((f.occurred_at for f in listed), reverse=True)
+
+
+def test_slack_text_is_in_the_sites_language_and_has_no_link_without_an_address(settings, receiver):
+    configure(settings, ("slack", "sales", receiver.url))
+    settings.LANGUAGE_CODE = "de"
+    settings.LEADS_WEBHOOK_LEAD_URL = ""
+    lead_id = submit()
+    services.lead_update(lead_id=lead_id, expected_version=1, actor="boss@example.com", status="qualified")
+    assert [json.loads(got.body)["text"] for got in receiver.received] == [
+        "Neuer Lead von Ann Visitor (Acme): A quote",
+        "Lead von Ann Visitor (Acme) von Neu auf Qualifiziert gesetzt: A quote"]
