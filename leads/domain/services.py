@@ -761,10 +761,11 @@ def webhook_retry(*, failure_id: str) -> str:
     if target is None or lead is None:
         failure.delete()
         return "dropped"
-    event = webhooks.retried(webhooks.Event(
-        event_id=failure.event_key, type=failure.event, lead_id=failure.lead, occurred_at=failure.occurred_at,
+    # The same event (id, time, statuses) with what the lead says now: dead letters keep no names.
+    event = webhooks.Event(
+        event_id=failure.event_key, type=failure.event, lead_id=lead.lead_id, occurred_at=failure.occurred_at,
         status=failure.status, previous_status=failure.previous_status, created_at=lead.created_at,
-        name="", company=None, subject=""), lead)
+        name=lead.name, company=lead.company, subject=lead.subject, lead_expires_at=lead.expires_at)
     if target.name in selectors.webhooks_delivered(event_id=event.event_id, webhooks=[target.name]):
         failure.delete()
         return "delivered"
@@ -774,6 +775,12 @@ def webhook_retry(*, failure_id: str) -> str:
         webhook_mark_delivered(event=event, webhook=target.name)
         failure.delete()
         return "delivered"
-    failure.update(actions=[WebhookFailure.attempts.add(outcome.attempts), WebhookFailure.error.set(outcome.error[:100]),
-                            WebhookFailure.failed_at.set(utcnow())])
+    try:
+        with conditional(failure):
+            # Never recreates one that another admin's "Try again" delivered (and deleted) meanwhile.
+            failure.update(actions=[WebhookFailure.attempts.add(outcome.attempts),
+                                    WebhookFailure.error.set(outcome.error[:100]), WebhookFailure.failed_at.set(utcnow())],
+                           condition=WebhookFailure.failure_id.exists())
+    except Refused:
+        pass
     return "failed"

@@ -120,13 +120,6 @@ def from_stream(record: dict) -> Event | None:
     return None
 
 
-def retried(event: Event, lead: Lead) -> Event:
-    """A dead-lettered event again, with what the lead says now (read again: dead letters keep no names)."""
-    return Event(event_id=event.event_id, type=event.type, lead_id=lead.lead_id, occurred_at=event.occurred_at,
-                 status=event.status, previous_status=event.previous_status, created_at=lead.created_at,
-                 name=lead.name, company=lead.company, subject=lead.subject, lead_expires_at=lead.expires_at)
-
-
 def lead_link(lead_id: str) -> str | None:
     """The lead's staff page (LEADS_WEBHOOK_LEAD_URL), or None when no address is configured."""
     template = settings.LEADS_WEBHOOK_LEAD_URL

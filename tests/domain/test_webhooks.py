@@ -268,3 +268,15 @@ def test_slack_text_is_in_the_sites_language_and_has_no_link_without_an_address(
     assert [json.loads(got.body)["text"] for got in receiver.received] == [
         "Neuer Lead von Ann Visitor (Acme): A quote",
         "Lead von Ann Visitor (Acme) von Neu auf Qualifiziert gesetzt: A quote"]
+
+
+def test_a_bulk_change_shares_one_time_budget(settings, receiver):
+    ids = [submit(), submit(), submit()]
+    receiver.answers = [("sleep", 1.0)]
+    configure(settings, ("json", "crm", receiver.url), timeout=0.3, budget=0.5)
+    started = time.monotonic()
+    result = services.lead_bulk_set_status(lead_ids=ids, status="lost", actor="boss@example.com")
+    assert time.monotonic() - started < 0.5 + 1.0
+    assert sorted(result.done) == sorted(ids)  # every change saved
+    errors = sorted(failure.error for failure in failures())
+    assert len(errors) == 3 and errors.count(webhooks.NOT_TRIED) >= 1
