@@ -40,8 +40,6 @@ STATUS_CHANGED = "lead.status_changed"
 SIGNATURE_HEADER = "X-Leads-Signature"
 TIMESTAMP_HEADER = "X-Leads-Timestamp"
 USER_AGENT = "Leads-Webhooks/1"
-# A receiver should refuse a signed request whose timestamp is further from its clock than this (README).
-REPLAY_WINDOW_SECONDS = 300
 # Tries per delivery and the pause before each retry: few and short while someone waits for the page;
 # more on the stream (Lambda), which nobody waits for, still well inside the function's timeout.
 REQUEST_ATTEMPTS, REQUEST_PAUSE = 2, 0.25

@@ -3,8 +3,6 @@
 Every receiver here is a real HTTP server on loopback (tests/webhook_receiver.py); nothing is mocked
 but the DNS answer for one deliberately unresolvable name.
 """
-import hashlib
-import hmac
 import json
 import re
 import socket
