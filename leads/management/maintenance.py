@@ -110,9 +110,14 @@ def backfill_index_keys() -> tuple[int, int]:
     return scanned, written
 
 
-def demo_leads(count: int, *, seed: int = 1, days: int = 90):
-    """Yield `count` plausible leads spread over the last `days` days (deterministic for a seed)."""
+def demo_leads(count: int, *, seed: int = 1, days: int = 90, owners: tuple[str, ...] = ()):
+    """Yield `count` plausible leads spread over the last `days` days (deterministic for a seed).
+
+    With `owners`, lead n is owned by each of them in turn and then by nobody (so the owner listings have
+    leads too); the random choices stay the same as without.
+    """
     rng = random.Random(seed)
+    turns = [*owners, None]
     now = utcnow()
     for n in range(count):
         first, last, company = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES), rng.choice(COMPANIES)
@@ -129,6 +134,7 @@ def demo_leads(count: int, *, seed: int = 1, days: int = 90):
             message=f"Hello, this is demo lead number {n}. " * rng.randint(1, 8),
             status=rng.choices(STATUSES, weights=[50, 20, 12, 8, 10])[0],
             source="demo",
+            owner=turns[n % len(turns)],
             version=1,
         )
         lead.refresh_index_keys()
