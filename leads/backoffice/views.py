@@ -174,10 +174,12 @@ def _quick_picks(cleaned: dict) -> list[tuple[str, str, bool]]:
              chosen == (start, today)) for label, start in picks]
 
 
-def _owner_choices(staff, chosen: str) -> list[tuple[str, str]]:
-    """The owner filter's options: anyone, me, unassigned, then everyone on the roster (and a chosen address that left it)."""
+def _owner_choices(chosen: str) -> list[tuple[str, str]]:
+    """The owner filter's options: anyone, me, unassigned, and the address chosen on the owners page.
+
+    Not the whole roster: that would be a second Query on every inbox page. "Another owner…" lists it.
+    """
     choices = [("", _("Anyone")), (OWNER_ME, _("Assigned to me")), (OWNER_NONE, _("Unassigned"))]
-    choices += [(member.email, member.display_name) for member in staff]
     if chosen and chosen not in dict(choices):
         choices.append((chosen, chosen))
     return choices
@@ -197,7 +199,7 @@ class LeadListView(StaffRequiredMixin, View):
             if any(name not in LeadFilterForm.TYPED_FIELDS for name in form.errors):
                 return bad_request(request, _("That filter is not valid. Please start again from the inbox."))
             return render(request, self.template_name, {
-                **context, "page": None, "owners": _owner_choices(selectors.staff_list(), request.GET.get("owner", "")),
+                **context, "page": None, "owners": _owner_choices(form.cleaned_data.get("owner", "")),
             })
         cleaned = form.cleaned_data
         try:
@@ -214,7 +216,8 @@ class LeadListView(StaffRequiredMixin, View):
             page=page,
             status=cleaned["status"],
             search=search,
-            owners=_owner_choices(selectors.staff_list(), cleaned["owner"]),
+            owners=_owner_choices(cleaned["owner"]),
+            owners_query=_filter_query(cleaned, q="", owner=""),
             query_base=_filter_query(cleaned),
             next_query=page.next_cursor and _filter_query(cleaned, cursor=page.next_cursor),
             previous_query=page.previous_cursor and _filter_query(cleaned, cursor=page.previous_cursor),
@@ -224,6 +227,30 @@ class LeadListView(StaffRequiredMixin, View):
             dates_query=_filter_query(cleaned, **{"from": "", "to": ""}),
         )
         return render(request, self.template_name, context)
+
+
+@method_decorator(never_cache, name="dispatch")
+class LeadOwnersView(StaffRequiredMixin, View):
+    """Pick an owner to filter the inbox by: me, nobody, or anyone on the staff (one Query on the roster).
+
+    The inbox's other filters (status, dates, page size) ride along; a search does not combine with an owner.
+    """
+
+    template_name = "backoffice/lead_owners.html"
+
+    def get(self, request):
+        form = LeadFilterForm(request.GET, viewer=request.staff.email)
+        if not form.is_valid():
+            return bad_request(request, _("That filter is not valid. Please start again from the inbox."))
+        cleaned = form.cleaned_data
+        choices = [(_("Assigned to me"), OWNER_ME), (_("Unassigned"), OWNER_NONE)]
+        choices += [(f"{member.display_name} ({member.email})" if member.name else member.email, member.email)
+                    for member in selectors.staff_list()]
+        return render(request, self.template_name, {
+            "owners": [(label, _filter_query(cleaned, owner=value, q=""), value == cleaned["owner"])
+                       for label, value in choices],
+            "back": _filter_query(cleaned),
+        })
 
 
 @method_decorator(never_cache, name="dispatch")

@@ -83,13 +83,35 @@ def test_unassigning_and_reassigning_move_a_lead_between_listings(sales_client, 
     assert rows(sales_client.get("/admin/leads/?owner=none&status=lost")) == ["free@a.com"]
 
 
-def test_the_owner_picker_lists_me_unassigned_and_the_staff(sales_client, owned):
-    signed_in("nia@example.com", "sales")
-    html = sales_client.get("/admin/leads/?owner=none").content.decode()
-    options = re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', html.split('id="id_owner"')[1].split("</select>")[0])
-    assert [(value, label) for value, _, label in options][:3] == [("", "Anyone"), ("me", "Assigned to me"), ("none", "Unassigned")]
-    assert ("nia@example.com", "Nia") in [(value, label) for value, _, label in options]
+def owner_options(html):
+    select = html.split('id="id_owner"')[1].split("</select>")[0]
+    return re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', select)
+
+
+def test_the_owner_picker_offers_anyone_me_unassigned_and_the_chosen_owner(sales_client, owned):
+    options = owner_options(sales_client.get("/admin/leads/?owner=none").content.decode())
+    assert [(value, label) for value, _, label in options] == [("", "Anyone"), ("me", "Assigned to me"),
+                                                                ("none", "Unassigned")]
     assert [value for value, selected, _ in options if selected] == ["none"]
+    options = owner_options(sales_client.get("/admin/leads/?owner=nia@example.com").content.decode())
+    assert [value for value, selected, _ in options if selected] == ["nia@example.com"]
+
+
+def test_another_owner_is_picked_from_the_staff_keeping_status_and_dates(sales_client, owned):
+    signed_in("nia@example.com", "sales")
+    inbox = unescape(sales_client.get("/admin/leads/?status=new&from=2026-11-01&q=@a.com").content.decode())
+    picker = re.search(r'href="(/admin/leads/owners/[^"]*)">Another owner…</a>', inbox).group(1)
+    assert parse_qs(urlsplit(picker).query) == {"status": ["new"], "from": ["2026-11-01"]}  # no search
+    html = unescape(sales_client.get(picker).content.decode())
+    links = dict((label, href) for href, label in re.findall(r'<li><a href="([^"]+)"[^>]*>([^<]+)</a></li>', html))
+    assert list(links) == ["Assigned to me", "Unassigned", "Nia (nia@example.com)", "Sam (sam@example.com)"]
+    assert parse_qs(urlsplit(links["Nia (nia@example.com)"]).query) == {
+        "status": ["new"], "owner": ["nia@example.com"], "from": ["2026-11-01"]}
+    assert rows(sales_client.get(links["Nia (nia@example.com)"])) == ["nias@a.com"]
+
+
+def test_the_owners_page_refuses_a_bad_filter(sales_client):
+    assert sales_client.get("/admin/leads/owners/?status=bogus").status_code == 400
 
 
 def test_status_links_keep_the_owner(sales_client, owned):

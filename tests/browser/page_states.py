@@ -124,6 +124,7 @@ def staff_states(rec: Recorder, settings_patch) -> None:
     rec.add("inbox, assigned to me", boss.get("/admin/leads/", {"owner": "me"}))
     rec.add("inbox, unassigned with a status", boss.get("/admin/leads/", {"owner": "none", "status": "new"}))
     rec.add("inbox, one owner", boss.get("/admin/leads/", {"owner": "sam@example.com"}))
+    rec.add("inbox, picking another owner", boss.get("/admin/leads/owners/", {"status": "new", "owner": "me"}))
     rec.add("inbox, received between dates", boss.get("/admin/leads/", {"from": "2026-11-01", "to": "2026-11-30"}))
     rec.add("inbox, invalid dates", boss.get("/admin/leads/", {"from": "2026-13-01", "to": "someday"}))
     rec.add("inbox, dates the wrong way round", boss.get("/admin/leads/", {"from": "2026-11-30", "to": "2026-11-01"}))

@@ -49,6 +49,13 @@ def test_mine_unassigned_dates_and_prefix(page: Page, admin, browser_errors):
     expect(inbox_rows(page)).to_have_count(3)
     assert "mei.tanaka@contoso.example" not in emails(page)
 
+    # Any owner, picked from the staff ("Another owner…" lists the roster).
+    page.get_by_role("link", name="Another owner…").click()
+    page.get_by_role("link", name=re.compile(re.escape(admin.email))).click()
+    expect(page.get_by_label("Owner", exact=True)).to_have_value(admin.email)
+    assert emails(page) == ["mei.tanaka@contoso.example"]
+    filter_by(page, owner="Unassigned")
+
     # The owner stays while a status is chosen; then "New" and unassigned together.
     page.locator("ul.filters a").filter(has_text=re.compile(r"^New")).click()
     expect(page).to_have_url(re.compile(r"status=new.*owner=none|owner=none.*status=new"))
