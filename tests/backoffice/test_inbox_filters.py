@@ -297,8 +297,10 @@ def test_prefix_pages_follow_cursors_a_to_z(sales_client):
 def test_a_cursor_from_another_prefix_is_a_400(sales_client):
     for n in range(30):
         make_lead(f"k{n:02d}@acme.com")
-    following = link(sales_client.get("/admin/leads/?q=k0"), "next") or link(sales_client.get("/admin/leads/?q=k"), "next")
-    assert sales_client.get(following.replace("q=k", "q=k2")).status_code == 400
+    following = link(sales_client.get("/admin/leads/?q=k"), "next")
+    assert sales_client.get(following).status_code == 200
+    # The same index key ("k"), another prefix: its start key could lie outside the prefix's range.
+    assert sales_client.get(following.replace("q=k&", "q=k2&")).status_code == 400
 
 
 # --- Page boundary: the last page offers no Next -----------------------------------------------------
