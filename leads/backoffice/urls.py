@@ -60,6 +60,7 @@ urlpatterns = [
     path("account/two-factor/disable/", two_factor_views.TwoFactorDisableView.as_view(), name="two_factor_disable"),
     path("leads/", views.LeadListView.as_view(), name="lead_list"),
     path("leads/export.csv", views.LeadExportView.as_view(), name="lead_export"),
+    path("leads/owners/", views.LeadOwnersView.as_view(), name="lead_owners"),
     path("leads/bulk/", views.LeadBulkView.as_view(), name="lead_bulk"),
     path("leads/deleted/", views.TrashView.as_view(), name="trash"),
     path("leads/<lead_id:lead_id>/", views.LeadDetailView.as_view(), name="lead_detail"),

@@ -249,11 +249,8 @@ def _apply_update(loaded: Lead, changes: dict[str, tuple], *, actor: str, now: d
     lead.updated_at = now
     lead.refresh_index_keys()
     actions = [getattr(Lead, name).set(getattr(lead, name)) for name in changes]
-    actions += [
-        Lead.updated_at.set(now),
-        Lead.status_email.set(lead.status_email),
-        Lead.status_domain.set(lead.status_domain),
-    ]
+    # Every derived key, changed or not: a lead stored before a key existed gains it with its next edit.
+    actions += [Lead.updated_at.set(now)] + [getattr(Lead, key).set(getattr(lead, key)) for key in Lead.DERIVED_KEYS]
     expires = _retention_actions(lead, now, actions)
     def fill(tx):
         # The version condition is added by PynamoDB: another save in between cancels everything.
@@ -379,6 +376,7 @@ def lead_restore(*, lead_id: str, actor: str) -> Lead:
     item.pop("version", None)  # stored afresh: PynamoDB writes version 1, on condition the item is new
     lead = Lead.from_raw_data(item)
     lead.updated_at = now
+    lead.refresh_index_keys()  # a copy trashed before a key existed comes back with it
     expires = _retention_actions(lead, now, [])  # a restore is activity: the expiry starts afresh
     def fill(tx):
         tx.save(lead, condition=Lead.lead_id.does_not_exist())

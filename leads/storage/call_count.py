@@ -10,12 +10,13 @@ from django.conf import settings
 
 @dataclass
 class Call:
-    """One call as sent (operation, tables without the prefix, index) and the items DynamoDB read for it, by table."""
+    """One call as sent (operation, tables without the prefix, index); items read, by table; items returned."""
 
     operation: str
     tables: list[str]
     index: str | None
     read: dict[str, int] = field(default_factory=dict)
+    returned: int = 0
 
 
 # Every open recording of this thread: a request's log line inside a benchmark's page, say, both see each call.
@@ -41,6 +42,7 @@ def _answered(parsed, model, **_) -> None:
         call = recordings[-1][-1]
         if model.name in ("Query", "Scan", "GetItem"):
             call.read = {call.tables[0]: parsed.get("ScannedCount", int("Item" in parsed))}
+            call.returned = parsed.get("Count", int("Item" in parsed))
         elif model.name == "BatchGetItem":
             prefix = settings.DYNAMODB_TABLE_PREFIX
             call.read = {name.removeprefix(prefix): len(items) for name, items in parsed.get("Responses", {}).items()}

@@ -34,7 +34,7 @@ def sample_url(name, lead_id=None):
 
 def test_the_walk_sees_every_staff_page():
     names = set(staff_url_names())
-    assert ADMIN_ONLY <= names and PUBLIC <= names and len(names) == 35
+    assert ADMIN_ONLY <= names and PUBLIC <= names and len(names) == 36
 
 
 @pytest.mark.parametrize("name", [n for n in staff_url_names() if n not in PUBLIC])
