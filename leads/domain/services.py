@@ -31,6 +31,13 @@ class Submission:
     created: bool
 
 
+def _history_value(value):
+    """A changed value JSON cannot hold as it is: a time (a follow-up date), as the UTC string the tables hold."""
+    if isinstance(value, datetime):
+        return Lead.due_at.serialize(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
 def history_event(
     *, lead_id: str, actor: str, action: str, changes: dict, at: datetime, version: int | None = None,
     expires_at: datetime | None = None,
@@ -42,7 +49,7 @@ def history_event(
         at=at,
         actor=actor,
         action=action,
-        changes=json.dumps(changes, ensure_ascii=False),
+        changes=json.dumps(changes, ensure_ascii=False, default=_history_value),
         version=version,
         expires_at=expires_at,
     )
@@ -133,6 +140,29 @@ def delivery_mark(*, lead_id: str, expires_at: datetime) -> None:
         pass
 
 
+# --- Daily follow-up digests (leads.management.digests) -------------------------------------------
+
+def digest_claim(*, key: str, expires_at: datetime) -> bool:
+    """Claim one owner's digest for one day (a marker written on condition it is new); False if already claimed."""
+    marker = DeliveryMarker(key, expires_at=expires_at)
+    try:
+        with conditional(marker):
+            marker.save(condition=DeliveryMarker.counter_id.does_not_exist())
+    except Refused:
+        return False
+    except PynamoDBException as error:
+        raise _wrap_storage_errors(error) from error
+    return True
+
+
+def digest_release(*, key: str) -> None:
+    """Give a claimed digest back (its email could not be sent), so the next run sends it."""
+    try:
+        DeliveryMarker(key).delete()
+    except PynamoDBException as error:
+        raise _wrap_storage_errors(error) from error
+
+
 # --- Throttling of sign-in (leads.accounts.auth) and password-reset requests ----------------------
 
 def attempt_reserve(*, windows: list[ratelimit.Window], now: datetime,
@@ -162,7 +192,8 @@ def attempt_refund(*, windows: list[ratelimit.Window]) -> None:
 
 # --- Staff edits ---------------------------------------------------------------------------------
 
-EDITABLE_FIELDS = ("status", "notes", "owner")
+# Follow-ups (leads.domain.followups) are set with due_at and due_all_day through lead_update too.
+EDITABLE_FIELDS = ("status", "notes", "owner", "due_at", "due_all_day")
 TRASH_DAYS = 30
 
 
@@ -250,6 +281,8 @@ def _apply_update(loaded: Lead, changes: dict[str, tuple], *, actor: str, now: d
         Lead.updated_at.set(now),
         Lead.status_email.set(lead.status_email),
         Lead.status_domain.set(lead.status_domain),
+        # The due-index key follows the owner and the follow-up date: a lead without one leaves the index.
+        Lead.due_owner.set(lead.due_owner) if lead.due_owner else Lead.due_owner.remove(),
     ]
     expires = _retention_actions(lead, now, actions)
     def fill(tx):
@@ -285,7 +318,7 @@ def _changes(lead: Lead, wanted: dict) -> dict[str, tuple]:
 def lead_update(
     *, lead_id: str, expected_version: int, actor: str, current: Lead | None = None, **wanted
 ) -> tuple[Lead, dict]:
-    """Save status / notes / owner if nobody else saved since `expected_version`.
+    """Save status / notes / owner / follow-up (due_at, due_all_day) if nobody else saved since `expected_version`.
 
     `current` is the lead as the caller just read it (saves a GetItem); the version condition on the
     write catches anything that happened since. Returns the lead and the changes made ({} when nothing

@@ -9,6 +9,8 @@ Key layout (table names get DYNAMODB_TABLE_PREFIX in front; endpoint and region 
     domain-index         email_domain            + created_at   leads from one domain (``acme.com``)
     status-email-index   "status#email"          + created_at   a status and an address together
     status-domain-index  "status#domain"         + created_at   a status and a domain together
+    due-index            due_owner               + due_at       follow-ups of one owner ("unassigned" for
+                         nobody), soonest first; sparse: only leads with a follow-up date have due_owner
     Indexes project only the columns the inbox shows, so list pages never fetch messages.
 
 ``counters`` — hash key ``counter_id``, atomic counts and an optional TTL ``expires_at``; one model per kind:
@@ -78,6 +80,8 @@ FEED_ALL = "all"
 
 # What the inbox shows; the indexes project these and nothing bigger.
 LIST_ATTRIBUTES = ["name", "email", "company", "subject", "status", "owner", "updated_at"]
+# The due-index's hash key for follow-ups nobody owns: never an address (it has no "@").
+DUE_UNASSIGNED = "unassigned"
 
 
 def utcnow() -> datetime:
@@ -163,6 +167,17 @@ class StatusDomainIndex(GlobalSecondaryIndex):
     created_at = IsoDateTimeAttribute(range_key=True)
 
 
+class DueIndex(GlobalSecondaryIndex):
+    """One owner's follow-ups, soonest first (sparse: only leads with a follow-up date are in it)."""
+
+    class Meta:
+        index_name = "due-index"
+        projection = IncludeProjection(LIST_ATTRIBUTES + ["due_all_day"])
+
+    due_owner = UnicodeAttribute(hash_key=True)
+    due_at = IsoDateTimeAttribute(range_key=True)
+
+
 class Lead(Model):
     """A visitor's enquiry and what sales did with it."""
 
@@ -200,6 +215,12 @@ class Lead(Model):
     # expires_at, after carrying the events forward, so the history never expires before the lead).
     expires_at = TTLAttribute(null=True)
     history_expires_at = IsoDateTimeAttribute(null=True)
+    # Follow-up (leads.domain.followups), all absent without one: when it is due (UTC; a date without a
+    # time is due at the end of that day in the zone of whoever set it), whether it was given without a
+    # time, and the due-index's hash key (the owner, or DUE_UNASSIGNED), kept by refresh_index_keys.
+    due_at = IsoDateTimeAttribute(null=True)
+    due_all_day = BooleanAttribute(null=True)
+    due_owner = UnicodeAttribute(null=True)
 
     created_index = CreatedIndex()
     status_index = StatusIndex()
@@ -207,12 +228,14 @@ class Lead(Model):
     domain_index = DomainIndex()
     status_email_index = StatusEmailIndex()
     status_domain_index = StatusDomainIndex()
+    due_index = DueIndex()
 
     def refresh_index_keys(self) -> None:
-        """Recompute the denormalised index keys from email and status."""
+        """Recompute the denormalised index keys from email, status, owner and follow-up date."""
         self.email_domain = self.email.rpartition("@")[2]
         self.status_email = f"{self.status}#{self.email}"
         self.status_domain = f"{self.status}#{self.email_domain}"
+        self.due_owner = (self.owner or DUE_UNASSIGNED) if self.due_at else None
 
 
 class CountersTable(Model):
