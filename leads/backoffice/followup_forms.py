@@ -1,5 +1,7 @@
 """Follow-up forms: a lead's follow-up date and time, and the owner a follow-up list shows. Validation only."""
 
+from datetime import date, time
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -10,15 +12,45 @@ from leads.backoffice.forms import PAGE_SIZES
 MINE, UNASSIGNED = "", "unassigned"
 
 
+def _valid(text: str, kind) -> bool:
+    """True if text is what a native input of this kind may hold: a YYYY-MM-DD date, or an HH:MM[:SS] time."""
+    try:
+        kind.fromisoformat(text)
+    except ValueError:
+        return False
+    return len(text) == 10 if kind is date else len(text) in (5, 8)
+
+
+class NativeDateInput(forms.DateInput):
+    """``<input type="date">``: a value it cannot hold is not echoed back (HTML allows only a valid date there;
+    browsers never send another, and the field's error says what was wrong)."""
+
+    input_type = "date"
+
+    def format_value(self, value):
+        text = super().format_value(value)
+        return text if text is None or _valid(text, date) else None
+
+
+class NativeTimeInput(forms.TimeInput):
+    """``<input type="time">``, likewise."""
+
+    input_type = "time"
+
+    def format_value(self, value):
+        text = super().format_value(value)
+        return text if text is None or _valid(text, time) else None
+
+
 class FollowUpForm(forms.Form):
     """A date (empty: no follow-up) and an optional time, read in the staff member's zone; `version` as loaded."""
 
     due_date = forms.DateField(
-        label=_("Follow up on"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        label=_("Follow up on"), required=False, widget=NativeDateInput(format="%Y-%m-%d"),
         input_formats=["%Y-%m-%d"], error_messages={"invalid": _("Enter a date such as 2026-12-24.")},
     )
     due_time = forms.TimeField(
-        label=_("At"), required=False, widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        label=_("At"), required=False, widget=NativeTimeInput(format="%H:%M"),
         input_formats=["%H:%M", "%H:%M:%S"], error_messages={"invalid": _("Enter a time such as 14:30.")},
         help_text=_("Optional. Without a time, it is due by the end of the day."),
     )
