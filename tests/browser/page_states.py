@@ -142,6 +142,15 @@ def staff_states(rec: Recorder, settings_patch) -> None:
     rec.add("lead page with a follow-up", boss.get(f"/admin/leads/{ids[4]}/"))
     rec.add("due today, full", boss.get("/admin/follow-ups/today/", {"owner": "unassigned"}))
     rec.add("overdue, full", boss.get("/admin/follow-ups/overdue/", {"owner": "unassigned"}))
+    # The daily digest's HTML part, checked like a page: mail clients are browsers too.
+    assert boss.post(f"/admin/leads/{ids[5]}/", {"status": "new", "notes": "", "owner": "boss@example.com",
+                                                 "version": 2}).status_code == 302
+    from leads.management import digests
+
+    mail.outbox.clear()
+    assert digests.send_digests(site_url="https://leads.example.com").sent == 1
+    [(html, _)] = mail.outbox[-1].alternatives
+    rec.states.append(PageState("follow-up digest email (HTML part)", "/", 200, html, {"leads/email/digest.html"}))
     rec.add("lead delete confirm", boss.get(f"/admin/leads/{ids[1]}/delete/"))
     rec.add("bulk delete confirm", boss.post("/admin/leads/bulk/", {"ids": ids[2:4], "action": "delete"}))
     rec.add("bulk change with nothing selected",

@@ -104,16 +104,19 @@ def test_the_email_speaks_their_language_and_zone():
     assert message.subject.startswith("Wiedervorlagen für ")
 
 
-def test_a_failed_email_is_sent_by_the_next_run(settings, monkeypatch):
+def test_a_failed_email_is_sent_by_the_next_run_and_logged_without_the_address(settings, monkeypatch, caplog):
+    import smtplib
+
     staff("sam@example.com")
     lead_due("sam@example.com", now() - timedelta(days=1))
 
-    def broken(self, *args, **kwargs):
-        raise OSError("mail server down")
+    def refused(self, *args, **kwargs):
+        raise smtplib.SMTPRecipientsRefused({"sam@example.com": (550, b"no such user sam@example.com")})
 
-    monkeypatch.setattr("django.core.mail.EmailMultiAlternatives.send", broken)
+    monkeypatch.setattr("django.core.mail.EmailMultiAlternatives.send", refused)
     with pytest.raises(CommandError, match="1 digest"):
         send()
+    assert "SMTPRecipientsRefused" in caplog.text and "sam@" not in caplog.text
     monkeypatch.undo()
     settings.LEADS_SITE_URL = SITE
     send()
