@@ -50,7 +50,7 @@ class FollowUpForm(forms.Form):
         input_formats=["%Y-%m-%d"], error_messages={"invalid": _("Enter a date such as 2026-12-24.")},
     )
     due_time = forms.TimeField(
-        label=_("At"), required=False, widget=NativeTimeInput(format="%H:%M"),
+        label=_("Time"), required=False, widget=NativeTimeInput(format="%H:%M"),
         input_formats=["%H:%M", "%H:%M:%S"], error_messages={"invalid": _("Enter a time such as 14:30.")},
         help_text=_("Optional. Without a time, it is due by the end of the day."),
     )

@@ -28,13 +28,13 @@ def test_a_follow_up_set_on_the_lead_page_shows_under_due_today_then_overdue(pag
     expect(page.get_by_text("Saved.")).to_be_visible()
 
     # A time without a date is a form error, and nothing is set.
-    page.get_by_label("At").fill("09:30")
+    page.get_by_label("Time", exact=True).fill("09:30")
     page.get_by_role("button", name="Set follow-up").click()
     expect(page.get_by_text("Give a date for this time, or leave the time empty.")).to_be_visible()
 
     today = datetime.now(timezone.utc).date()  # the admin has no zone of their own: UTC
     page.get_by_label("Follow up on").fill(today.isoformat())
-    page.get_by_label("At").fill("")
+    page.get_by_label("Time", exact=True).fill("")
     page.get_by_role("button", name="Set follow-up").click()
     expect(page.get_by_text("Follow-up set.")).to_be_visible()
     expect(page.get_by_text(f"Due on {today.isoformat()}.")).to_be_visible()
@@ -48,7 +48,7 @@ def test_a_follow_up_set_on_the_lead_page_shows_under_due_today_then_overdue(pag
 
     page.goto(lead_url)
     page.get_by_label("Follow up on").fill((today - timedelta(days=1)).isoformat())
-    page.get_by_label("At").fill("16:45")
+    page.get_by_label("Time", exact=True).fill("16:45")
     page.get_by_role("button", name="Set follow-up").click()
     expect(page.get_by_text(re.compile(r"Due at \d{4}-\d\d-\d\d 16:45 UTC\."))).to_be_visible()
     menu(page, "Overdue")
