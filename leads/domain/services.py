@@ -276,7 +276,10 @@ def _apply_update(loaded: Lead, changes: dict[str, tuple], *, actor: str, now: d
         setattr(lead, name, after)
     lead.updated_at = now
     lead.refresh_index_keys()
-    actions = [getattr(Lead, name).set(getattr(lead, name)) for name in changes]
+    # A cleared value is removed, never stored as NULL: DynamoDB refuses a NULL where an index key is
+    # (due_at), and an absent attribute reads as None all the same.
+    actions = [getattr(Lead, name).set(getattr(lead, name)) if getattr(lead, name) is not None
+               else getattr(Lead, name).remove() for name in changes]
     actions += [
         Lead.updated_at.set(now),
         Lead.status_email.set(lead.status_email),
