@@ -87,8 +87,8 @@ class FollowUpListView(StaffRequiredMixin, View):
         owner, per_page, cursor = form.cleaned_data["owner"], form.cleaned_data["per_page"], form.cleaned_data["cursor"]
         owner_email = request.staff.email if owner == MINE else None if owner == UNASSIGNED else owner
         try:
-            page = followups.follow_up_list(view=self.view, owner=owner_email, zone=timezone.get_current_timezone_name(),
-                                            cursor=cursor or None, page_size=per_page)
+            page = followups.follow_up_list(view=self.view, owner=owner_email, cursor=cursor or None,
+                                            zone=timezone.get_current_timezone_name(), page_size=per_page)
         except BadCursor as error:
             return bad_request(request, _("%(problem)s Please start again from the first page.") % {"problem": error})
         return render(request, self.template_name, {
