@@ -13,7 +13,7 @@ TEMPLATE = ROOT / "BENCHMARKS.md"
 PART = re.compile(r"^<!-- part:(\w+) -->\n", re.M)
 FIGURE = re.compile(r"<!-- bench:([\w-]+) -->(.*?)<!-- /bench -->", re.S)
 TABLE = re.compile(r"(<!-- table:([\w-]+) -->\n.*\n.*\n)(?:\|.*\n)*(\n<!-- /table -->)")
-LABELS = {key: label for key, label, _ in ECONOMY_PAGES}
+LABELS = {key: label for key, label, *_ in ECONOMY_PAGES}
 BUDGET = {"max_calls": 4, "list_read_per_shown": 1.0, "rps_vs_floor": 0.8, "p99_vs_floor": 1.25,
           "coldstart_vs_floor": 1.1, "memory_vs_floor": 1.2, "export_vs_floor": 0.8, "export_growth_mb": 5.0,
           "package_mib": 20, "package_vs_floor": 1.05}
@@ -56,7 +56,7 @@ def economy_checks(economy: dict) -> dict:
     small, large = (economy["pages"][str(s)] for s in economy["sizes"])
     keys = [key for key in LABELS if key != "export"]
     per_shown = {key: [p[key]["lead_items_read"] / p[key]["shown"] if p[key]["shown"] else None for p in (small, large)]
-                 for key, _, is_list in ECONOMY_PAGES if is_list}
+                 for key, _, is_list, _ in ECONOMY_PAGES if is_list}
     same_calls = {key: small[key]["operations"] == large[key]["operations"] for key in keys}
     # The export's calls grow with its rows; its pattern (a Query, then a BatchGetItem per 100 rows) must not.
     same_calls["export"] = all(p["export"]["operations"][1:3] == ["Query", "BatchGetItem"] for p in (small, large))
@@ -158,7 +158,7 @@ def economy(r: dict) -> dict:
     small, large = (str(s) for s in e["sizes"])
     n, m = f(int(small)), f(int(large))
     rows = []
-    for key, label, is_list in ECONOMY_PAGES:
+    for key, label, is_list, _ in ECONOMY_PAGES:
         a, b = e["pages"][small][key], e["pages"][large][key]
         calls = " → ".join(f"{d['op']}({d['index'] or '+'.join(d['tables'])})" for d in b["detail"][:6])
         calls += f" … ({len(b['detail'])} calls)" if len(b["detail"]) > 6 else ""
@@ -172,7 +172,7 @@ def economy(r: dict) -> dict:
             "signin-calls": signin["calls"], "signin-ops": ", ".join(signin["operations"]),
             "latency": [[label, f(latency[small][key], 1), f(latency[large][key], 1),
                          x(ratio(latency[large][key], latency[small][key]))]
-                        for key, label, _ in ECONOMY_PAGES if key in latency[small]]}
+                        for key, label, *_ in ECONOMY_PAGES if key in latency[small]]}
 
 
 def load(r: dict) -> dict:

@@ -5,6 +5,7 @@ from django.urls.converters import StringConverter
 from leads.backoffice import followup_views, privacy
 from leads.backoffice import two_factor_views
 from leads.backoffice import reset_views, session_views
+from leads.backoffice import webhook_views
 from leads.backoffice import invitation_views, password_views, preference_views
 from leads.backoffice import views as views
 
@@ -85,4 +86,6 @@ urlpatterns = [
     path("invitations/<str:token>/", invitation_views.InvitationAcceptView.as_view(), name="invitation_accept"),
     path("account/password/", password_views.PasswordChangeView.as_view(), name="password_change"),
     path("account/preferences/", preference_views.PreferencesView.as_view(), name="account_preferences"),
+    path("webhooks/", webhook_views.WebhookFailuresView.as_view(), name="webhooks"),
+    path("webhooks/retry/", webhook_views.WebhookRetryView.as_view(), name="webhook_retry"),
 ]

@@ -9,9 +9,10 @@ from pynamodb.indexes import GlobalSecondaryIndex
 
 from leads.domain import cursors, notifications, tallies
 from leads.domain.emails import normalise_email
-from leads.domain.exceptions import LeadNotFound
+from leads.domain.exceptions import LeadNotFound, WebhookFailureNotFound
 from leads.storage import internals
 from leads.storage.models import FEED_ALL, STATUSES, DeliveryMarker, HistoryEvent, Lead, Staff, Tally, TrashedLead, utcnow
+from leads.storage.models import WEBHOOK_FAILURES, WebhookFailure
 
 _PROBE_ID = "healthz-probe"
 
@@ -216,3 +217,36 @@ def lead_export(*, status: str | None = None, search: Search | None = None, chun
             batch = []
     if batch:
         yield from leads_get_many(lead_ids=batch)
+
+
+# --- Webhooks (leads.domain.webhooks) -------------------------------------------------------------
+
+def webhook_marker_key(*, event_id: str, webhook: str) -> str:
+    """Key of the DeliveryMarker saying this webhook got this event."""
+    return f"webhook#{event_id}#{webhook}"
+
+
+def webhooks_delivered(*, event_id: str, webhooks: list[str]) -> set[str]:
+    """Which of these webhooks already got this event (one consistent BatchGetItem)."""
+    keys = {webhook_marker_key(event_id=event_id, webhook=name): name for name in webhooks}
+    found = DeliveryMarker.batch_get(list(keys), consistent_read=True, attributes_to_get=["counter_id"])
+    return {keys[marker.counter_id] for marker in found}
+
+
+def webhook_failures(*, limit: int = 50) -> list[WebhookFailure]:
+    """Webhooks that failed after their last try, newest event first (one Query); expired ones hidden."""
+    now = utcnow()
+    # DynamoDB's TTL removes items up to days late: hide them from their expiry on, as the trash does.
+    return [failure for failure in WebhookFailure.query(WEBHOOK_FAILURES, scan_index_forward=False, limit=limit)
+            if failure.expires_at > now]
+
+
+def webhook_failure_get(*, failure_id: str) -> WebhookFailure:
+    """One dead-lettered webhook; WebhookFailureNotFound if there is none (resent, expired)."""
+    try:
+        failure = WebhookFailure.get(WEBHOOK_FAILURES, failure_id, consistent_read=True)
+    except WebhookFailure.DoesNotExist:
+        raise WebhookFailureNotFound(failure_id) from None
+    if failure.expires_at <= utcnow():
+        raise WebhookFailureNotFound(failure_id)
+    return failure

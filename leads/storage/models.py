@@ -33,6 +33,11 @@ With LEADS_RETENTION_DAYS set, ``leads`` items carry a TTL ``expires_at`` too (l
     one item per export or erasure of one person's data; ``privacy#subjects`` + keyed hash of an address,
     which erasure of that address is the latest and whether it finished. Never an address.
 
+``history`` also holds webhooks that failed for good (WebhookFailure): ``webhooks#failed`` + event time,
+    event id and webhook name; no personal data, TTL 14 days.
+
+``counters`` also holds ``webhook#<event id>#<webhook name>`` DeliveryMarkers: that webhook got that event.
+
 ``staff`` — hash key ``email``; roster-index  roster ("staff") + email   everyone, alphabetically.
 
 ``sessions`` — hash key ``session_key``, TTL ``expires_at``;
@@ -282,7 +287,7 @@ class DeliveryMarker(CountersTable):
     """Says a stream record was acted on (leads.management.stream_handler), so a redelivery does nothing again.
 
     ``notified#<lead_id>``: the new-lead email was sent; ``expired#<lead_id>#<expiry>``: a lead removed by
-    TTL was taken off the tallies.
+    TTL was taken off the tallies; ``webhook#<event id>#<webhook name>``: that webhook got that event.
     """
 
 
@@ -410,6 +415,39 @@ class ErasedSubject(Model):
     request_id = UnicodeAttribute()
     state = UnicodeAttribute()
     erasures = NumberAttribute(default=0)
+
+
+# Webhooks that failed for good (leads.domain.webhooks) share the history table too, for the privacy log's
+# reasons: few, small items, a TTL, read newest first with one Query. The hash key cannot meet a lead's.
+WEBHOOK_FAILURES = "webhooks#failed"
+
+
+class WebhookFailure(Model):
+    """A webhook delivery that failed after its last try: the admin page lists it, "Try again" resends it.
+
+    ``failure_id`` is ``<event time>#<event id>#<webhook name>``: newest first, and a redelivered stream
+    record that fails again overwrites the same item. It holds no personal data: the lead's id, the
+    statuses and why it failed; a resend reads the lead again.
+    """
+
+    base_table_name = "history"
+
+    class Meta:
+        billing_mode = "PAY_PER_REQUEST"
+
+    log = UnicodeAttribute(hash_key=True, attr_name="lead_id", default=WEBHOOK_FAILURES)
+    failure_id = UnicodeAttribute(range_key=True, attr_name="event_id")
+    webhook = UnicodeAttribute()  # the name in LEADS_WEBHOOKS, never the URL
+    event = UnicodeAttribute()  # "lead.created" or "lead.status_changed"
+    event_key = UnicodeAttribute()  # the event's id, as sent (<lead id>-v<version>)
+    lead = UnicodeAttribute()  # the lead's id
+    occurred_at = IsoDateTimeAttribute()
+    status = UnicodeAttribute()
+    previous_status = UnicodeAttribute(null=True)
+    attempts = NumberAttribute(default=0)
+    error = UnicodeAttribute()  # "timeout", "HTTP 500", "connection refused"…: never a response body
+    failed_at = IsoDateTimeAttribute()
+    expires_at = TTLAttribute()
 
 
 class RosterIndex(GlobalSecondaryIndex):
@@ -562,4 +600,4 @@ class Invitation(Model):
 # One model per table: what creates tables, turns TTL on and writes the CloudFormation template.
 ALL_MODELS = [Lead, CountersTable, HistoryEvent, TrashedLead, Staff, StaffSession, Invitation]
 # The models that share a table with one of ALL_MODELS (configure binds them too).
-SHARING_MODELS = [Tally, RateWindow, DeliveryMarker, PrivacyRequest, ErasedSubject]
+SHARING_MODELS = [Tally, RateWindow, DeliveryMarker, PrivacyRequest, ErasedSubject, WebhookFailure]

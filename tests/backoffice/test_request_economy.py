@@ -284,6 +284,56 @@ def test_an_invitation_is_one_transaction_and_its_link_one_read(admin, dynamodb_
                      ("GetItem", "sessions", None), ("TransactWriteItems", "sessions+staff", None)]
 
 
+# --- Webhooks (issue 14): the failures page is one Query; a webhook costs a read and a write -------
+
+def seed_webhook_failures(count: int) -> None:
+    """Dead letters as services.webhook_dead_letter writes them, one per lead, written in bulk."""
+    from datetime import timedelta
+
+    from leads.storage.models import WebhookFailure, utcnow
+
+    now = utcnow()
+    with WebhookFailure.batch_write() as batch:
+        for n in range(count):
+            at = now - timedelta(minutes=n)
+            event = f"{n:032x}-v1"
+            batch.save(WebhookFailure(
+                failure_id=f"{WebhookFailure.failed_at.serialize(at)}#{event}#crm", webhook="crm", event="lead.created",
+                event_key=event, lead=f"{n:032x}", occurred_at=at, status="new", attempts=2, error="HTTP 500",
+                failed_at=at, expires_at=now + timedelta(days=14)))
+
+
+@pytest.mark.parametrize("size", [3, 60])
+def test_the_webhooks_page_is_the_session_and_one_query(admin, dynamodb_calls, size):
+    # As many leads and failures as the list pages' test: the page reads the newest 50 failures, no lead.
+    seed(size)
+    seed_webhook_failures(size)
+    failures = size
+    response, calls = dynamodb_calls.during(lambda: admin.get("/admin/webhooks/"))
+    assert response.status_code == 200
+    assert calls == [SESSION, ("Query", "history", None)]
+    assert dynamodb_calls.params[1]["Limit"] == 50 and "FilterExpression" not in dynamodb_calls.params[1]
+    assert response.content.decode().count('name="failure"') == min(failures, 50)
+    assert_no_scan_and_within_budget(calls)
+
+
+def test_a_contact_post_with_a_webhook_adds_one_read_and_one_write(dynamodb_calls, settings):
+    from tests.webhook_receiver import Receiver
+
+    receiver = Receiver().start()
+    try:
+        settings.LEADS_WEBHOOKS = [{"kind": "slack", "name": "sales", "url": receiver.url, "secret": None}]
+        browser = Client()
+        token = re.search(r'name="token" value="([^"]+)"', browser.get("/").content.decode()).group(1)
+        response, calls = dynamodb_calls.during(lambda: browser.post("/", {
+            "token": token, "name": "Ada", "email": "ada@example.com", "company": "", "subject": "Hi", "message": "Hello"}))
+    finally:
+        receiver.stop()
+    assert response.status_code == 302 and len(receiver.received) == 1
+    # The lead's transaction; which webhooks already had it (consistent); the delivery marker.
+    assert calls == [("TransactWriteItems", "counters+history+leads", None), ("BatchGetItem", "counters", None),
+                     ("PutItem", "counters", None)]
+
 # --- Follow-ups: Due today and Overdue are the session, the roster (owner choice) and ONE Query on due-index --
 
 FOLLOW_UP_LISTS = [("/admin/follow-ups/today/", "today"), ("/admin/follow-ups/overdue/", "overdue")]

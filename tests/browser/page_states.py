@@ -15,6 +15,7 @@ from django.urls import resolve, Resolver404
 
 from tests.faults import dynamodb_fault
 from tests.helpers import PASSWORD, invite, make_lead, signed_in
+from tests.webhook_receiver import refused_url
 
 TOKEN = re.compile(r'name="token" value="([^"]+)"')
 RESET_LINK = re.compile(r"http://testserver(/admin/password-reset/[^/\s]+/[^/\s]+/)")
@@ -215,6 +216,19 @@ def staff_states(rec: Recorder, settings_patch) -> None:
         "/admin/privacy/erase/", {"email": "person4@acme.example", "stage": "confirm"}))
     rec.add("privacy erase record", boss.post("/admin/privacy/erase/", {
         "email": "person4@acme.example", "stage": "confirm", "confirm": "on"}, follow=True))
+
+    # Webhooks that failed after their last try (issue 14): none yet, then two, then a "Try again" that failed.
+    rec.add("webhooks, empty", boss.get("/admin/webhooks/"))
+    settings_patch.setattr("django.conf.settings.LEADS_WEBHOOK_TIMEOUT", 0.3)
+    settings_patch.setattr("django.conf.settings.LEADS_WEBHOOKS", [
+        {"kind": "slack", "name": "sales-channel", "url": refused_url(), "secret": None}])
+    dead = make_lead("webhook@acme.example", name="Webhook Visitor")
+    assert boss.post(f"/admin/leads/{dead}/", {"status": "contacted", "notes": "", "owner": "", "version": 1}
+                     ).status_code == 302
+    page = rec.add("webhooks, full", boss.get("/admin/webhooks/"))
+    failure = re.search(r'name="failure" value="([^"]+)"', page).group(1)
+    rec.add("webhooks, try again failed", boss.post("/admin/webhooks/retry/", {"failure": failure}, follow=True))
+    settings_patch.setattr("django.conf.settings.LEADS_WEBHOOKS", [])
 
 
 def all_states(settings_patch) -> list[PageState]:

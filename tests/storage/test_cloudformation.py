@@ -419,6 +419,17 @@ def exercise_the_app() -> None:
     resetting = Client()
     form = ok(resetting.get(reset_link))["Location"]
     ok(resetting.post(form, {"new_password1": "a brand new passphrase 42", "new_password2": "a brand new passphrase 42"}))
+    # Webhooks (issue 14): a delivery that fails (its markers read, its dead letter written), the admins'
+    # page (a Query on the history table) and "Try again" (the failure read, updated, then deleted).
+    from tests.webhook_receiver import refused_url
+
+    with override_settings(LEADS_WEBHOOKS=[{"kind": "slack", "name": "sales", "url": refused_url(), "secret": None}],
+                           LEADS_WEBHOOK_TIMEOUT=0.3):
+        hooked_lead = tokens.new_lead_id()
+        services.lead_submit(lead_id=hooked_lead, name="Ada", email="ada@example.com", subject="Hooks", message="Hi")
+        ok(admin.post(f"/admin/leads/{hooked_lead}/", {"status": "lost", "notes": "", "owner": "", "version": 1}))
+        failure = re.search(r'name="failure" value="([^"]+)"', ok(admin.get("/admin/webhooks/"), 200).content.decode())
+        ok(admin.post("/admin/webhooks/retry/", {"failure": failure.group(1)}))
     ok(admin.post("/admin/logout/"))
 
 
