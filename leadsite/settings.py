@@ -250,6 +250,10 @@ def _web_url(value: str, setting: str) -> str:
 
 # The contact form's privacy notice and consent checkbox. The checkbox shows when a privacy URL is set
 # or consent is required; a lead stores the text and version agreed to, and when.
+# Where staff open the app (scheme, host and any path prefix, e.g. https://leads.example.com): the daily
+# follow-up digest (manage.py send_digests) links to lead pages under it.
+LEADS_SITE_URL = _web_url(env.str("LEADS_SITE_URL", default=""), "LEADS_SITE_URL").rstrip("/")
+
 LEADS_PRIVACY_URL = _web_url(env.str("LEADS_PRIVACY_URL", default=""), "LEADS_PRIVACY_URL")
 LEADS_CONSENT_REQUIRED = env.bool("LEADS_CONSENT_REQUIRED", default=False)
 # The default text is shown in the visitor's language (leads.public.forms); a text of your own, as written.

@@ -2,7 +2,7 @@
 from django.urls import path, register_converter
 from django.urls.converters import StringConverter
 
-from leads.backoffice import privacy
+from leads.backoffice import followup_views, privacy
 from leads.backoffice import two_factor_views
 from leads.backoffice import reset_views, session_views
 from leads.backoffice import webhook_views
@@ -67,6 +67,9 @@ urlpatterns = [
     path("leads/<lead_id:lead_id>/delete/", views.LeadDeleteView.as_view(), name="lead_delete"),
     path("leads/<lead_id:lead_id>/restore/", views.LeadRestoreView.as_view(), name="lead_restore"),
     path("leads/<lead_id:lead_id>/extend/", views.LeadExtendView.as_view(), name="lead_extend"),
+    path("leads/<lead_id:lead_id>/follow-up/", followup_views.LeadFollowUpView.as_view(), name="lead_follow_up"),
+    path("follow-ups/today/", followup_views.FollowUpListView.as_view(), name="followups_today"),
+    path("follow-ups/overdue/", followup_views.OverdueListView.as_view(), name="followups_overdue"),
     path("staff/", views.StaffListView.as_view(), name="staff_list"),
     # One person's data: the address is only ever posted, never part of a URL.
     path("privacy/", privacy.PrivacyView.as_view(), name="privacy"),

@@ -27,6 +27,7 @@ from leads.backoffice import charts, exports
 from leads.domain import two_factor
 from leads.domain import invitations, ratelimit, retention, selectors, services, staff_sessions
 from leads.backoffice.forms import OWNER_ME, OWNER_NONE, PAGE_SIZES, BulkActionForm, LeadEditForm, LeadFilterForm, LoginForm, StaffEditForm, InvitationForm
+from leads.backoffice.followup_forms import FollowUpForm, follow_up_initial
 from leads.backoffice.invitation_views import send_invitation
 from leads.domain.exceptions import (
     AccessChanged, BadCursor, InvalidCredentials, LeadConflict, LeadNotFound, LoginThrottled, StaffExists, StaffNotFound,
@@ -337,11 +338,14 @@ class LeadDetailView(StaffRequiredMixin, View):
 
     def get(self, request, lead_id):
         lead = _lead_or_404(lead_id)
-        form = LeadEditForm(
+        return self.render_page(lead, self.edit_form(lead))
+
+    def edit_form(self, lead) -> LeadEditForm:
+        """The edit form as the lead is stored."""
+        return LeadEditForm(
             initial={"status": lead.status, "notes": lead.notes, "owner": lead.owner, "version": lead.version},
             staff=self.staff,
         )
-        return self.render_page(lead, form)
 
     def post(self, request, lead_id):
         lead = _lead_or_404(lead_id)
@@ -375,9 +379,11 @@ class LeadDetailView(StaffRequiredMixin, View):
         """Everyone a lead can be assigned to (one Query per request, shared by form and page)."""
         return selectors.staff_list()
 
-    def render_page(self, lead, form, *, missed=None, status=200):
+    def render_page(self, lead, form, *, missed=None, status=200, follow_up_form=None):
+        if follow_up_form is None:
+            follow_up_form = FollowUpForm(initial=follow_up_initial(lead), auto_id="followup_%s")
         return render(self.request, self.template_name, {
-            "lead": lead, "form": form, "missed": missed,
+            "lead": lead, "form": form, "missed": missed, "follow_up_form": follow_up_form,
             "staff_names": {s.email: s.display_name for s in self.staff},
             "history": selectors.lead_history(lead_id=lead.lead_id),
             "keeping": retention.keeping(lead.expires_at),  # None with retention off

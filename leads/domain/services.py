@@ -33,6 +33,13 @@ class Submission:
     created: bool
 
 
+def _history_value(value):
+    """A changed value JSON cannot hold as it is: a time (a follow-up date), as the UTC string the tables hold."""
+    if isinstance(value, datetime):
+        return Lead.due_at.serialize(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
 def history_event(
     *, lead_id: str, actor: str, action: str, changes: dict, at: datetime, version: int | None = None,
     expires_at: datetime | None = None,
@@ -44,7 +51,7 @@ def history_event(
         at=at,
         actor=actor,
         action=action,
-        changes=json.dumps(changes, ensure_ascii=False),
+        changes=json.dumps(changes, ensure_ascii=False, default=_history_value),
         version=version,
         expires_at=expires_at,
     )
@@ -136,6 +143,29 @@ def delivery_mark(*, lead_id: str, expires_at: datetime) -> None:
         pass
 
 
+# --- Daily follow-up digests (leads.management.digests) -------------------------------------------
+
+def digest_claim(*, key: str, expires_at: datetime) -> bool:
+    """Claim one owner's digest for one day (a marker written on condition it is new); False if already claimed."""
+    marker = DeliveryMarker(key, expires_at=expires_at)
+    try:
+        with conditional(marker):
+            marker.save(condition=DeliveryMarker.counter_id.does_not_exist())
+    except Refused:
+        return False
+    except PynamoDBException as error:
+        raise _wrap_storage_errors(error) from error
+    return True
+
+
+def digest_release(*, key: str) -> None:
+    """Give a claimed digest back (its email could not be sent), so the next run sends it."""
+    try:
+        DeliveryMarker(key).delete()
+    except PynamoDBException as error:
+        raise _wrap_storage_errors(error) from error
+
+
 # --- Throttling of sign-in (leads.accounts.auth) and password-reset requests ----------------------
 
 def attempt_reserve(*, windows: list[ratelimit.Window], now: datetime,
@@ -165,7 +195,8 @@ def attempt_refund(*, windows: list[ratelimit.Window]) -> None:
 
 # --- Staff edits ---------------------------------------------------------------------------------
 
-EDITABLE_FIELDS = ("status", "notes", "owner")
+# Follow-ups (leads.domain.followups) are set with due_at and due_all_day through lead_update too.
+EDITABLE_FIELDS = ("status", "notes", "owner", "due_at", "due_all_day")
 TRASH_DAYS = 30
 
 
@@ -248,9 +279,15 @@ def _apply_update(loaded: Lead, changes: dict[str, tuple], *, actor: str, now: d
         setattr(lead, name, after)
     lead.updated_at = now
     lead.refresh_index_keys()
-    actions = [getattr(Lead, name).set(getattr(lead, name)) for name in changes]
+    # A cleared value is removed, never stored as NULL: DynamoDB refuses a NULL where an index key is
+    # (due_at, due_owner), and an absent attribute reads as None all the same.
+    def assign(name: str):
+        value = getattr(lead, name)
+        return getattr(Lead, name).set(value) if value is not None else getattr(Lead, name).remove()
+
+    actions = [assign(name) for name in changes]
     # Every derived key, changed or not: a lead stored before a key existed gains it with its next edit.
-    actions += [Lead.updated_at.set(now)] + [getattr(Lead, key).set(getattr(lead, key)) for key in Lead.DERIVED_KEYS]
+    actions += [Lead.updated_at.set(now)] + [assign(key) for key in Lead.DERIVED_KEYS]
     expires = _retention_actions(lead, now, actions)
     def fill(tx):
         # The version condition is added by PynamoDB: another save in between cancels everything.
@@ -287,7 +324,7 @@ def _changes(lead: Lead, wanted: dict) -> dict[str, tuple]:
 def lead_update(
     *, lead_id: str, expected_version: int, actor: str, current: Lead | None = None, **wanted
 ) -> tuple[Lead, dict]:
-    """Save status / notes / owner if nobody else saved since `expected_version`.
+    """Save status / notes / owner / follow-up (due_at, due_all_day) if nobody else saved since `expected_version`.
 
     `current` is the lead as the caller just read it (saves a GetItem); the version condition on the
     write catches anything that happened since. Returns the lead and the changes made ({} when nothing

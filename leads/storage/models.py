@@ -15,6 +15,8 @@ Key layout (table names get DYNAMODB_TABLE_PREFIX in front; endpoint and region 
     owner_key is the owner's address, or UNASSIGNED ("-", never an address) for a lead without one: an
     index skips items without its key, so the unassigned leads need a value to be found by. email_initial
     is the address's first character, spreading the prefix index over ~40 partitions instead of one.
+    due-index            due_owner               + due_at       follow-ups of one owner (UNASSIGNED for
+                         nobody), soonest first; sparse: only leads with a follow-up date have due_owner
     Indexes project only the columns the inbox shows, so list pages never fetch messages.
 
 ``counters`` — hash key ``counter_id``, atomic counts and an optional TTL ``expires_at``; one model per kind:
@@ -206,6 +208,17 @@ class EmailPrefixIndex(GlobalSecondaryIndex):
     email = UnicodeAttribute(range_key=True)
 
 
+class DueIndex(GlobalSecondaryIndex):
+    """One owner's follow-ups, soonest first (sparse: only leads with a follow-up date are in it)."""
+
+    class Meta:
+        index_name = "due-index"
+        projection = IncludeProjection(LIST_ATTRIBUTES + ["due_all_day"])
+
+    due_owner = UnicodeAttribute(hash_key=True)
+    due_at = IsoDateTimeAttribute(range_key=True)
+
+
 class Lead(Model):
     """A visitor's enquiry and what sales did with it."""
 
@@ -248,6 +261,12 @@ class Lead(Model):
     # expires_at, after carrying the events forward, so the history never expires before the lead).
     expires_at = TTLAttribute(null=True)
     history_expires_at = IsoDateTimeAttribute(null=True)
+    # Follow-up (leads.domain.followups), all absent without one: when it is due (UTC; a date without a
+    # time is due at the end of that day in the zone of whoever set it), whether it was given without a
+    # time, and the due-index's hash key (the owner, or UNASSIGNED), kept by refresh_index_keys.
+    due_at = IsoDateTimeAttribute(null=True)
+    due_all_day = BooleanAttribute(null=True)
+    due_owner = UnicodeAttribute(null=True)
 
     created_index = CreatedIndex()
     status_index = StatusIndex()
@@ -255,21 +274,24 @@ class Lead(Model):
     domain_index = DomainIndex()
     status_email_index = StatusEmailIndex()
     status_domain_index = StatusDomainIndex()
+    due_index = DueIndex()
     owner_index = OwnerIndex()
     owner_status_index = OwnerStatusIndex()
     email_prefix_index = EmailPrefixIndex()
 
     # Every key refresh_index_keys derives: each write that changes email, status or owner sets them all.
-    DERIVED_KEYS = ("email_domain", "status_email", "status_domain", "owner_key", "owner_status", "email_initial")
+    DERIVED_KEYS = ("email_domain", "status_email", "status_domain", "owner_key", "owner_status", "email_initial",
+                    "due_owner")
 
     def refresh_index_keys(self) -> None:
-        """Recompute the denormalised index keys from email, status and owner."""
+        """Recompute the denormalised index keys from email, status, owner and follow-up date."""
         self.email_domain = self.email.rpartition("@")[2]
         self.status_email = f"{self.status}#{self.email}"
         self.status_domain = f"{self.status}#{self.email_domain}"
         self.owner_key = self.owner or UNASSIGNED
         self.owner_status = f"{self.owner_key}#{self.status}"
         self.email_initial = self.email[:1]
+        self.due_owner = self.owner_key if self.due_at else None  # sparse: only leads with a follow-up
 
 
 class LeadIndexKeys(Model):
@@ -294,6 +316,7 @@ class LeadIndexKeys(Model):
     email_domain = UnicodeAttribute(null=True)
     status_email = UnicodeAttribute(null=True)
     status_domain = UnicodeAttribute(null=True)
+    due_owner = UnicodeAttribute(null=True)
 
 
 class CountersTable(Model):

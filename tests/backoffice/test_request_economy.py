@@ -17,6 +17,7 @@ meaningful, so this test pins down the calls, their Limit and the items they ret
 import json
 import math
 import re
+from collections import Counter
 from html import unescape
 
 import pytest
@@ -425,3 +426,128 @@ def test_a_contact_post_with_a_webhook_adds_one_read_and_one_write(dynamodb_call
     # The lead's transaction; which webhooks already had it (consistent); the delivery marker.
     assert calls == [("TransactWriteItems", "counters+history+leads", None), ("BatchGetItem", "counters", None),
                      ("PutItem", "counters", None)]
+
+# --- Follow-ups: Due today and Overdue are the session, the roster (owner choice) and ONE Query on due-index --
+
+FOLLOW_UP_LISTS = [("/admin/follow-ups/today/", "today"), ("/admin/follow-ups/overdue/", "overdue")]
+OWNERS = ["boss@example.com", "nia@example.com", None]  # me, someone else, nobody
+
+
+def follow_up_leads(count: int, buckets=None):
+    """`count` leads with follow-ups spread over three owners and over overdue, due later today and later (UTC);
+    `buckets` counts them per (owner, "overdue" | "today" | "later")."""
+    from datetime import timedelta
+
+    from leads.domain import followups
+    from leads.storage.models import utcnow
+
+    now = utcnow()
+    start, end = followups.day_bounds(day=now.date(), zone="UTC")
+    for n, lead in enumerate(maintenance.demo_leads(count, seed=count)):
+        lead.owner = OWNERS[n % 3]
+        kind = (n // 3) % 3
+        if kind == 0:
+            lead.due_at = now - timedelta(days=1 + n % 30, seconds=n)
+        elif kind == 1:  # later today, so none turns overdue while the test runs
+            lead.due_at = now + timedelta(minutes=1) + (end - now - timedelta(minutes=2)) * ((n % 997) / 997)
+        else:
+            lead.due_at = end + timedelta(days=1 + n % 30, seconds=n)
+        lead.refresh_index_keys()
+        if buckets is not None:
+            buckets[(lead.owner or "unassigned", ("overdue", "today", "later")[kind])] += 1
+        yield lead
+
+
+def seed_follow_ups(count: int) -> Counter:
+    """Store `count` follow-up leads (with their history, by BatchWriteItem); return the buckets."""
+    buckets = Counter()
+    maintenance.seed(follow_up_leads(count, buckets))
+    return buckets
+
+
+def stuff_moto_with_follow_ups(count: int) -> Counter:
+    """Put `count` small lead items with follow-ups straight into moto's leads table: seconds, where BatchWriteItem
+    would take many minutes. Only what the lists read and show; the Query under test goes through the client."""
+    from datetime import timedelta
+
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    from leads.domain import followups
+    from leads.storage.models import Lead, utcnow
+
+    table = dynamodb_backends[DEFAULT_ACCOUNT_ID][settings.AWS_REGION].get_table(Lead.Meta.table_name)
+    now = utcnow()
+    _, end = followups.day_bounds(day=now.date(), zone="UTC")
+    buckets = Counter()
+    for n in range(count):
+        owner, kind = OWNERS[n % 3] or "unassigned", ("overdue", "today", "later")[(n // 3) % 3]
+        due = {"overdue": now - timedelta(days=1 + n % 30, seconds=n),
+               "today": now + timedelta(minutes=1) + (end - now - timedelta(minutes=2)) * ((n % 997) / 997),
+               "later": end + timedelta(days=1 + n % 30, seconds=n)}[kind]
+        buckets[(owner, kind)] += 1
+        attributes = {"lead_id": {"S": f"{n:032x}"}, "due_owner": {"S": owner}, "due_at": {"S": Lead.due_at.serialize(due)},
+                      "name": {"S": f"Person {n}"}, "email": {"S": f"p{n}@acme.example"}, "subject": {"S": "Hello"},
+                      "status": {"S": "new"}, "version": {"N": "1"}}
+        if OWNERS[n % 3]:
+            attributes["owner"] = {"S": owner}
+        key = DynamoType(attributes["lead_id"])
+        table.items[key] = Item(key, None, attributes)
+    return buckets
+
+
+def assert_one_query_per_follow_up_list(admin, dynamodb_calls, buckets, path, view, owner):
+    response, calls = dynamodb_calls.during(lambda: admin.get(path, {"owner": owner} if owner else {}))
+    assert response.status_code == 200
+    assert calls == [SESSION, ("Query", "staff", "roster-index"), ("Query", "leads", "due-index")]
+    query = dynamodb_calls.params[2]
+    assert query["Limit"] == 25 and "FilterExpression" not in query, "reads no more items than it shows"
+    # Keyed for it: the owner's partition, and a range on due_at (today's bounds, or before now).
+    partition = owner or "boss@example.com"
+    assert {"S": partition} in query["ExpressionAttributeValues"].values()
+    assert ("BETWEEN" in query["KeyConditionExpression"]) == (view == "today")
+    # Every item the Query may read is shown: items read ÷ items shown = 1.0.
+    shown = response.content.decode().count('data-label="Name"')
+    assert shown == min(25, buckets[(partition, view)]) > 0
+    assert_no_scan_and_within_budget(calls)
+    return shown
+
+
+FOLLOW_UP_OWNERS = ["", "nia@example.com", "unassigned"]  # mine (the default), someone else's, nobody's
+
+
+@pytest.mark.parametrize("path, view", FOLLOW_UP_LISTS)
+@pytest.mark.parametrize("owner", FOLLOW_UP_OWNERS, ids=["mine", "someone else's", "unassigned"])
+def test_each_follow_up_list_is_the_session_the_roster_and_one_query_at_100_leads(
+        admin, dynamodb_calls, path, view, owner):
+    buckets = seed_follow_ups(100)
+    signed_in("nia@example.com", "sales")
+    assert_one_query_per_follow_up_list(admin, dynamodb_calls, buckets, path, view, owner)
+
+
+@pytest.mark.backend("moto", reason="100,000 leads are put straight into moto's table; DynamoDB Local would take minutes")
+def test_each_follow_up_list_is_still_one_query_at_100000_leads(admin, dynamodb_calls):
+    buckets = stuff_moto_with_follow_ups(100_000)
+    signed_in("nia@example.com", "sales")
+    for path, view in FOLLOW_UP_LISTS:
+        for owner in FOLLOW_UP_OWNERS:
+            assert assert_one_query_per_follow_up_list(admin, dynamodb_calls, buckets, path, view, owner) == 25
+
+
+def test_following_a_follow_up_cursor_costs_the_same_as_the_first_page(admin, dynamodb_calls):
+    seed_follow_ups(300)
+    first = admin.get("/admin/follow-ups/overdue/", {"owner": "unassigned"})
+    link = unescape(re.search(r'href="(\?[^"]*)" rel="next"', first.content.decode()).group(1))
+    response, calls = dynamodb_calls.during(lambda: admin.get("/admin/follow-ups/overdue/" + link))
+    assert response.status_code == 200
+    assert calls == [SESSION, ("Query", "staff", "roster-index"), ("Query", "leads", "due-index")]
+    assert dynamodb_calls.params[2]["Limit"] == 25 and "ExclusiveStartKey" in dynamodb_calls.params[2]
+
+
+def test_setting_a_follow_up_is_four_calls_with_one_transaction(admin, dynamodb_calls):
+    lead_id = make_lead()
+    response, calls = dynamodb_calls.during(lambda: admin.post(
+        f"/admin/leads/{lead_id}/follow-up/", {"due_date": "2026-12-24", "due_time": "09:00", "version": 1}))
+    assert response.status_code == 302
+    assert calls == [SESSION, ("GetItem", "leads", None), ("TransactWriteItems", "history+leads", None)]

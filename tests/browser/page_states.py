@@ -6,6 +6,7 @@ is left out.
 """
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 import pyotp
 from django.core import mail
@@ -140,6 +141,28 @@ def staff_states(rec: Recorder, settings_patch) -> None:
     assert boss.post(f"/admin/leads/{ids[0]}/", {**edit, "status": "qualified"}).status_code == 302
     rec.add("lead edit conflict (409)", sam.post(f"/admin/leads/{ids[0]}/", {**edit, "status": "lost"}), 409)
     rec.add("lead page with history", boss.get(f"/admin/leads/{ids[0]}/"))
+    # Follow-ups: the lists empty, the form's errors, a lead with one, the lists full.
+    rec.add("due today, empty", boss.get("/admin/follow-ups/today/"))
+    rec.add("overdue, empty", boss.get("/admin/follow-ups/overdue/"))
+    follow_up = f"/admin/leads/{ids[4]}/follow-up/"
+    rec.add("follow-up with a bad date", boss.post(follow_up, {"due_date": "2026-02-30", "due_time": "", "version": 1}))
+    rec.add("follow-up with a time but no date", boss.post(follow_up, {"due_date": "", "due_time": "14:30", "version": 1}))
+    today = datetime.now(timezone.utc).date().isoformat()
+    assert boss.post(follow_up, {"due_date": today, "due_time": "", "version": 1}).status_code == 302
+    assert boss.post(f"/admin/leads/{ids[5]}/follow-up/", {"due_date": "2026-01-05", "due_time": "09:30",
+                                                          "version": 1}).status_code == 302
+    rec.add("lead page with a follow-up", boss.get(f"/admin/leads/{ids[4]}/"))
+    rec.add("due today, full", boss.get("/admin/follow-ups/today/", {"owner": "unassigned"}))
+    rec.add("overdue, full", boss.get("/admin/follow-ups/overdue/", {"owner": "unassigned"}))
+    # The daily digest's HTML part, checked like a page: mail clients are browsers too.
+    assert boss.post(f"/admin/leads/{ids[5]}/", {"status": "new", "notes": "", "owner": "boss@example.com",
+                                                 "version": 2}).status_code == 302
+    from leads.management import digests
+
+    mail.outbox.clear()
+    assert digests.send_digests(site_url="https://leads.example.com").sent == 1
+    [(html, _)] = mail.outbox[-1].alternatives
+    rec.states.append(PageState("follow-up digest email (HTML part)", "/", 200, html, {"leads/email/digest.html"}))
     rec.add("lead delete confirm", boss.get(f"/admin/leads/{ids[1]}/delete/"))
     rec.add("bulk delete confirm", boss.post("/admin/leads/bulk/", {"ids": ids[2:4], "action": "delete"}))
     rec.add("bulk change with nothing selected",

@@ -132,6 +132,7 @@ def test_every_page_fits_a_phone_without_sideways_scrolling_and_with_big_enough_
         "staff": "/admin/staff/", "staff edit": f"/admin/staff/{admin.email}/", "privacy": "/admin/privacy/",
         "sessions": "/admin/account/sessions/", "two-factor": "/admin/account/two-factor/",
         "password": "/admin/account/password/", "preferences": "/admin/account/preferences/",
+        "due today": "/admin/follow-ups/today/", "overdue": "/admin/follow-ups/overdue/",
     }
     public_pages = {"contact": "/", "thanks": "/thanks/", "sign in": "/admin/login/",
                     "password reset": "/admin/password-reset/"}

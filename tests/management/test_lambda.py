@@ -25,6 +25,7 @@ from zappa.utilities import parse_s3_url
 
 from leads.management import stream_handler
 from leads.management.deploy import Deployment, Stage, stream_event
+from leads.management.zappa_cli import is_stream_trigger
 from leads.storage.models import DeliveryMarker, Lead, Staff
 from leads.domain.services import lead_delete, lead_restore, lead_submit
 
@@ -419,7 +420,9 @@ def test_zappa_settings_deploy_the_django_app_with_the_stream_handler_and_no_sec
         assert not {"tests", "docs"} & set(config["exclude"])
         # No stream ARN to fill in by hand: `manage.py deploy` reads it from the tables stack and hands
         # Zappa the events entry through which its handler routes the stream's records.
-        assert not config.get("events")
+        assert not [event for event in config.get("events", []) if is_stream_trigger(event)]
+        # The one event of its own: the daily follow-up digest (tests/management/test_digests.py).
+        assert [event["function"] for event in config["events"]] == ["leads.management.digests.handle"]
         arn = stream_arn(stage.prefix + "leads")
         generated = generated_settings(Deployment(stage).zappa_settings(arn), name, tmp_path)
         assert "DJANGO_SETTINGS='leadsite.settings'" in generated

@@ -171,6 +171,8 @@ def test_index_projections_name_the_inbox_columns():
     properties = tables_in(generated())["LeadTable"]["Properties"]
     projections = {i["IndexName"]: i["Projection"] for i in properties["GlobalSecondaryIndexes"]}
     assert sorted(projections) == sorted(index.Meta.index_name for index in declared_indexes(Lead))
+    # The follow-up lists show whether a follow-up has a time, beside the inbox columns.
+    assert "due_all_day" in projections["due-index"]["NonKeyAttributes"]
     assert all(p["ProjectionType"] == "INCLUDE" and "message" not in p["NonKeyAttributes"] for p in projections.values())
 
 
@@ -368,6 +370,15 @@ def exercise_the_app() -> None:
     assert "grace@navy.mil" in ok(admin.get("/admin/leads/deleted/"), 200).content.decode()
     ok(admin.post(f"/admin/leads/{lead_id}/restore/"))
     ok(admin.get(f"/admin/leads/{lead_id}/"), 200)
+    # A follow-up (a versioned update of the lead), the lists (a Query on due-index) and the daily digest
+    # (its claim: a conditional PutItem on the counters table).
+    ok(admin.post(f"/admin/leads/{lead_id}/follow-up/", {"due_date": "2020-01-01", "version": 1}))
+    ok(admin.post(f"/admin/leads/{lead_id}/", {"status": "qualified", "notes": "", "owner": "boss@example.com",
+                                               "version": 2}))
+    assert "Grace Hopper" in ok(admin.get("/admin/follow-ups/overdue/"), 200).content.decode()
+    ok(admin.get("/admin/follow-ups/today/"), 200)
+    from leads.management import digests
+    digests.send_digests(site_url="https://leads.example.com")
     # One person's data: a live lead and a deleted one, looked up (the trash's email-index), exported, erased.
     second = tokens.new_lead_id()
     services.lead_submit(lead_id=second, name="Grace Hopper", email="grace@navy.mil", subject="Again", message="Hi")
