@@ -24,7 +24,7 @@ from leads.accounts import auth
 from leads.accounts import two_factor as sign_in
 from leads.backoffice import charts, exports
 from leads.domain import two_factor
-from leads.domain import invitations, ratelimit, retention, selectors, services, staff_sessions
+from leads.domain import invitations, ratelimit, response_time, retention, selectors, services, staff_sessions
 from leads.backoffice.forms import PAGE_SIZES, BulkActionForm, LeadEditForm, LeadFilterForm, LoginForm, StaffEditForm, InvitationForm
 from leads.backoffice.invitation_views import send_invitation
 from leads.domain.exceptions import (
@@ -138,13 +138,16 @@ class DashboardView(StaffRequiredMixin, TemplateView):
     template_name = "backoffice/dashboard.html"
 
     def get_context_data(self, **kwargs):
-        counts, daily = selectors.dashboard_counts(days=DASHBOARD_DAYS)
+        numbers = selectors.dashboard(days=DASHBOARD_DAYS)
+        counts = numbers.counts
         return {
             **super().get_context_data(**kwargs),
             "counts": [(status, STATUS_LABELS[status], counts[status]) for status in STATUSES],
             "total": sum(counts.values()),
-            "chart": charts.daily_bar_chart(daily),
+            "chart": charts.daily_bar_chart(numbers.daily),
             "days": DASHBOARD_DAYS,
+            "response": numbers.response,
+            "weeks": response_time.WEEKS_SHOWN,
         }
 
 
@@ -321,6 +324,8 @@ class LeadDetailView(StaffRequiredMixin, View):
             "staff_names": {s.email: s.display_name for s in self.staff},
             "history": selectors.lead_history(lead_id=lead.lead_id),
             "keeping": retention.keeping(lead.expires_at),  # None with retention off
+            "answered_after": response_time.response_seconds(lead),
+            "waiting_for": (timezone.now() - lead.created_at).total_seconds() if response_time.is_waiting(lead) else None,
         }, status=status)
 
 

@@ -56,7 +56,11 @@ def test_status_changes_spread_their_tallies_too():
     with transaction_items() as sent:
         for lead_id in lead_ids:
             services.lead_update(lead_id=lead_id, expected_version=1, actor="sam@example.com", status="contacted")
-    assert busiest(sent) <= 12, busiest(sent)
+    # Each is a first response too, counted in one of the 8 shards of its week's response-time histogram
+    # (leads.domain.response_time: only staff write those): 5 of 40 on average, more than 16 vanishingly rare.
+    histogram = [{item for item in touched if "tally#response#" in item[1]} for touched in sent]
+    assert all(len(items) == 1 for items in histogram) and busiest(histogram) <= 16, busiest(histogram)
+    assert busiest([touched - items for touched, items in zip(sent, histogram)]) <= 12, busiest(sent)
     assert (status_count("new"), status_count("contacted")) == (0, WRITES)
 
 
