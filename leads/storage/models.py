@@ -224,7 +224,7 @@ class Lead(Model):
 class CountersTable(Model):
     """The ``counters`` table itself: the key and TTL that every kind of item in it shares.
 
-    Three models share the table, one per kind of item (Tally, RateWindow, DeliveryMarker); this one
+    Four models share the table, one per kind of item (Tally, ResponseTally, RateWindow, DeliveryMarker); this one
     stands for the table where one model per table is wanted (creating it, TTL, CloudFormation).
     """
 
