@@ -147,6 +147,7 @@ class DashboardView(StaffRequiredMixin, TemplateView):
             "chart": charts.daily_bar_chart(numbers.daily),
             "days": DASHBOARD_DAYS,
             "response": numbers.response,
+            "response_chart": charts.response_chart(numbers.response.weeks),
             "weeks": response_time.WEEKS_SHOWN,
         }
 

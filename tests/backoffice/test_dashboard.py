@@ -86,3 +86,23 @@ def test_the_response_table_is_german_for_german_staff(sales_client):
     html = sales_client.get("/admin/").content.decode()
     assert "Zeit bis zur ersten Antwort" in html
     assert _response_table(html)[-1][2] == "1 Tag – 1 Tag 12 Std."
+
+
+def test_the_response_chart_draws_each_weeks_steps_on_a_log_scale_without_script(sales_client):
+    now = utcnow()
+    for minutes in (20, 50, 55, 70, 200):
+        lead_id = make_lead(when=now - timedelta(minutes=minutes, seconds=30))
+        services.lead_update(lead_id=lead_id, expected_version=1, actor="x", status="contacted")
+    html = sales_client.get("/admin/").content.decode()
+    section = html[html.index('id="response-times"'):]
+    svg = section[section.index("<svg"):section.index("</svg>")]
+    assert "<script" not in svg and 'role="img"' in svg
+    # Only the current week had responses: one pair of bars, its numbers in the title.
+    assert svg.count("<g>") == 1
+    monday = (now - timedelta(days=now.weekday())).date()
+    assert f"<title>Week from {monday:%a} {monday.day} {monday:%b}: median 45 min – 1 h, 90th percentile 3 h – 4 h</title>" in svg
+    (wide_y, wide_h), (narrow_y, narrow_h) = [(float(y), float(h)) for y, h in re.findall(
+        r'<rect class="bar[^"]*" x="[\d.]+" y="([\d.]+)" width="[\d.]+" height="([\d.]+)"', svg)]
+    assert wide_y + wide_h <= narrow_y  # the 90th percentile's step (3 h – 4 h) lies wholly above the median's
+    hour, day = (float(y) for y in re.findall(r'<line class="gridline" x1="0" x2="600" y1="([\d.]+)"', svg))
+    assert day < hour and narrow_y + narrow_h >= hour >= narrow_y  # the median's step (45 min – 1 h) ends at the hour line
