@@ -26,6 +26,12 @@ the 24 before it. A lead joins the count once the whole hour it arrived in is 24
 that arrived longer ago than that leaves its hour alone (nobody reads it again), and day items expire by
 TTL a few days after their day.
 
+Real DynamoDB's limits: a first response adds at most three items to its transaction (status shard, the
+arrival hour's item, the histogram shard; far under 100 actions), a removal at most two besides the tallies;
+the largest item (a histogram period: 120 small numbers) stays near 2 KB, so every write is one or two
+write units; concurrent writers on one shard cancel each other (TransactionConflict) and the commit loop
+retries on freshly picked shards (leads.storage.transactions.commit).
+
 Like the tallies, the rollups describe the leads that are stored: a deletion, an erasure or a retention
 expiry takes a lead out (its wait, or its response from its week's histogram), a restore puts it back.
 """

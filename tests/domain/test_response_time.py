@@ -231,3 +231,26 @@ def test_the_audit_agrees_with_the_rollups_after_all_of_it():
     code, out = leads_audit()
     assert code == 0, out
     assert status_count("new") == 2
+
+
+def test_a_reply_that_keeps_the_status_records_the_first_response_with_the_same_function():
+    """The contract for other writers (a reply from the lead page): first_response gives the lead's actions and
+    condition and the rollups; the writer commits them with its own change, passing its status adds (if any)."""
+    from leads.storage.transactions import commit
+
+    lead_id = make_lead(when=ago(hours=30))
+    loaded = Lead.get(lead_id, consistent_read=True)
+    at = utcnow()
+    first = response_time.first_response(lead=loaded, at=at)
+
+    def fill(tx):
+        tx.update(loaded, actions=list(first.actions), condition=Lead.lead_id.exists() & first.condition)
+        first.add_in(tx)  # the status stays "new": no status adds to merge
+
+    commit(fill)
+    stored = Lead.get(lead_id, consistent_read=True)
+    assert (stored.status, stored.first_response_at, stored.version) == ("new", at, 2)
+    assert status_count("new") == 1  # still New, but answered: no longer waiting
+    assert (stats().waiting, stats().waiting_over_a_day, this_week().answered) == (0, 0, 1)
+    assert response_time.first_response(lead=stored, at=utcnow()) is None  # answered once only
+    assert leads_audit()[0] == 0
