@@ -25,7 +25,7 @@ from leads.accounts import auth
 from leads.accounts import two_factor as sign_in
 from leads.backoffice import charts, exports
 from leads.domain import two_factor
-from leads.domain import invitations, ratelimit, retention, selectors, services, staff_sessions
+from leads.domain import invitations, ratelimit, response_time, retention, selectors, services, staff_sessions
 from leads.backoffice.forms import OWNER_ME, OWNER_NONE, PAGE_SIZES, BulkActionForm, LeadEditForm, LeadFilterForm, LoginForm, StaffEditForm, InvitationForm
 from leads.backoffice.followup_forms import FollowUpForm, follow_up_initial
 from leads.backoffice.invitation_views import send_invitation
@@ -140,13 +140,17 @@ class DashboardView(StaffRequiredMixin, TemplateView):
     template_name = "backoffice/dashboard.html"
 
     def get_context_data(self, **kwargs):
-        counts, daily = selectors.dashboard_counts(days=DASHBOARD_DAYS)
+        numbers = selectors.dashboard(days=DASHBOARD_DAYS)
+        counts = numbers.counts
         return {
             **super().get_context_data(**kwargs),
             "counts": [(status, STATUS_LABELS[status], counts[status]) for status in STATUSES],
             "total": sum(counts.values()),
-            "chart": charts.daily_bar_chart(daily),
+            "chart": charts.daily_bar_chart(numbers.daily),
             "days": DASHBOARD_DAYS,
+            "response": numbers.response,
+            "response_chart": charts.response_chart(numbers.response.weeks),
+            "weeks": response_time.WEEKS_SHOWN,
         }
 
 
@@ -387,6 +391,8 @@ class LeadDetailView(StaffRequiredMixin, View):
             "staff_names": {s.email: s.display_name for s in self.staff},
             "history": selectors.lead_history(lead_id=lead.lead_id),
             "keeping": retention.keeping(lead.expires_at),  # None with retention off
+            "answered_after": response_time.response_seconds(lead),
+            "waiting_for": (timezone.now() - lead.created_at).total_seconds() if response_time.is_waiting(lead) else None,
         }, status=status)
 
 

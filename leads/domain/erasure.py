@@ -41,10 +41,11 @@ from leads.storage.transactions import Refused, commit
 
 logger = logging.getLogger(__name__)
 
-# Items per transaction: moto's limit (DynamoDB's is 100). A lead's own transaction has up to 6 other items
-# (lead, trash copy, marker, two tally shards, the record), so its last history events ride along with it.
+# Items per transaction: moto's limit (DynamoDB's is 100). A lead's own transaction has up to 7 other items
+# (lead, trash copy, marker, two tally shards, a response-time rollup (leads.domain.response_time: its
+# wait's hour or its week's histogram, never both), the record), so its last history events ride along.
 TRANSACTION_ITEMS = 25
-HISTORY_WITH_LEAD = TRANSACTION_ITEMS - 6
+HISTORY_WITH_LEAD = TRANSACTION_ITEMS - 7
 HISTORY_CHUNK = TRANSACTION_ITEMS - 1
 # Fresh reads after someone else's write got in between (an edit of the lead, a restore) before giving up.
 ATTEMPTS = 5

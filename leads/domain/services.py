@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from pynamodb.exceptions import PynamoDBException
 
-from leads.domain import preferences, ratelimit, retention, selectors, tallies, webhooks
+from leads.domain import preferences, ratelimit, response_time, retention, selectors, tallies, webhooks
 from leads.domain.emails import normalise_email
 from leads.domain.exceptions import (
     InvalidPreference, LeadConflict, LeadNotFound, LoginThrottled, RateLimited, StaffExists, StaffNotFound, StorageUnavailable,
@@ -279,6 +279,7 @@ def _apply_update(loaded: Lead, changes: dict[str, tuple], *, actor: str, now: d
         setattr(lead, name, after)
     lead.updated_at = now
     lead.refresh_index_keys()
+
     # A cleared value is removed, never stored as NULL: DynamoDB refuses a NULL where an index key is
     # (due_at, due_owner), and an absent attribute reads as None all the same.
     def assign(name: str):
@@ -289,15 +290,25 @@ def _apply_update(loaded: Lead, changes: dict[str, tuple], *, actor: str, now: d
     # Every derived key, changed or not: a lead stored before a key existed gains it with its next edit.
     actions += [Lead.updated_at.set(now)] + [assign(key) for key in Lead.DERIVED_KEYS]
     expires = _retention_actions(lead, now, actions)
+    condition = Lead.lead_id.exists()
+    # Leaving "new" for the first time answers the lead: recorded once, in this transaction.
+    first = response_time.first_response(lead=loaded, at=now) if "status" in changes else None
+    if first:
+        lead.first_response_at = now
+        actions += first.actions
+        condition &= first.condition
+
     def fill(tx):
         # The version condition is added by PynamoDB: another save in between cancels everything.
         # A copy per attempt: PynamoDB appends the version increment to the list it is given, and the
         # commit loop's next attempt would otherwise carry it twice (a ValidationException).
-        tx.update(lead, actions=list(actions), condition=Lead.lead_id.exists())
+        tx.update(lead, actions=list(actions), condition=condition)
         tx.save(history_event(lead_id=lead.lead_id, actor=actor, action="changed", at=now,
                               changes={k: list(v) for k, v in changes.items()}, version=lead.version + 1,
                               expires_at=expires))
-        if "status" in changes:
+        if first:
+            first.add_in(tx, statuses={old_status: -1, lead.status: 1})
+        elif "status" in changes:
             tallies.add_in(tx, statuses={old_status: -1, lead.status: 1})
 
     try:

@@ -26,7 +26,7 @@ from pynamodb.transactions import TransactWrite
 
 from django.conf import settings
 
-from leads.storage.models import STATUSES, Lead, Tally
+from leads.storage.models import STATUSES, Lead, Tally, utcnow
 
 
 def shard_count() -> int:
@@ -78,9 +78,14 @@ def add_in(tx: TransactWrite, *, statuses: dict[str, int] | None = None, day: da
 def count_lead_in(tx: TransactWrite, lead: Lead, amount: int) -> None:
     """Count a stored lead in (+1: stored, restored) or out (-1: deleted, expired, erased) as part of tx.
 
-    One place says what a lead counts towards: its status, and the UTC day it was created.
+    One place says what a lead counts towards: its status, the UTC day it was created, and its wait or
+    its response time (leads.domain.response_time, which builds on this module, hence imported here).
     """
-    add_in(tx, statuses={lead.status: amount}, day=lead.created_at.date(), day_amount=amount)
+    from leads.domain import response_time
+
+    add_in(tx, statuses={lead.status: amount, **response_time.status_adds(lead, amount)},
+           day=lead.created_at.date(), day_amount=amount)
+    response_time.count_in(tx, lead, amount, now=utcnow())
 
 
 def status_keys() -> list[str]:

@@ -1,12 +1,13 @@
 """Offline maintenance: recompute the tallies from the leads (a Scan, never in a request), seed demo data."""
 
+import math
 import random
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from leads.domain import tallies
-from leads.storage.models import STATUSES, HistoryEvent, Lead, LeadIndexKeys, Tally, utcnow
+from leads.domain import response_time, tallies
+from leads.storage.models import STATUSES, HistoryEvent, Lead, LeadIndexKeys, ResponseTally, Tally, utcnow
 from leads.storage.transactions import Refused, conditional
 from leads.domain.services import history_event
 
@@ -46,6 +47,67 @@ def _stored_tallies() -> tuple[Counter[str], Counter[date]]:
     return tallies.raw_sums(Tally.scan(Tally.counter_id.startswith("tally#"), consistent_read=True))
 
 
+def _stored_response_rollups(now) -> tuple[int, Counter, Counter]:
+    """Raw shard sums of the response-time rollups (leads.domain.response_time), read consistently: the leads
+    waiting; per hour the dashboard reads, those waiting that arrived then; per (week, bucket), the responses."""
+    waiting = response_time.waiting_total(Tally.scan(Tally.counter_id.startswith("tally#status#"), consistent_read=True))
+    items = list(ResponseTally.scan(ResponseTally.counter_id.startswith("tally#response#")
+                                    | ResponseTally.counter_id.startswith("tally#waiting#"), consistent_read=True))
+    hours = Counter(response_time.waiting_by_hour(items, response_time.hours_read(now)))
+    mondays = {response_time.period_mondays(item.counter_id) for item in items if "#response#" in item.counter_id}
+    weeks = [monday for period in mondays for monday in period]
+    responses = Counter({(monday, bucket): count for monday, counts in response_time.histograms(items, weeks).items()
+                         for bucket, count in enumerate(counts) if count})
+    return waiting, hours, responses
+
+
+@dataclass
+class _ResponseCount:
+    """What the leads say the response-time rollups should hold, counted lead by lead during the audit's Scan."""
+
+    hours: list  # the UTC hours the dashboard reads now
+    waiting: int = 0
+    per_hour: Counter = None
+    responses: Counter = None
+
+    def __post_init__(self):
+        self.per_hour, self.responses = Counter(dict.fromkeys(self.hours, 0)), Counter()
+
+    def add(self, lead: Lead) -> None:
+        if response_time.is_waiting(lead):
+            self.waiting += 1
+            if (hour := response_time.hour_of(lead.created_at)) in self.per_hour:
+                self.per_hour[hour] += 1
+        if lead.first_response_at is not None:
+            self.responses[(response_time.week_of(lead.first_response_at),
+                            response_time.bucket_of(response_time.response_seconds(lead)))] += 1
+
+
+def _response_drift(counted: _ResponseCount, now, repair: bool) -> list[Drift]:
+    """Compare the response-time rollups with the leads: the leads waiting, the hours the dashboard reads, every
+    week's histogram (older hours are never read again and expire: not checked). Repairs go to shard 0."""
+    stored_waiting, stored_hours, stored_responses = _stored_response_rollups(now)
+    drift = [Drift("waiting", stored_waiting, counted.waiting)] if stored_waiting != counted.waiting else []
+    drift += [Drift(f"waiting:{hour:%Y-%m-%dT%H}", stored_hours[hour], counted.per_hour[hour])
+              for hour in counted.hours if stored_hours[hour] != counted.per_hour[hour]]
+    drift += [Drift(f"response:{monday.isoformat()}:{bucket:02d}", stored_responses[(monday, bucket)],
+                    counted.responses[(monday, bucket)])
+              for monday, bucket in sorted(set(counted.responses) | set(stored_responses))
+              if stored_responses[(monday, bucket)] != counted.responses[(monday, bucket)]]
+    if repair:
+        for item in drift:
+            delta = item.actual - item.stored
+            kind, _, value = item.counter_id.partition(":")
+            if kind == "waiting" and not value:
+                Tally(tallies.status_shard_key(0)).update(actions=[Tally.n_waiting.add(delta)])
+            elif kind == "waiting":
+                response_time.repair_hour(datetime.strptime(value, "%Y-%m-%dT%H").replace(tzinfo=UTC), delta)
+            else:
+                monday, _, bucket = value.partition(":")
+                response_time.repair_response(date.fromisoformat(monday), int(bucket), delta)
+    return drift
+
+
 def audit(*, repair: bool = False) -> tuple[int, list[Drift]]:
     """Scan the leads (consistently), sum the tally shards, and list (or fix) every difference.
 
@@ -58,8 +120,11 @@ def audit(*, repair: bool = False) -> tuple[int, list[Drift]]:
     statuses: Counter[str] = Counter({status: 0 for status in STATUSES})
     days: Counter[date] = Counter()
     scanned = 0
-    for lead in Lead.scan(attributes_to_get=["status", "created_at"], consistent_read=True):
+    now = utcnow()
+    counted = _ResponseCount(hours=response_time.hours_read(now))
+    for lead in Lead.scan(attributes_to_get=["status", "created_at", "first_response_at"], consistent_read=True):
         scanned += 1
+        counted.add(lead)
         statuses[lead.status] += 1
         days[lead.created_at.date()] += 1
     stored_statuses, stored_days = _stored_tallies()
@@ -78,7 +143,7 @@ def audit(*, repair: bool = False) -> tuple[int, list[Drift]]:
                 day = date.fromisoformat(value)
                 Tally(tallies.month_shard_key(tallies.month_of(day), 0)).update(
                     actions=[getattr(Tally, tallies.day_attribute(day)).add(delta)])
-    return scanned, drift
+    return scanned, drift + _response_drift(counted, now, repair)
 
 
 def backfill_index_keys() -> tuple[int, int]:
@@ -137,13 +202,18 @@ def demo_leads(count: int, *, seed: int = 1, days: int = 90, owners: tuple[str, 
             owner=turns[n % len(turns)],
             version=1,
         )
+        if lead.status != "new":
+            # Answered after minutes to days (median about 3 h), never later than now. Drawn from a
+            # generator of its own, so the leads themselves stay what they were for a seed.
+            answer = random.Random(lead.lead_id).lognormvariate(math.log(3 * 3600), 1.6)
+            lead.first_response_at = min(now, created + timedelta(seconds=answer))
         lead.refresh_index_keys()
         yield lead
 
 
 def seed(leads, *, on_batch=lambda done: None, batch_size: int = 500) -> int:
     """Store leads with their history by BatchWriteItem, then add them to the counters; return how many."""
-    totals: Counter[str | date] = Counter()
+    totals: Counter = Counter()  # statuses (and "waiting"), days, ("hour", …) and ("response", …) rollups
     written = 0
     pending = []
     for lead in leads:
@@ -155,7 +225,8 @@ def seed(leads, *, on_batch=lambda done: None, batch_size: int = 500) -> int:
     if pending:
         written += _write_batch(pending, totals)
         on_batch(written)
-    # BatchWriteItem cannot ADD: one atomic UpdateItem adds every status, then one per month of days.
+    # BatchWriteItem cannot ADD: one atomic UpdateItem adds every status, then one per month of days, then
+    # one per response-time rollup item (leads.domain.response_time).
     statuses = {status: amount for status, amount in totals.items() if isinstance(status, str)}
     if statuses:
         Tally(tallies.status_shard_key(0)).update(
@@ -167,11 +238,17 @@ def seed(leads, *, on_batch=lambda done: None, batch_size: int = 500) -> int:
                 getattr(Tally, tallies.day_attribute(day)).add(amount))
     for month, actions in by_month.items():
         Tally(tallies.month_shard_key(month, 0)).update(actions=actions)
+    for key, amount in totals.items():
+        if isinstance(key, tuple) and key[0] == "hour":
+            response_time.repair_hour(key[1], amount)
+        elif isinstance(key, tuple):
+            response_time.repair_response(key[1], key[2], amount)
     return written
 
 
-def _write_batch(leads: list[Lead], totals: Counter[str]) -> int:
-    """Write leads and their "created" events (PynamoDB splits them into 25-item requests)."""
+def _write_batch(leads: list[Lead], totals: Counter) -> int:
+    """Write leads and their "created" events (PynamoDB splits them into 25-item requests); count them in totals."""
+    now = utcnow()
     with Lead.batch_write() as lead_batch, HistoryEvent.batch_write() as history_batch:
         for lead in leads:
             lead_batch.save(lead)
@@ -179,4 +256,11 @@ def _write_batch(leads: list[Lead], totals: Counter[str]) -> int:
                                              changes={}, at=lead.created_at, version=1))
             totals[lead.status] += 1
             totals[lead.created_at.date()] += 1
+            if response_time.is_waiting(lead):
+                totals["waiting"] += 1
+                if response_time.hour_tracked(lead.created_at, now):
+                    totals[("hour", response_time.hour_of(lead.created_at))] += 1
+            elif lead.first_response_at is not None:
+                totals[("response", response_time.week_of(lead.first_response_at),
+                        response_time.bucket_of(response_time.response_seconds(lead)))] += 1
     return len(leads)

@@ -25,6 +25,10 @@ Key layout (table names get DYNAMODB_TABLE_PREFIX in front; endpoint and region 
     ``rate#<scope>#<client hash>#<window>``  ``tally``: rate-limit hits in one fixed window, TTL (RateWindow);
     ``notified#<lead_id>``  no attributes: the new-lead email was sent, TTL 14 days (DeliveryMarker);
     ``expired#<lead_id>#<expiry>``  no attributes: that TTL removal was taken off the tallies, TTL 14 days.
+    ``tally#response#<period Monday>#<shard>``  ``w<i>b<KK>``: first responses in week i of a 4-week period whose
+        time to answer fell in bucket KK, one of 8 shards (ResponseTally, leads.domain.response_time);
+    ``tally#waiting#<YYYY-MM-DD>#<shard>``  ``h<HH>``: leads that arrived that UTC hour and are still unanswered,
+        one of 32 shards, TTL a few days after (ResponseTally); the status shards' ``n_waiting``: all unanswered.
 
 ``history`` — hash key ``lead_id``, range key ``event_id`` (``<at>#<random>``): who did what, when;
     TTL ``expires_at`` with retention on (never before the lead's).
@@ -244,6 +248,8 @@ class Lead(Model):
     notes = UnicodeAttribute(null=True)
     owner = UnicodeAttribute(null=True)
     source = UnicodeAttribute(default="form")
+    # When staff first answered: the lead first left "new" (leads.domain.response_time); set once, never moved.
+    first_response_at = IsoDateTimeAttribute(null=True)
     # What the visitor agreed to when they ticked the consent box, and when; None without consent.
     consent_text = UnicodeAttribute(null=True)
     consent_version = UnicodeAttribute(null=True)
@@ -322,7 +328,7 @@ class LeadIndexKeys(Model):
 class CountersTable(Model):
     """The ``counters`` table itself: the key and TTL that every kind of item in it shares.
 
-    Three models share the table, one per kind of item (Tally, RateWindow, DeliveryMarker); this one
+    Four models share the table, one per kind of item (Tally, ResponseTally, RateWindow, DeliveryMarker); this one
     stands for the table where one model per table is wanted (creating it, TTL, CloudFormation).
     """
 
@@ -351,6 +357,21 @@ class Tally(_DayTallies, CountersTable):
     n_qualified = NumberAttribute(null=True)
     n_converted = NumberAttribute(null=True)
     n_lost = NumberAttribute(null=True)
+    # Leads never answered (no first_response_at, leads.domain.response_time), kept beside the statuses.
+    n_waiting = NumberAttribute(null=True)
+
+
+# leads.domain.response_time: a 4-week period's histograms (w<week 0-3>b<bucket 00-29>) and a day's
+# unanswered arrivals per UTC hour (h00 … h23), declared in bulk like the day tallies.
+RESPONSE_BUCKETS = 30
+_ResponseTallies = type("_ResponseTallies", (), {
+    **{f"w{week}b{bucket:02d}": NumberAttribute(null=True) for week in range(4) for bucket in range(RESPONSE_BUCKETS)},
+    **{f"h{hour:02d}": NumberAttribute(null=True) for hour in range(24)},
+})
+
+
+class ResponseTally(_ResponseTallies, CountersTable):
+    """One shard of the response-time rollups (leads.domain.response_time): weekly histograms, or waiting leads by hour."""
 
 
 class RateWindow(CountersTable):
@@ -676,4 +697,5 @@ class Invitation(Model):
 # One model per table: what creates tables, turns TTL on and writes the CloudFormation template.
 ALL_MODELS = [Lead, CountersTable, HistoryEvent, TrashedLead, Staff, StaffSession, Invitation]
 # The models that share a table with one of ALL_MODELS (configure binds them too).
-SHARING_MODELS = [Tally, RateWindow, DeliveryMarker, PrivacyRequest, ErasedSubject, WebhookFailure, LeadIndexKeys]
+SHARING_MODELS = [Tally, ResponseTally, RateWindow, DeliveryMarker, PrivacyRequest, ErasedSubject, WebhookFailure,
+                  LeadIndexKeys]

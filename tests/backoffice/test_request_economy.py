@@ -25,6 +25,7 @@ from django.conf import settings
 from django.test import Client
 
 from leads.storage import dynamodb
+from leads.storage.models import UNASSIGNED
 from leads.management import maintenance
 from tests.helpers import PASSWORD, make_lead, signed_in
 
@@ -116,8 +117,9 @@ def test_a_contact_post_is_exactly_one_transaction(dynamodb_calls, settings, ret
         "token": token, "name": "Ada", "email": "ada@example.com", "company": "", "subject": "Hi", "message": "Hello"}))
     assert response.status_code == 302
     assert calls == [("TransactWriteItems", "counters+history+leads", None)]
-    # The lead, its history event, two counters and the client's rate-limit hit: one request.
-    assert len(dynamodb_calls.params[0]["TransactItems"]) == 5
+    # The lead, its history event, three counters (its status, its day, its hour among the leads waiting
+    # for a response: leads.domain.response_time) and the client's rate-limit hit: one request.
+    assert len(dynamodb_calls.params[0]["TransactItems"]) == 6
 
 
 def test_a_json_contact_post_is_exactly_one_transaction(dynamodb_calls):
@@ -271,10 +273,56 @@ def test_deleting_is_two_calls_to_confirm_and_three_to_delete(admin, dynamodb_ca
     assert calls == [SESSION, ("GetItem", "leads", None), ("TransactWriteItems", "counters+history+leads+trash", None)]
 
 
-def test_the_dashboard_is_the_session_and_one_batch_of_counters(admin, dynamodb_calls):
+def _rollups_as_if(leads: int) -> None:
+    """Fill every rollup item the dashboard reads as `leads` more leads spread over every shard would leave it.
+
+    The dashboard reads rollups, never the leads table, so their contents (not the table) are what a large
+    table changes for it; the benchmark (bench/economy.py) measures 100,000 real leads on DynamoDB Local.
+    """
+    from leads.domain import response_time, tallies
+    from leads.storage.models import ResponseTally, Tally, utcnow
+
+    now = utcnow()
+    per_shard = leads // tallies.shard_count()
+    with Tally.batch_write() as batch:
+        for key in tallies.status_keys():
+            batch.save(Tally(key, n_new=per_shard // 2, n_contacted=per_shard - per_shard // 2, n_waiting=per_shard // 4))
+    with ResponseTally.batch_write() as batch:
+        for key in response_time.keys_to_read(now):
+            if key.startswith("tally#waiting#"):
+                batch.save(ResponseTally(key, **{f"h{hour:02d}": 1 for hour in range(24)}))
+            else:
+                batch.save(ResponseTally(key, **{f"w{week}b{bucket:02d}": per_shard // 400 + 1
+                                                 for week in range(4) for bucket in range(30)}))
+
+
+@pytest.mark.parametrize("size", [100, 100_000])
+def test_the_dashboard_is_the_session_and_two_batches_of_rollups_at_any_size(admin, dynamodb_calls, size):
+    from leads.domain import response_time, services, tallies
+    from leads.storage.models import Lead, utcnow
+
+    seed(100)
+    for lead in list(Lead.scan(Lead.status == "new", limit=5)):
+        services.lead_update(lead_id=lead.lead_id, expected_version=lead.version, actor="boss@example.com",
+                             status="contacted")
+    if size > 100:
+        _rollups_as_if(size - 100)
     response, calls = dynamodb_calls.during(lambda: admin.get("/admin/"))
     assert response.status_code == 200
-    assert calls == [SESSION, COUNTERS]
+    # The session; the status and day tallies; the response-time rollups. Never the leads, however many.
+    assert calls == [SESSION, COUNTERS, COUNTERS]
+    keys = [len(p["RequestItems"][settings.DYNAMODB_TABLE_PREFIX + "counters"]["Keys"]) for p in dynamodb_calls.params[1:]]
+    assert keys[0] <= 3 * tallies.shard_count() and keys[1] == len(response_time.keys_to_read(utcnow())) <= 100
+    assert "Median and 90th percentile time to first response" in response.content.decode()
+    assert_no_scan_and_within_budget(calls)
+
+
+@pytest.mark.parametrize("shards", [1, 33])
+def test_the_dashboard_reads_its_rollups_in_one_batch_at_any_shard_count(admin, dynamodb_calls, settings, shards):
+    settings.LEADS_TALLY_SHARDS = shards
+    response, calls = dynamodb_calls.during(lambda: admin.get("/admin/"))
+    assert response.status_code == 200
+    assert calls == [SESSION, COUNTERS, COUNTERS]
 
 
 # --- Sessions: the list is one Query on staff-index; last activity costs a write once per interval -----
@@ -297,10 +345,10 @@ def test_last_activity_is_one_small_write_once_per_interval(admin, dynamodb_call
     StaffSession(key).update(actions=[StaffSession.last_seen_at.set(utcnow() - timedelta(minutes=6))])
     response, calls = dynamodb_calls.during(lambda: admin.get("/admin/"))
     assert response.status_code == 200
-    assert calls == [SESSION, ("UpdateItem", "sessions", None), COUNTERS]
+    assert calls == [SESSION, ("UpdateItem", "sessions", None), COUNTERS, COUNTERS]  # still within the 4 calls
     assert set(dynamodb_calls.params[1]["ExpressionAttributeNames"].values()) == {"last_seen_at", "session_key"}
     response, calls = dynamodb_calls.during(lambda: admin.get("/admin/"))
-    assert calls == [SESSION, COUNTERS]  # refreshed: no write for the next five minutes
+    assert calls == [SESSION, COUNTERS, COUNTERS]  # refreshed: no write for the next five minutes
 
 
 # --- Export: a Query page of keys and one BatchGetItem per 100 rows ----------------------------------
@@ -454,7 +502,7 @@ def follow_up_leads(count: int, buckets=None):
             lead.due_at = end + timedelta(days=1 + n % 30, seconds=n)
         lead.refresh_index_keys()
         if buckets is not None:
-            buckets[(lead.owner or "unassigned", ("overdue", "today", "later")[kind])] += 1
+            buckets[(lead.owner or UNASSIGNED, ("overdue", "today", "later")[kind])] += 1
         yield lead
 
 
@@ -482,7 +530,7 @@ def stuff_moto_with_follow_ups(count: int) -> Counter:
     _, end = followups.day_bounds(day=now.date(), zone="UTC")
     buckets = Counter()
     for n in range(count):
-        owner, kind = OWNERS[n % 3] or "unassigned", ("overdue", "today", "later")[(n // 3) % 3]
+        owner, kind = OWNERS[n % 3] or UNASSIGNED, ("overdue", "today", "later")[(n // 3) % 3]
         due = {"overdue": now - timedelta(days=1 + n % 30, seconds=n),
                "today": now + timedelta(minutes=1) + (end - now - timedelta(minutes=2)) * ((n % 997) / 997),
                "later": end + timedelta(days=1 + n % 30, seconds=n)}[kind]
@@ -504,7 +552,7 @@ def assert_one_query_per_follow_up_list(admin, dynamodb_calls, buckets, path, vi
     query = dynamodb_calls.params[2]
     assert query["Limit"] == 25 and "FilterExpression" not in query, "reads no more items than it shows"
     # Keyed for it: the owner's partition, and a range on due_at (today's bounds, or before now).
-    partition = owner or "boss@example.com"
+    partition = {"": "boss@example.com", "unassigned": UNASSIGNED}.get(owner, owner)
     assert {"S": partition} in query["ExpressionAttributeValues"].values()
     assert ("BETWEEN" in query["KeyConditionExpression"]) == (view == "today")
     # Every item the Query may read is shown: items read ÷ items shown = 1.0.

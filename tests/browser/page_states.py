@@ -163,6 +163,8 @@ def staff_states(rec: Recorder, settings_patch) -> None:
     assert digests.send_digests(site_url="https://leads.example.com").sent == 1
     [(html, _)] = mail.outbox[-1].alternatives
     rec.states.append(PageState("follow-up digest email (HTML part)", "/", 200, html, {"leads/email/digest.html"}))
+    # ids[0] is answered now, the others have waited for weeks: the response-time table has a row of numbers.
+    rec.add("dashboard with response times", boss.get("/admin/"))
     rec.add("lead delete confirm", boss.get(f"/admin/leads/{ids[1]}/delete/"))
     rec.add("bulk delete confirm", boss.post("/admin/leads/bulk/", {"ids": ids[2:4], "action": "delete"}))
     rec.add("bulk change with nothing selected",

@@ -45,3 +45,32 @@ def test_seed_demo_stores_leads_history_and_counters(count):
     assert leads_audit()[0] == 0
     lead = next(Lead.scan(limit=1))
     assert lead.version == 1 and lead.email == lead.email.lower()
+
+
+def test_the_audit_checks_the_response_time_rollups_and_repairs_them():
+    """Leads stored before response times were recorded: nobody counted them as waiting; --repair does."""
+    from datetime import timedelta
+
+    from leads.domain import response_time, selectors, services
+    from leads.storage.models import Lead, Tally, utcnow
+
+    now = utcnow()
+    make_lead("a@acme.com", when=now - timedelta(hours=3))
+    answered = make_lead("b@acme.com", when=now - timedelta(hours=50))
+    services.lead_update(lead_id=answered, expected_version=1, actor="sam@example.com", status="contacted")
+    assert leads_audit()[0] == 0
+    # Drift as an older version (or a lost write) would leave it: one wait, one hour and one response uncounted.
+    Tally("tally#status#05").update(actions=[Tally.n_waiting.add(-1)])
+    response_time.repair_hour(response_time.hour_of(now - timedelta(hours=3)), -1)
+    lead = Lead.get(answered)
+    response_time.repair_response(response_time.week_of(lead.first_response_at), 19, 1)
+    code, out = leads_audit()
+    assert code == 1
+    assert "drift    waiting: stored 0, leads say 1" in out
+    assert f"drift    waiting:{response_time.hour_of(now - timedelta(hours=3)):%Y-%m-%dT%H}: stored 0, leads say 1" in out
+    assert f"response:{response_time.week_of(lead.first_response_at).isoformat()}:19: stored 1, leads say 0" in out
+    assert leads_audit("--repair")[0] == 0
+    assert leads_audit()[0] == 0
+    stats = selectors.dashboard().response
+    assert (stats.waiting, stats.waiting_over_a_day, stats.weeks[-1].answered) == (1, 0, 1)
+    assert stats.weeks[-1].median == response_time.Percentile(2 * 86400, 3 * 86400)

@@ -195,8 +195,9 @@ def test_leads_audit_repairs_the_counts_after_ttl_removals_without_a_stream():
     assert "drift    status:new: stored 2, leads say 0" in out
     assert "drift    day:2026-01-15: stored 1, leads say 0" in out
     assert "drift    day:2026-01-20: stored 1, leads say 0" in out
+    assert "drift    waiting: stored 2, leads say 0" in out  # never answered: both still counted as waiting
     code, out = leads_audit("--repair")
-    assert code == 0 and "3 counter(s) repaired." in out
+    assert code == 0 and "4 counter(s) repaired." in out
     assert leads_audit() == (0, "1 leads scanned; 0 counter(s) drifted.\n")
     assert (status_count("new"), status_count("qualified")) == (0, 1)
     assert day_count(datetime(2026, 1, 15).date()) == 0 and day_count(datetime(2026, 3, 2).date()) == 1

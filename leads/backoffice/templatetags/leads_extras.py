@@ -3,7 +3,7 @@ from django import template
 from django.urls import reverse
 from django.utils.text import Truncator
 from django.utils.timezone import localtime
-from django.utils.translation import ngettext
+from django.utils.translation import gettext, ngettext
 
 from leads.domain import services
 from leads.storage.models import STATUS_LABELS
@@ -42,3 +42,36 @@ def trash_period():
     """How long a deleted lead can be restored, as words ("30 days"), from the one constant."""
     days = services.TRASH_DAYS
     return ngettext("%(days)d day", "%(days)d days", days) % {"days": days}
+
+
+@register.filter
+def duration(seconds):
+    """``{{ seconds|duration }}``: a time span in words, to the minute ("3 h 12 min", "2 days 4 h")."""
+    if seconds is None:
+        return ""
+    minutes = int(seconds // 60)
+    if minutes < 1:
+        return gettext("under a minute")
+    if minutes < 60:
+        return gettext("%(minutes)d min") % {"minutes": minutes}
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        if minutes:
+            return gettext("%(hours)d h %(minutes)d min") % {"hours": hours, "minutes": minutes}
+        return gettext("%(hours)d h") % {"hours": hours}
+    days, hours = divmod(hours, 24)
+    if hours:
+        return ngettext("%(days)d day %(hours)d h", "%(days)d days %(hours)d h", days) % {"days": days, "hours": hours}
+    return ngettext("%(days)d day", "%(days)d days", days) % {"days": days}
+
+
+@register.filter
+def percentile_range(percentile):
+    """``{{ week.median|percentile_range }}``: the histogram bucket a percentile lies in ("2 h – 3 h")."""
+    if percentile is None:
+        return ""
+    if percentile.upper is None:
+        return gettext("%(lower)s or more") % {"lower": duration(percentile.lower)}
+    if not percentile.lower:
+        return gettext("under %(upper)s") % {"upper": duration(percentile.upper)}
+    return gettext("%(lower)s – %(upper)s") % {"lower": duration(percentile.lower), "upper": duration(percentile.upper)}

@@ -1,4 +1,4 @@
-"""Recompute status and daily counters from the leads and report (or repair) any drift."""
+"""Recompute status and daily counters and the response-time rollups from the leads; report (or repair) any drift."""
 from django.core.management.base import BaseCommand
 
 from leads.management import maintenance
@@ -6,7 +6,8 @@ from leads.management import maintenance
 
 class Command(BaseCommand):
     help = (
-        "Check that every status and daily counter equals what the leads say (a full Scan: run it offline, "
+        "Check that every status and daily counter, and the response-time rollups (leads waiting, their arrival "
+        "hours the dashboard reads, each week's histogram), equal what the leads say (a full Scan: run it offline, "
         "not from a request). --repair writes the correct values; run it while nobody is editing leads."
     )
 
