@@ -61,8 +61,8 @@ def read_per_shown(page: dict):
 def economy_checks(economy: dict) -> dict:
     """The economy budgets over both sizes: same calls and items, calls a page, lead items read per shown, Scans."""
     small, large = (economy["pages"][str(s)] for s in economy["sizes"])
-    keys = [key for key in LABELS if key != "export"]
-    per_shown = {key: [read_per_shown(p[key]) for p in (small, large)] for key, _, is_list, _ in ECONOMY_PAGES if is_list}
+    keys = [key for key in measured_pages(economy) if key != "export"]
+    per_shown = {key: [read_per_shown(p[key]) for p in (small, large)] for key, _, is_list, _ in ECONOMY_PAGES if is_list and key in keys}
     same_calls = {key: small[key]["operations"] == large[key]["operations"] for key in keys}
     # The export's calls grow with its rows; its pattern (a Query, then a BatchGetItem per 100 rows) must not.
     same_calls["export"] = all(p["export"]["operations"][1:3] == ["Query", "BatchGetItem"] for p in (small, large))
@@ -162,12 +162,20 @@ def header(r: dict) -> dict:
             "versions": [["Python", m["python"]], *m["versions"].items()], "budgets": budgets(r)[0]}
 
 
+def measured_pages(economy: dict) -> list[str]:
+    """The pages a run measured at both sizes (a results file from before a page existed lacks it)."""
+    return [key for key in LABELS if all(key in economy["pages"][str(size)] for size in economy["sizes"])]
+
+
 def economy(r: dict) -> dict:
     e, same = r["economy"], economy_checks(r["economy"])["same_calls"]
     small, large = (str(s) for s in e["sizes"])
     n, m = f(int(small)), f(int(large))
     rows = []
     for key, label, is_list, _ in ECONOMY_PAGES:
+        if key not in measured_pages(e):
+            rows.append([label, *["–"] * 6, "not measured in this run: the page came after it"])
+            continue
         a, b = e["pages"][small][key], e["pages"][large][key]
         calls = " → ".join(f"{d['op']}({d['index'] or '+'.join(d['tables'])})" for d in b["detail"][:6])
         calls += f" … ({len(b['detail'])} calls)" if len(b["detail"]) > 6 else ""
