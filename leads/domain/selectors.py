@@ -153,13 +153,19 @@ class TimelineEntry:
     action: str
     changes: dict
     version: int | None
+    # Notes and replies (leads.domain.timeline, leads.domain.replies); None on other events.
+    event_id: str = ""
+    text: str | None = None
+    subject: str | None = None
+    delivery: str | None = None
 
 
 def lead_history(*, lead_id: str, limit: int = 100) -> list[TimelineEntry]:
-    """The lead's timeline, newest first (one Query)."""
+    """The lead's timeline — changes, notes and replies — newest first (one Query)."""
     events = HistoryEvent.query(lead_id, scan_index_forward=False, limit=limit)
     return [
-        TimelineEntry(at=e.at, actor=e.actor, action=e.action, changes=json.loads(e.changes), version=e.version)
+        TimelineEntry(at=e.at, actor=e.actor, action=e.action, changes=json.loads(e.changes), version=e.version,
+                      event_id=e.event_id, text=e.text, subject=e.subject, delivery=e.delivery)
         for e in events
     ]
 

@@ -233,9 +233,10 @@ def _retention_actions(lead: Lead, now: datetime, actions: list) -> datetime | N
     return expires
 
 
-def _apply_update(loaded: Lead, changes: dict[str, tuple], *, actor: str, now: datetime) -> Lead:
+def _apply_update(loaded: Lead, changes: dict[str, tuple], *, actor: str, now: datetime, also=None) -> Lead:
     """Commit changes to a loaded lead, guarded by its version; return the updated copy.
 
+    `also(tx)` adds more writes to the same transaction (a note posted with the edit, leads.domain.timeline).
     `loaded` is left as it was, so a page shown after a failure shows what is stored, not what was
     attempted. Raises LeadConflict if the lead moved on, StorageUnavailable if DynamoDB did not answer.
     """
@@ -262,6 +263,8 @@ def _apply_update(loaded: Lead, changes: dict[str, tuple], *, actor: str, now: d
                               expires_at=expires))
         if "status" in changes:
             tallies.add_in(tx, statuses={old_status: -1, lead.status: 1})
+        if also:
+            also(tx)
 
     try:
         commit(fill)
@@ -283,12 +286,12 @@ def _changes(lead: Lead, wanted: dict) -> dict[str, tuple]:
 
 
 def lead_update(
-    *, lead_id: str, expected_version: int, actor: str, current: Lead | None = None, **wanted
+    *, lead_id: str, expected_version: int, actor: str, current: Lead | None = None, also=None, **wanted
 ) -> tuple[Lead, dict]:
     """Save status / notes / owner if nobody else saved since `expected_version`.
 
     `current` is the lead as the caller just read it (saves a GetItem); the version condition on the
-    write catches anything that happened since. Returns the lead and the changes made ({} when nothing
+    write catches anything that happened since. `also(tx)` adds writes to its transaction, if there is one. Returns the lead and the changes made ({} when nothing
     differed). Raises LeadNotFound, or LeadConflict carrying the current lead when someone else saved
     in between — nothing is written then.
     """
@@ -305,7 +308,7 @@ def lead_update(
     if not changes:
         return lead, {}
     try:
-        return _apply_update(lead, changes, actor=actor, now=now), changes
+        return _apply_update(lead, changes, actor=actor, now=now, also=also), changes
     except LeadConflict:
         raise LeadConflict(current=lead_get(lead_id=lead_id)) from None
 
