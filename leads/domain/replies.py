@@ -83,6 +83,8 @@ def reply_send(*, lead: Lead, expected_version: int, sender: Sender, subject: st
     DynamoDB did not take the reply: in all three nothing was stored and nothing sent.
     """
     if lead.version != expected_version:
+        if timeline.posted(form_id):
+            return DUPLICATE  # the resend of a reply that went out (and moved the lead on) while its answer was lost
         raise LeadConflict(current=lead)
     now = now or utcnow()
     entry = HistoryEvent(lead_id=lead.lead_id, event_id=timeline.event_id_at(now), at=now, actor=sender.email,

@@ -56,6 +56,17 @@ def posted_marker(form_id: str, now: datetime) -> DeliveryMarker:
     return DeliveryMarker(f"posted#{form_id}", expires_at=now + timedelta(seconds=settings.LEADS_FORM_MAX_AGE, days=1))
 
 
+def posted(form_id: str) -> bool:
+    """True if the form with this id was stored already (its marker exists; one consistent GetItem)."""
+    try:
+        DeliveryMarker.get(f"posted#{form_id}", consistent_read=True)
+    except DeliveryMarker.DoesNotExist:
+        return False
+    except PynamoDBException as error:
+        raise StorageUnavailable(str(error)) from error
+    return True
+
+
 def new_marker_in(tx, marker: DeliveryMarker) -> None:
     """Write the marker on condition it is new: a second store of the same form is Refused by it."""
     tx.save(marker, condition=DeliveryMarker.counter_id.does_not_exist())
