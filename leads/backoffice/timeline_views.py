@@ -37,10 +37,12 @@ class _TimelinePost(LeadDetailView):
             # Even when the session could not be read: the text goes back to the person who just sent it,
             # in a form that posts it again with the same token (so it is stored and sent at most once).
             form = self.form_class(request.POST)
-            return render(request, "backoffice/timeline_unavailable.html", {
+            response = render(request, "backoffice/timeline_unavailable.html", {
                 "form": form, "explanation": self.unavailable, "action": request.path,
                 "back": _timeline_url(kwargs["lead_id"]),
-            }, status=503, headers={"Retry-After": "30"})
+            }, status=503)
+            response["Retry-After"] = "30"
+            return response
 
     def lead_page(self, lead, **forms):
         """The lead page again, with this form's errors (the rest of the page as a GET shows it)."""
