@@ -208,7 +208,7 @@ def test_a_reply_after_someone_else_changed_the_lead_is_a_conflict_with_the_text
 
 
 def test_a_failed_send_keeps_the_reply_with_a_retry_that_sends_it_once(sales_client, settings):
-    settings.EMAIL_BACKEND = "tests.backoffice.test_timeline.BrokenBackend"
+    settings.EMAIL_BACKEND = "tests.email_backends.FailingEmailBackend"
     lead_id = make_lead()
     response = reply(sales_client, lead_id, text="Please retry me")
     html = sales_client.get(response["Location"]).content.decode()
@@ -245,12 +245,3 @@ def test_the_timeline_forms_are_gets_nowhere(sales_client):
     for path in ("notes/", "reply/", "reply/retry/"):
         assert sales_client.get(f"/admin/leads/{lead_id}/{path}").status_code == 405
 
-
-class BrokenBackend:
-    """An email backend whose server is down."""
-
-    def __init__(self, *args, **kwargs):
-        pass
-
-    def send_messages(self, messages):
-        raise ConnectionRefusedError("mail server down")
