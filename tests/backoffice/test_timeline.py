@@ -245,3 +245,11 @@ def test_the_timeline_forms_are_gets_nowhere(sales_client):
     for path in ("notes/", "reply/", "reply/retry/"):
         assert sales_client.get(f"/admin/leads/{lead_id}/{path}").status_code == 405
 
+
+
+def test_the_privacy_page_shows_a_persons_notes_and_replies(admin_client):
+    lead_id = make_lead("ann@acme.com")
+    add_note(admin_client, lead_id, "Ann prefers calls after four")
+    reply(admin_client, lead_id, text="Dear Ann, our offer.")
+    html = admin_client.post("/admin/privacy/", {"email": "ann@acme.com"}).content.decode()
+    assert "Ann prefers calls after four" in html and "Dear Ann, our offer." in html and "“Re: Hello”" in html
