@@ -170,3 +170,14 @@ def test_the_sent_transaction_is_one_list_of_writes():
     entry = HistoryEvent(lead_id, "x", delivery="sending")
     writes = replies.sent_writes(lead=lead, entry=entry, now=lead.created_at)
     assert len(writes) == 4  # the entry, the lead, its history event, the tallies
+
+
+def test_newlines_in_the_subject_or_the_staff_name_never_make_headers():
+    lead_id = make_lead()
+    lead = selectors.lead_get(lead_id=lead_id)
+    sender = replies.Sender(email="sam@example.com", name="Sam\r\nBcc: evil@example.com")
+    assert replies.reply_send(lead=lead, expected_version=1, sender=sender, subject="Re: Hi\r\nBcc: evil@example.com",
+                              text="Body", form_id="f" * 32) == replies.SENT
+    [message] = replies_sent()
+    raw = message.message().as_string()
+    assert "\nBcc:" not in raw and message.recipients() == ["ann@acme.com"]
