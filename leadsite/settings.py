@@ -185,6 +185,56 @@ LEADS_RETENTION_DAYS = env.int("LEADS_RETENTION_DAYS", default=0)
 if LEADS_RETENTION_DAYS < 0:
     raise ImproperlyConfigured("LEADS_RETENTION_DAYS must be 0 (off) or a number of days.")
 
+# --- Webhooks (leads.domain.webhooks; README "Webhooks") -------------------------------------
+# A new lead and every status change are POSTed to each entry of LEADS_WEBHOOKS, a comma-separated
+# list of "kind|name|url" (kind "slack": Slack-compatible {"text": …}) or "kind|name|url|SECRET_ENV"
+# (kind "json": JSON signed with HMAC-SHA256, the secret read from the environment variable named —
+# never written here or in the repository). The name is what logs and the admin page show: never the
+# URL, since a Slack URL is itself a credential. URLs come only from here, never from user input.
+WEBHOOK_KINDS = ("slack", "json")
+_WEBHOOK_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+
+
+def _webhooks(entries: list[str]) -> list[dict]:
+    """Parse LEADS_WEBHOOKS into [{kind, name, url, secret}]; refuse anything unclear at start-up."""
+    hooks = []
+    for entry in entries:
+        parts = [part.strip() for part in entry.split("|")]
+        if len(parts) not in (3, 4) or parts[0] not in WEBHOOK_KINDS:
+            raise ImproperlyConfigured("Each LEADS_WEBHOOKS entry is 'slack|name|url' or 'json|name|url|SECRET_ENV_NAME'.")
+        kind, name, url = parts[:3]
+        if not _WEBHOOK_NAME.fullmatch(name) or name in {hook["name"] for hook in hooks}:
+            raise ImproperlyConfigured(f"LEADS_WEBHOOKS: {name!r} must be a unique name of a-z, 0-9, '-', '_' (≤ 40).")
+        split = urlsplit(url)
+        if split.scheme not in ("http", "https") or not split.hostname or any(c.isspace() for c in url):
+            raise ImproperlyConfigured(f"LEADS_WEBHOOKS: the URL of {name!r} must be an http(s) URL.")
+        secret = None
+        if kind == "json":
+            if len(parts) != 4 or not parts[3]:
+                raise ImproperlyConfigured(f"LEADS_WEBHOOKS: {name!r} (json) needs the name of its secret's variable.")
+            secret = env.str(parts[3], default="")
+            if len(secret) < 16:
+                raise ImproperlyConfigured(f"LEADS_WEBHOOKS: {parts[3]} (the secret of {name!r}) must hold 16+ characters.")
+        elif len(parts) == 4:
+            raise ImproperlyConfigured(f"LEADS_WEBHOOKS: {name!r} (slack) takes no secret: its URL is the secret.")
+        hooks.append({"kind": kind, "name": name, "url": url, "secret": secret})
+    return hooks
+
+
+LEADS_WEBHOOKS = _webhooks(env.list("LEADS_WEBHOOKS", default=[]))
+# The staff page of a lead, for the link a webhook carries ("{lead_id}" is replaced); empty = no link.
+# Out of a request (the stream handler) the app does not know its own address, so it is configured.
+LEADS_WEBHOOK_LEAD_URL = env.str("LEADS_WEBHOOK_LEAD_URL", default="").strip()
+if LEADS_WEBHOOK_LEAD_URL and (not LEADS_WEBHOOK_LEAD_URL.startswith(("http://", "https://"))
+                               or "{lead_id}" not in LEADS_WEBHOOK_LEAD_URL):
+    raise ImproperlyConfigured("LEADS_WEBHOOK_LEAD_URL must be an http(s) URL holding {lead_id}.")
+# Seconds one POST may take; and, with LEADS_NOTIFY_VIA=request, all webhooks of one request together
+# (retries included), so a dead receiver never holds a visitor's or a staff member's page for long.
+LEADS_WEBHOOK_TIMEOUT = env.float("LEADS_WEBHOOK_TIMEOUT", default=3.0)
+LEADS_WEBHOOK_REQUEST_BUDGET = env.float("LEADS_WEBHOOK_REQUEST_BUDGET", default=5.0)
+if not (0 < LEADS_WEBHOOK_TIMEOUT <= 30 and 0 < LEADS_WEBHOOK_REQUEST_BUDGET <= 60):
+    raise ImproperlyConfigured("LEADS_WEBHOOK_TIMEOUT must be in (0, 30] s, LEADS_WEBHOOK_REQUEST_BUDGET in (0, 60] s.")
+
 
 def _web_url(value: str, setting: str) -> str:
     """A setting's link: empty, an http(s) URL or a path on this site — never `javascript:` or the like."""

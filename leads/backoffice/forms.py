@@ -2,17 +2,19 @@
 passwords. Validation only."""
 
 import re
+from datetime import UTC, date, datetime, time, timedelta
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
+from django.core.validators import MaxValueValidator, MinValueValidator, validate_email
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from leads.accounts import passwords
-from leads.storage.models import STATUS_LABELS, STATUSES
+from leads.storage.models import STATUS_LABELS, STATUSES, UNASSIGNED
 from leads.domain import preferences
 from leads.domain.emails import normalise_email
-from leads.domain.selectors import Search
+from leads.domain.selectors import Received, Search
 
 STATUS_CHOICES = [(s, STATUS_LABELS[s]) for s in STATUSES]
 ROLE_CHOICES = [("sales", _("Sales — view, search, edit, export")), ("admin", _("Admin — also delete and manage staff"))]
@@ -29,29 +31,106 @@ class LoginForm(forms.Form):
 
 
 def parse_search(text: str) -> Search | None:
-    """``ann@acme.com`` → one address; ``@acme.com`` or ``acme.com`` → the whole domain."""
+    """What the search box means, by where its ``@`` is.
+
+    ``@acme.com`` → the whole domain; ``ann@acme.com`` (a whole, valid address) → that address exactly;
+    anything else (``j.web``, ``acme``, ``j.weber@ac``) → addresses starting with it. A bare ``acme.com`` is
+    a start of an address too: a domain is searched with its ``@``.
+    """
     text = normalise_email(text)
     if not text:
         return None
-    if "@" in text and not text.startswith("@"):
-        validate_email(text)
+    if any(c.isspace() for c in text) or text.count("@") > 1:
+        raise ValidationError(_SEARCH_HELP)
+    if text.startswith("@"):
+        domain = text.removeprefix("@")
+        if not _DOMAIN.match(domain):
+            raise ValidationError(_SEARCH_HELP)
+        return Search("domain", domain)
+    if "@" in text:
+        try:
+            validate_email(text)
+        except ValidationError:
+            return Search("prefix", text)  # an address being typed: "j.weber@ac"
         return Search("email", text)
-    domain = text.removeprefix("@")
-    if not _DOMAIN.match(domain):
-        raise ValidationError(_("Search by a full email address (ann@acme.com) or a domain (acme.com or @acme.com)."))
-    return Search("domain", domain)
+    return Search("prefix", text)
+
+
+_SEARCH_HELP = _("Search by the start of an address (j.web), a full address (ann@acme.com) or a domain (@acme.com).")
+OWNER_ME, OWNER_NONE = "me", "none"
 
 
 class LeadFilterForm(forms.Form):
-    """The inbox's query string: ?status=&q=&per_page=&cursor=."""
+    """The inbox's query string: ?status=&owner=&q=&from=&to=&per_page=&cursor=.
+
+    ``owner`` is ``me``, ``none`` (unassigned) or a staff address; ``from`` and ``to`` are days in the viewer's
+    time zone (the active one), both included. Combinations no single index answers are form errors.
+    """
 
     status = forms.ChoiceField(label=_("Status"), choices=[("", _("All"))] + STATUS_CHOICES, required=False)
+    owner = forms.CharField(label=_("Owner"), required=False, max_length=254)
     q = forms.CharField(required=False, max_length=254, label=_("Email or domain"))
     per_page = forms.TypedChoiceField(choices=[(n, n) for n in PAGE_SIZES], coerce=int, required=False, empty_value=25)
     cursor = forms.CharField(required=False, max_length=4000)
 
+    # Errors in these are the person's typing: shown on the page. Any other field comes from a link: a 400.
+    TYPED_FIELDS = ("q", "from", "to")
+
+    def __init__(self, *args, viewer: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.viewer = viewer
+
+    def clean_owner(self):
+        owner = normalise_email(self.cleaned_data["owner"])
+        if owner and owner not in (OWNER_ME, OWNER_NONE):
+            validate_email(owner)
+        return owner
+
     def clean_q(self):
         return parse_search(self.cleaned_data["q"])
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end, search = cleaned.get("from"), cleaned.get("to"), cleaned.get("q")
+        if start and end and start > end:
+            self.add_error("to", _("The end date is before the start date."))
+        if search and search.kind == "prefix" and (start or end or cleaned.get("status") or cleaned.get("owner")):
+            self.add_error("q", _("The start of an address is searched on its own, A to Z: clear the status, owner "
+                                  "and dates, or type the whole address or @domain."))
+        elif search and cleaned.get("owner"):
+            self.add_error("q", _("A search covers every owner: choose “Anyone” as owner to search."))
+        return cleaned
+
+    @property
+    def owner_key(self) -> str | None:
+        """The owner index's key for the chosen owner (the viewer for ``me``), or None for anyone."""
+        owner = self.cleaned_data.get("owner")
+        if owner == OWNER_ME:
+            return self.viewer
+        return UNASSIGNED if owner == OWNER_NONE else owner or None
+
+    @property
+    def received(self) -> Received | None:
+        """The chosen days as a UTC range, from the first day's midnight to the midnight after the last, in the active zone."""
+        start, end = self.cleaned_data.get("from"), self.cleaned_data.get("to")
+        if not (start or end):
+            return None
+        zone = timezone.get_current_timezone()
+
+        def midnight(day):
+            return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+
+        return Received(start=start and midnight(start), end=end and midnight(end + timedelta(days=1)))
+
+
+# "from" is a keyword: declared here rather than in the class body. Days as <input type="date"> sends them.
+for _name, _label in (("from", _("Received from")), ("to", _("Received to"))):
+    LeadFilterForm.base_fields[_name] = forms.DateField(
+        label=_label, required=False, input_formats=["%Y-%m-%d"],
+        error_messages={"invalid": _("Enter a date as YYYY-MM-DD.")},
+        # Far from the ends of the calendar, where a day's midnight in another zone has no datetime.
+        validators=[MinValueValidator(date(1970, 1, 1)), MaxValueValidator(date(9000, 12, 31))],
+    )
 
 
 class LeadEditForm(forms.Form):

@@ -5,6 +5,7 @@ from django.urls.converters import StringConverter
 from leads.backoffice import privacy
 from leads.backoffice import two_factor_views
 from leads.backoffice import reset_views, session_views, timeline_views
+from leads.backoffice import webhook_views
 from leads.backoffice import invitation_views, password_views, preference_views
 from leads.backoffice import views as views
 
@@ -59,6 +60,7 @@ urlpatterns = [
     path("account/two-factor/disable/", two_factor_views.TwoFactorDisableView.as_view(), name="two_factor_disable"),
     path("leads/", views.LeadListView.as_view(), name="lead_list"),
     path("leads/export.csv", views.LeadExportView.as_view(), name="lead_export"),
+    path("leads/owners/", views.LeadOwnersView.as_view(), name="lead_owners"),
     path("leads/bulk/", views.LeadBulkView.as_view(), name="lead_bulk"),
     path("leads/deleted/", views.TrashView.as_view(), name="trash"),
     path("leads/<lead_id:lead_id>/", views.LeadDetailView.as_view(), name="lead_detail"),
@@ -85,4 +87,6 @@ urlpatterns = [
     path("invitations/<str:token>/", invitation_views.InvitationAcceptView.as_view(), name="invitation_accept"),
     path("account/password/", password_views.PasswordChangeView.as_view(), name="password_change"),
     path("account/preferences/", preference_views.PreferencesView.as_view(), name="account_preferences"),
+    path("webhooks/", webhook_views.WebhookFailuresView.as_view(), name="webhooks"),
+    path("webhooks/retry/", webhook_views.WebhookRetryView.as_view(), name="webhook_retry"),
 ]

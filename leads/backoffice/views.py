@@ -1,5 +1,6 @@
 """Staff pages under /admin/: sign-in, dashboard, inbox, lead detail, trash, staff accounts. HTTP only."""
 
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -25,7 +26,7 @@ from leads.accounts import two_factor as sign_in
 from leads.backoffice import charts, exports, timeline_forms
 from leads.domain import two_factor
 from leads.domain import invitations, ratelimit, retention, selectors, services, staff_sessions, timeline
-from leads.backoffice.forms import PAGE_SIZES, BulkActionForm, LeadEditForm, LeadFilterForm, LoginForm, StaffEditForm, InvitationForm
+from leads.backoffice.forms import OWNER_ME, OWNER_NONE, PAGE_SIZES, BulkActionForm, LeadEditForm, LeadFilterForm, LoginForm, StaffEditForm, InvitationForm
 from leads.backoffice.invitation_views import send_invitation
 from leads.domain.exceptions import (
     AccessChanged, BadCursor, InvalidCredentials, LeadConflict, LeadNotFound, LoginThrottled, StaffExists, StaffNotFound,
@@ -153,45 +154,103 @@ def _filter_query(cleaned: dict, **overrides) -> str:
     search = cleaned.get("q")
     params = {
         "status": cleaned.get("status") or "",
-        "q": (search.value if search.kind == "email" else f"@{search.value}") if search else "",
+        "owner": cleaned.get("owner") or "",
+        "q": (f"@{search.value}" if search.kind == "domain" else search.value) if search else "",
+        "from": cleaned["from"].isoformat() if cleaned.get("from") else "",
+        "to": cleaned["to"].isoformat() if cleaned.get("to") else "",
         "per_page": cleaned.get("per_page") or 25,
         **overrides,
     }
     return urlencode({k: v for k, v in params.items() if v not in ("", None) and not (k == "per_page" and v == 25)})
 
 
+def _quick_picks(cleaned: dict) -> list[tuple[str, str, bool]]:
+    """Today, this week (from Monday) and the last 30 days, as days in the viewer's zone: (label, query, chosen)."""
+    today = timezone.localdate()  # the staff member's zone (web.middleware.StaffTimeZoneMiddleware)
+    picks = [(_("Today"), today), (_("This week"), today - timedelta(days=today.weekday())),
+             (_("Last 30 days"), today - timedelta(days=29))]
+    chosen = (cleaned.get("from"), cleaned.get("to"))
+    return [(label, _filter_query(cleaned, **{"from": start.isoformat(), "to": today.isoformat()}),
+             chosen == (start, today)) for label, start in picks]
+
+
+def _owner_choices(chosen: str) -> list[tuple[str, str]]:
+    """The owner filter's options: anyone, me, unassigned, and the address chosen on the owners page.
+
+    Not the whole roster: that would be a second Query on every inbox page. "Another owner…" lists it.
+    """
+    choices = [("", _("Anyone")), (OWNER_ME, _("Assigned to me")), (OWNER_NONE, _("Unassigned"))]
+    if chosen and chosen not in dict(choices):
+        choices.append((chosen, chosen))
+    return choices
+
+
 @method_decorator(never_cache, name="dispatch")
 class LeadListView(StaffRequiredMixin, View):
-    """The inbox: newest first, filter by status, search by email or domain, signed cursors."""
+    """The inbox: newest first, filter by status and owner, search by email, prefix or domain, arrival dates, signed cursors."""
 
     template_name = "backoffice/lead_list.html"
 
     def get(self, request):
-        form = LeadFilterForm(request.GET)
+        form = LeadFilterForm(request.GET, viewer=request.staff.email)
         counts = selectors.status_counts()
         context = {"form": form, "page_sizes": PAGE_SIZES, "statuses": [(s, STATUS_LABELS[s]) for s in STATUSES]}
         if not form.is_valid():
-            if "status" in form.errors or "per_page" in form.errors or "cursor" in form.errors:
+            if any(name not in LeadFilterForm.TYPED_FIELDS for name in form.errors):
                 return bad_request(request, _("That filter is not valid. Please start again from the inbox."))
-            return render(request, self.template_name, {**context, "page": None})
+            return render(request, self.template_name, {
+                **context, "page": None, "owners": _owner_choices(form.cleaned_data.get("owner", "")),
+            })
         cleaned = form.cleaned_data
         try:
             page = selectors.lead_list(
-                status=cleaned["status"] or None, search=cleaned["q"],
+                status=cleaned["status"] or None, search=cleaned["q"], owner=form.owner_key, received=form.received,
                 cursor=cleaned["cursor"] or None, page_size=cleaned["per_page"],
             )
         except BadCursor as error:
             return bad_request(request, _("%(problem)s Please start again from the first page.") % {"problem": error})
+        search = cleaned["q"]
+        # A prefix search stands alone (selectors._listing): a status link starts a listing without it.
+        alone = {"q": ""} if search and search.kind == "prefix" else {}
         context.update(
             page=page,
             status=cleaned["status"],
+            search=search,
+            owners=_owner_choices(cleaned["owner"]),
+            owners_query=_filter_query(cleaned, q="", owner=""),
             query_base=_filter_query(cleaned),
             next_query=page.next_cursor and _filter_query(cleaned, cursor=page.next_cursor),
             previous_query=page.previous_cursor and _filter_query(cleaned, cursor=page.previous_cursor),
-            filter_links=[("", "All", sum(counts.values()), _filter_query(cleaned, status=""))]
-            + [(s, STATUS_LABELS[s], counts[s], _filter_query(cleaned, status=s)) for s in STATUSES],
+            filter_links=[("", _("All"), sum(counts.values()), _filter_query(cleaned, status="", **alone))]
+            + [(s, STATUS_LABELS[s], counts[s], _filter_query(cleaned, status=s, **alone)) for s in STATUSES],
+            quick_picks=[] if alone else _quick_picks(cleaned),
+            dates_query=_filter_query(cleaned, **{"from": "", "to": ""}),
         )
         return render(request, self.template_name, context)
+
+
+@method_decorator(never_cache, name="dispatch")
+class LeadOwnersView(StaffRequiredMixin, View):
+    """Pick an owner to filter the inbox by: me, nobody, or anyone on the staff (one Query on the roster).
+
+    The inbox's other filters (status, dates, page size) ride along; a search does not combine with an owner.
+    """
+
+    template_name = "backoffice/lead_owners.html"
+
+    def get(self, request):
+        form = LeadFilterForm(request.GET, viewer=request.staff.email)
+        if not form.is_valid():
+            return bad_request(request, _("That filter is not valid. Please start again from the inbox."))
+        cleaned = form.cleaned_data
+        choices = [(_("Assigned to me"), OWNER_ME), (_("Unassigned"), OWNER_NONE)]
+        choices += [(f"{member.display_name} ({member.email})" if member.name else member.email, member.email)
+                    for member in selectors.staff_list()]
+        return render(request, self.template_name, {
+            "owners": [(label, _filter_query(cleaned, owner=value, q=""), value == cleaned["owner"])
+                       for label, value in choices],
+            "back": _filter_query(cleaned),
+        })
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -199,10 +258,11 @@ class LeadExportView(StaffRequiredMixin, View):
     """The current filter as CSV, streamed page by page."""
 
     def get(self, request):
-        form = LeadFilterForm(request.GET)
+        form = LeadFilterForm(request.GET, viewer=request.staff.email)
         if not form.is_valid():
             return bad_request(request, _("That filter is not valid."))
-        leads = selectors.lead_export(status=form.cleaned_data["status"] or None, search=form.cleaned_data["q"])
+        leads = selectors.lead_export(status=form.cleaned_data["status"] or None, search=form.cleaned_data["q"],
+                                      owner=form.owner_key, received=form.received)
         # The zone the page shows (the active one, from the session), named in the CSV's last column.
         zone = timezone.get_current_timezone_name()
         response = StreamingHttpResponse(exports.csv_lines(leads, time_zone=zone), content_type="text/csv; charset=utf-8")

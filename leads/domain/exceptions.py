@@ -96,3 +96,7 @@ __all__ = [
     "LeadsError", "LoginThrottled", "RateLimited", "ResetLinkInvalid", "StaffExists", "StaffNotFound",
     "StorageUnavailable", "TwoFactorAlreadyOn", "TwoFactorRequired",
 ]
+
+
+class WebhookFailureNotFound(LeadsError):
+    """No dead-lettered webhook has that id (it was resent, or expired)."""

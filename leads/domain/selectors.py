@@ -2,16 +2,17 @@
 
 import json
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from pynamodb.exceptions import PynamoDBException
 from pynamodb.indexes import GlobalSecondaryIndex
 
 from leads.domain import cursors, notifications, tallies
 from leads.domain.emails import normalise_email
-from leads.domain.exceptions import LeadNotFound
+from leads.domain.exceptions import LeadNotFound, WebhookFailureNotFound
 from leads.storage import internals
 from leads.storage.models import FEED_ALL, STATUSES, DeliveryMarker, HistoryEvent, Lead, Staff, Tally, TrashedLead, utcnow
+from leads.storage.models import WEBHOOK_FAILURES, WebhookFailure
 
 _PROBE_ID = "healthz-probe"
 
@@ -43,10 +44,21 @@ def leads_get_many(*, lead_ids: list[str]) -> list[Lead]:
 
 @dataclass(frozen=True)
 class Search:
-    """What the inbox search box asked for: one address, or one domain."""
+    """What the inbox search box asked for: one address, one domain, or addresses starting with a prefix."""
 
-    kind: str  # "email" or "domain"
+    kind: str  # "email", "domain" or "prefix"
     value: str
+
+
+@dataclass(frozen=True)
+class Received:
+    """A range of arrival times, [start, end) in UTC; either end may be open (None)."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+
+    def __bool__(self) -> bool:
+        return self.start is not None or self.end is not None
 
 
 @dataclass
@@ -59,59 +71,110 @@ class LeadPage:
     is_first: bool = True
 
 
-def _listing(status: str | None, search: Search | None) -> tuple[GlobalSecondaryIndex, str]:
-    """The index and hash key that answer this filter with a single Query."""
+class UnsupportedFilter(ValueError):
+    """A combination of filters no single index answers (the filter form refuses it first)."""
+
+
+def _listing(status: str | None, search: Search | None, owner: str | None) -> tuple[GlobalSecondaryIndex, str]:
+    """The index and hash key that answer this filter with a single Query.
+
+    ``owner`` is a staff address or UNASSIGNED. A prefix search is alphabetical and stands alone; an owner
+    combines with a status, not with a search (each combination would need an index of its own).
+    """
+    if search and search.kind == "prefix":
+        if status or owner:
+            raise UnsupportedFilter("a prefix search stands alone")
+        return Lead.email_prefix_index, search.value[:1]
+    if search and owner:
+        raise UnsupportedFilter("an owner does not combine with a search")
     if search and search.kind == "email":
         return (Lead.status_email_index, f"{status}#{search.value}") if status else (Lead.email_index, search.value)
     if search and search.kind == "domain":
         return (Lead.status_domain_index, f"{status}#{search.value}") if status else (Lead.domain_index, search.value)
+    if owner:
+        return (Lead.owner_status_index, f"{owner}#{status}") if status else (Lead.owner_index, owner)
     if status:
         return Lead.status_index, status
     return Lead.created_index, FEED_ALL
 
 
+def _range_name(index: GlobalSecondaryIndex) -> str:
+    """The index's range key: the address for the prefix index, the arrival time for every other."""
+    return "email" if index is Lead.email_prefix_index else "created_at"
+
+
+def _range_condition(index: GlobalSecondaryIndex, search: Search | None, received: Received | None):
+    """The key condition on the index's range key: begins_with for a prefix, the arrival range for dates."""
+    if index is Lead.email_prefix_index:
+        if received:
+            raise UnsupportedFilter("a prefix search is alphabetical: it has no arrival range")
+        return Lead.email.startswith(search.value)
+    if not received:
+        return None
+    # [start, end): key conditions have no "<" with BETWEEN, and times are stored to the microsecond.
+    last = received.end - timedelta(microseconds=1) if received.end else None
+    if received.start and last:
+        return Lead.created_at.between(received.start, last)
+    return Lead.created_at >= received.start if received.start else Lead.created_at <= last
+
+
+def _scope(index: GlobalSecondaryIndex, hash_value: str, search: Search | None, received: Received | None) -> str:
+    """What a cursor belongs to: the index, its key and the range condition (a start key outside it is refused)."""
+    if index is Lead.email_prefix_index:
+        return f"{index.Meta.index_name}|{hash_value}|{search.value}"
+    dates = "|".join(Lead.created_at.serialize(t) if t else "" for t in (received.start, received.end)) if received else ""
+    return f"{index.Meta.index_name}|{hash_value}|{dates}"
+
+
 def _key_names(index: GlobalSecondaryIndex) -> set[str]:
-    return {"lead_id", "created_at", internals.hash_key_attribute(index).attr_name}
+    return {"lead_id", _range_name(index), internals.hash_key_attribute(index).attr_name}
 
 
 def _position(lead: Lead, index: GlobalSecondaryIndex, hash_value: str) -> dict:
     """The LastEvaluatedKey DynamoDB would give for this lead in this index."""
+    range_name = _range_name(index)
     return {
         "lead_id": {"S": lead.lead_id},
-        "created_at": {"S": Lead.created_at.serialize(lead.created_at)},
+        range_name: {"S": getattr(Lead, range_name).serialize(getattr(lead, range_name))},
         internals.hash_key_attribute(index).attr_name: {"S": hash_value},
     }
 
 
 def lead_list(
-    *, status: str | None = None, search: Search | None = None, cursor: str | None = None, page_size: int = 25
+    *, status: str | None = None, search: Search | None = None, owner: str | None = None,
+    received: Received | None = None, cursor: str | None = None, page_size: int = 25,
 ) -> LeadPage:
-    """Newest-first leads for a status and/or search: one Query, page_size items read.
+    """Newest-first leads (alphabetical for a prefix search) for a filter: one Query of page_size + 1 index items.
 
-    Raises BadCursor for a cursor that was not issued for this very listing.
+    The one item more than a page is never shown: it tells whether a next page exists, so a listing that
+    ends on a page boundary offers no "Next" to an empty page. It is read from the index (the inbox
+    columns), like the rows. Raises BadCursor for a cursor that was not issued for this very listing,
+    UnsupportedFilter for a combination no index answers.
     """
-    index, hash_value = _listing(status, search)
-    scope = f"{index.Meta.index_name}|{hash_value}"
+    index, hash_value = _listing(status, search, owner)
+    condition = _range_condition(index, search, received)
+    scope = _scope(index, hash_value, search, received)
     start_key, direction = (None, cursors.NEXT)
     if cursor:
         start_key, direction = cursors.decode(cursor, scope=scope, key_names=_key_names(index))
 
-    # Pages run newest first, so going back (to newer leads) reads the index in ascending order.
+    # Pages run newest first, so going back (to newer leads) reads the index in ascending order. Either
+    # way one item more than a page is read: DynamoDB returns a LastEvaluatedKey whenever the limit is
+    # hit, even with nothing after it, so only the extra item tells whether there is more that way.
     going_back = direction == cursors.PREVIOUS
-    # Going back, read one item more: DynamoDB returns a LastEvaluatedKey whenever the limit is hit,
-    # so only the extra item tells whether this is the newest page (and "Previous" must go).
-    fetch = page_size + 1 if going_back else page_size
+    forward = index is Lead.email_prefix_index  # alphabetical: A to Z, like a directory
+    fetch = page_size + 1
     results = index.query(
-        hash_value, scan_index_forward=going_back, limit=fetch, page_size=fetch, last_evaluated_key=start_key
+        hash_value, range_key_condition=condition, scan_index_forward=forward != going_back,
+        limit=fetch, page_size=fetch, last_evaluated_key=start_key,
     )
     leads = list(results)
+    more = len(leads) > page_size
+    leads = leads[:page_size]
     if going_back:
-        more = len(leads) > page_size
-        leads = leads[:page_size][::-1]
+        leads.reverse()
         if not leads:  # nothing newer: show the newest page instead of an empty one
-            return lead_list(status=status, search=search, page_size=page_size)
-    else:
-        more = results.last_evaluated_key is not None
+            return lead_list(status=status, search=search, owner=owner, received=received, page_size=page_size)
 
     def link(lead: Lead, towards: str) -> str:
         return cursors.encode(_position(lead, index, hash_value), scope=scope, direction=towards)
@@ -207,18 +270,56 @@ def staff_get(*, email: str) -> Staff | None:
         return None
 
 
-def lead_export(*, status: str | None = None, search: Search | None = None, chunk: int = 100):
-    """Every lead in a listing with all its fields, newest first, fetched chunk by chunk.
+def lead_export(
+    *, status: str | None = None, search: Search | None = None, owner: str | None = None,
+    received: Received | None = None, chunk: int = 100,
+):
+    """Every lead in a listing with all its fields, in the listing's order, fetched chunk by chunk.
 
     The index gives the order (a Query page of `chunk` keys); BatchGetItem fetches the full items,
     since indexes project only the inbox columns. Memory stays constant however many leads match.
     """
-    index, hash_value = _listing(status, search)
+    index, hash_value = _listing(status, search, owner)
+    condition = _range_condition(index, search, received)
+    forward = index is Lead.email_prefix_index
     batch: list[str] = []
-    for item in index.query(hash_value, scan_index_forward=False, page_size=chunk):
+    for item in index.query(hash_value, range_key_condition=condition, scan_index_forward=forward, page_size=chunk):
         batch.append(item.lead_id)
         if len(batch) == chunk:
             yield from leads_get_many(lead_ids=batch)
             batch = []
     if batch:
         yield from leads_get_many(lead_ids=batch)
+
+
+# --- Webhooks (leads.domain.webhooks) -------------------------------------------------------------
+
+def webhook_marker_key(*, event_id: str, webhook: str) -> str:
+    """Key of the DeliveryMarker saying this webhook got this event."""
+    return f"webhook#{event_id}#{webhook}"
+
+
+def webhooks_delivered(*, event_id: str, webhooks: list[str]) -> set[str]:
+    """Which of these webhooks already got this event (one consistent BatchGetItem)."""
+    keys = {webhook_marker_key(event_id=event_id, webhook=name): name for name in webhooks}
+    found = DeliveryMarker.batch_get(list(keys), consistent_read=True, attributes_to_get=["counter_id"])
+    return {keys[marker.counter_id] for marker in found}
+
+
+def webhook_failures(*, limit: int = 50) -> list[WebhookFailure]:
+    """Webhooks that failed after their last try, newest event first (one Query); expired ones hidden."""
+    now = utcnow()
+    # DynamoDB's TTL removes items up to days late: hide them from their expiry on, as the trash does.
+    return [failure for failure in WebhookFailure.query(WEBHOOK_FAILURES, scan_index_forward=False, limit=limit)
+            if failure.expires_at > now]
+
+
+def webhook_failure_get(*, failure_id: str) -> WebhookFailure:
+    """One dead-lettered webhook; WebhookFailureNotFound if there is none (resent, expired)."""
+    try:
+        failure = WebhookFailure.get(WEBHOOK_FAILURES, failure_id, consistent_read=True)
+    except WebhookFailure.DoesNotExist:
+        raise WebhookFailureNotFound(failure_id) from None
+    if failure.expires_at <= utcnow():
+        raise WebhookFailureNotFound(failure_id)
+    return failure

@@ -3,6 +3,7 @@
 import json
 import logging
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -10,12 +11,13 @@ from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from pynamodb.exceptions import PynamoDBException
 
-from leads.domain import preferences, ratelimit, retention, tallies
+from leads.domain import preferences, ratelimit, retention, selectors, tallies, webhooks
 from leads.domain.emails import normalise_email
 from leads.domain.exceptions import (
     InvalidPreference, LeadConflict, LeadNotFound, LoginThrottled, RateLimited, StaffExists, StaffNotFound, StorageUnavailable,
 )
 from leads.storage.models import DeliveryMarker, HistoryEvent, Lead, Staff, StaffSession, TrashedLead, utcnow
+from leads.storage.models import WebhookFailure
 from leads.storage.transactions import Refused, commit, conditional
 from leads.domain.notifications import delivery_marker_key, notify_new_lead
 from leads.domain.selectors import lead_get, leads_get_many
@@ -118,6 +120,7 @@ def lead_submit(
         raise StorageUnavailable("A submission was refused by a condition it does not have") from refused
     if settings.LEADS_NOTIFY_VIA == "request":
         notify_new_lead(lead)  # on Lambda the table's stream triggers it instead (leads.management.stream_handler)
+        _webhooks_after_commit(webhooks.lead_created(lead))
     return Submission(lead_id=lead_id, created=True)
 
 
@@ -247,11 +250,8 @@ def _apply_update(loaded: Lead, changes: dict[str, tuple], *, actor: str, now: d
     lead.updated_at = now
     lead.refresh_index_keys()
     actions = [getattr(Lead, name).set(getattr(lead, name)) for name in changes]
-    actions += [
-        Lead.updated_at.set(now),
-        Lead.status_email.set(lead.status_email),
-        Lead.status_domain.set(lead.status_domain),
-    ]
+    # Every derived key, changed or not: a lead stored before a key existed gains it with its next edit.
+    actions += [Lead.updated_at.set(now)] + [getattr(Lead, key).set(getattr(lead, key)) for key in Lead.DERIVED_KEYS]
     expires = _retention_actions(lead, now, actions)
     def fill(tx):
         # The version condition is added by PynamoDB: another save in between cancels everything.
@@ -270,6 +270,8 @@ def _apply_update(loaded: Lead, changes: dict[str, tuple], *, actor: str, now: d
         commit(fill)
     except Refused as refused:
         raise _conflict_or_gone(lead.lead_id) from refused
+    if "status" in changes:
+        _webhooks_after_commit(webhooks.status_changed(lead, previous_status=old_status, version=loaded.version + 1))
     return lead
 
 
@@ -377,6 +379,7 @@ def lead_restore(*, lead_id: str, actor: str) -> Lead:
     item.pop("version", None)  # stored afresh: PynamoDB writes version 1, on condition the item is new
     lead = Lead.from_raw_data(item)
     lead.updated_at = now
+    lead.refresh_index_keys()  # a copy trashed before a key existed comes back with it
     expires = _retention_actions(lead, now, [])  # a restore is activity: the expiry starts afresh
     def fill(tx):
         tx.save(lead, condition=Lead.lead_id.does_not_exist())
@@ -411,6 +414,12 @@ def lead_bulk_set_status(*, lead_ids: list[str], status: str, actor: str) -> Bul
         raise _wrap_storage_errors(error) from error
     found = {lead.lead_id for lead in leads}
     result.missing = [lead_id for lead_id in lead_ids if lead_id not in found]
+    with webhooks.request_budget():  # one time budget for the webhooks of every lead changed here
+        _bulk_set_status(leads, status=status, actor=actor, now=now, result=result)
+    return result
+
+
+def _bulk_set_status(leads: list[Lead], *, status: str, actor: str, now: datetime, result: BulkResult) -> None:
     for lead in leads:
         changes = _changes(lead, {"status": status})
         if not changes:
@@ -422,7 +431,6 @@ def lead_bulk_set_status(*, lead_ids: list[str], status: str, actor: str) -> Bul
             result.missing.append(lead.lead_id)
         except LeadConflict:
             result.conflicts.append(lead.lead_id)
-    return result
 
 
 def lead_bulk_delete(*, lead_ids: list[str], actor: str) -> BulkResult:
@@ -652,3 +660,128 @@ def lead_history_purge(*, lead_id: str) -> int:
         for hash_key, range_key in keys:
             batch.delete(HistoryEvent(hash_key, range_key))
     return len(keys)
+
+
+# --- Webhooks (leads.domain.webhooks): delivery markers and dead letters ---------------------------
+
+# How long a delivery marker and a dead letter are kept (never longer than their lead: retention). The
+# stream redelivers for 24 hours at most; two weeks leave admins time to see and resend a failure.
+WEBHOOK_KEEP = timedelta(days=14)
+
+
+class WebhooksDeferred(Exception):
+    """The stream handler's time ran out before a webhook was tried: Lambda retries the record."""
+
+
+def _webhook_expiry(event: webhooks.Event, now: datetime) -> datetime:
+    return retention.capped(now + WEBHOOK_KEEP, event.lead_expires_at)
+
+
+def webhook_mark_delivered(*, event: webhooks.Event, webhook: str) -> None:
+    """Record that this webhook got this event; a marker a concurrent delivery wrote is just as good."""
+    marker = DeliveryMarker(selectors.webhook_marker_key(event_id=event.event_id, webhook=webhook),
+                            expires_at=_webhook_expiry(event, utcnow()))
+    try:
+        with conditional(marker):
+            marker.save(condition=DeliveryMarker.counter_id.does_not_exist())
+    except Refused:
+        pass
+
+
+def webhook_dead_letter(*, event: webhooks.Event, webhook: str, outcome: webhooks.Outcome) -> WebhookFailure:
+    """Keep a delivery that failed after its last try for the admin page (no personal data in it)."""
+    now = utcnow()
+    failure = WebhookFailure(
+        failure_id=f"{HistoryEvent.at.serialize(event.occurred_at)}#{event.event_id}#{webhook}",
+        webhook=webhook, event=event.type, event_key=event.event_id, lead=event.lead_id,
+        occurred_at=event.occurred_at, status=event.status, previous_status=event.previous_status,
+        attempts=outcome.attempts, error=outcome.error[:100], failed_at=now, expires_at=_webhook_expiry(event, now))
+    failure.save()  # the same event failing again (a redelivery) overwrites its own dead letter
+    return failure
+
+
+def webhooks_deliver(*, event: webhooks.Event, deadline: float, attempts: int, pause: float,
+                     defer_untried: bool = False) -> dict[str, webhooks.Outcome]:
+    """Send the event to every configured webhook that has not had it, once each; dead-letter the failures.
+
+    Each delivery leaves a marker, so a redelivered stream record or a second call POSTs nothing twice
+    (a crash between the POST and the marker can still repeat one: receivers dedupe by event id). With
+    `defer_untried`, a webhook the deadline left no try for raises WebhooksDeferred instead of being
+    dead-lettered (the stream retries the record). A failing receiver never raises; DynamoDB errors do.
+    """
+    targets = webhooks.targets()
+    if not targets:
+        return {}
+    done = selectors.webhooks_delivered(event_id=event.event_id, webhooks=[target.name for target in targets])
+    outcomes = {}
+    for target in targets:
+        if target.name in done:
+            continue
+        outcome = webhooks.send(target, event, attempts=attempts, pause=pause, deadline=deadline)
+        if outcome.delivered:
+            webhook_mark_delivered(event=event, webhook=target.name)
+        elif defer_untried and outcome.attempts == 0:
+            raise WebhooksDeferred(target.name)
+        else:
+            # The webhook's name and the reason only: URLs can be credentials, bodies personal data.
+            logger.warning("Webhook %s failed for event %s after %d tries: %s",
+                           target.name, event.event_id, outcome.attempts, outcome.error)
+            webhook_dead_letter(event=event, webhook=target.name, outcome=outcome)
+        outcomes[target.name] = outcome
+    return outcomes
+
+
+def _webhooks_after_commit(event: webhooks.Event) -> None:
+    """Send an event right after its change committed (LEADS_NOTIFY_VIA=request) within the request's budget.
+
+    Never raises: the change is stored, and a webhook (or DynamoDB failing to record one) must not turn
+    the page into an error.
+    """
+    if settings.LEADS_NOTIFY_VIA != "request" or not settings.LEADS_WEBHOOKS:
+        return
+    try:
+        with webhooks.request_budget() as deadline:
+            webhooks_deliver(event=event, deadline=deadline,
+                             attempts=webhooks.REQUEST_ATTEMPTS, pause=webhooks.REQUEST_PAUSE)
+    except Exception:
+        logger.exception("Could not deliver or record the webhooks of event %s", event.event_id)
+
+
+def webhook_retry(*, failure_id: str) -> str:
+    """Resend one dead-lettered webhook once: "delivered", "failed" (kept, counted), or "dropped".
+
+    "dropped": its lead or its webhook is gone, so there is nothing to send and the failure is removed.
+    Raises WebhookFailureNotFound if it no longer exists.
+    """
+    failure = selectors.webhook_failure_get(failure_id=failure_id)
+    target = next((t for t in webhooks.targets() if t.name == failure.webhook), None)
+    try:
+        lead = lead_get(lead_id=failure.lead)
+    except LeadNotFound:
+        lead = None
+    if target is None or lead is None:
+        failure.delete()
+        return "dropped"
+    # The same event (id, time, statuses) with what the lead says now: dead letters keep no names.
+    event = webhooks.Event(
+        event_id=failure.event_key, type=failure.event, lead_id=lead.lead_id, occurred_at=failure.occurred_at,
+        status=failure.status, previous_status=failure.previous_status, created_at=lead.created_at,
+        name=lead.name, company=lead.company, subject=lead.subject, lead_expires_at=lead.expires_at)
+    if target.name in selectors.webhooks_delivered(event_id=event.event_id, webhooks=[target.name]):
+        failure.delete()
+        return "delivered"
+    outcome = webhooks.send(target, event, attempts=1, pause=0,
+                            deadline=time.monotonic() + settings.LEADS_WEBHOOK_TIMEOUT + 1)
+    if outcome.delivered:
+        webhook_mark_delivered(event=event, webhook=target.name)
+        failure.delete()
+        return "delivered"
+    try:
+        with conditional(failure):
+            # Never recreates one that another admin's "Try again" delivered (and deleted) meanwhile.
+            failure.update(actions=[WebhookFailure.attempts.add(outcome.attempts),
+                                    WebhookFailure.error.set(outcome.error[:100]), WebhookFailure.failed_at.set(utcnow())],
+                           condition=WebhookFailure.failure_id.exists())
+    except Refused:
+        pass
+    return "failed"

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from leads.domain import tallies
-from leads.storage.models import STATUSES, HistoryEvent, Lead, Tally, utcnow
+from leads.storage.models import STATUSES, HistoryEvent, Lead, LeadIndexKeys, Tally, utcnow
+from leads.storage.transactions import Refused, conditional
 from leads.domain.services import history_event
 
 FIRST_NAMES = ["Ada", "Grace", "Alan", "Katherine", "Linus", "Mei", "Jonas", "Amara", "Ravi", "Sofia", "Omar", "Ingrid"]
@@ -22,7 +23,7 @@ IAM_GRANTS = {
     # audit: every lead's status and day; every tally shard, of every month that has one (a month whose
     # leads were all removed by TTL has none left to say it exists), read consistently.
     "dynamodb:Scan": ("leads", "counters"),
-    "dynamodb:UpdateItem": ("counters",),  # audit --repair, seed_demo: ADD to the tallies
+    "dynamodb:UpdateItem": ("counters", "leads"),  # audit --repair, seed_demo: ADD to the tallies; backfill_index_keys
     "dynamodb:BatchWriteItem": ("leads", "history"),  # seed_demo: demo leads and their history
 }
 
@@ -80,9 +81,43 @@ def audit(*, repair: bool = False) -> tuple[int, list[Drift]]:
     return scanned, drift
 
 
-def demo_leads(count: int, *, seed: int = 1, days: int = 90):
-    """Yield `count` plausible leads spread over the last `days` days (deterministic for a seed)."""
+def backfill_index_keys() -> tuple[int, int]:
+    """Give every lead the derived index keys it lacks (or has stale); return (leads scanned, leads written).
+
+    For leads stored before an index existed (owner-index, owner-status-index, email-prefix-index): DynamoDB
+    indexes skip items without their key, so such leads would be missing from those listings. A Scan
+    (offline, never in a request); each write sets only the derived keys, on condition that the lead still
+    has the version read, and without bumping it. An edit meanwhile writes every key itself, so a refused
+    write is already right. Safe to run again, and while people work: a second run writes nothing.
+    """
+    scanned = written = 0
+    for lead in Lead.scan(consistent_read=True, attributes_to_get=[
+            "lead_id", "email", "status", "owner", "version", *Lead.DERIVED_KEYS]):
+        scanned += 1
+        stored = {key: getattr(lead, key) for key in Lead.DERIVED_KEYS}
+        lead.refresh_index_keys()
+        wanted = {key: getattr(lead, key) for key in Lead.DERIVED_KEYS}
+        if stored == wanted:
+            continue
+        keys = LeadIndexKeys(lead.lead_id)
+        try:
+            with conditional(keys):
+                keys.update(actions=[getattr(LeadIndexKeys, key).set(value) for key, value in wanted.items()],
+                            condition=LeadIndexKeys.version == lead.version)
+        except Refused:
+            continue  # edited (or deleted) meanwhile: the edit wrote the keys
+        written += 1
+    return scanned, written
+
+
+def demo_leads(count: int, *, seed: int = 1, days: int = 90, owners: tuple[str, ...] = ()):
+    """Yield `count` plausible leads spread over the last `days` days (deterministic for a seed).
+
+    With `owners`, lead n is owned by each of them in turn and then by nobody (so the owner listings have
+    leads too); the random choices stay the same as without.
+    """
     rng = random.Random(seed)
+    turns = [*owners, None]
     now = utcnow()
     for n in range(count):
         first, last, company = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES), rng.choice(COMPANIES)
@@ -99,6 +134,7 @@ def demo_leads(count: int, *, seed: int = 1, days: int = 90):
             message=f"Hello, this is demo lead number {n}. " * rng.randint(1, 8),
             status=rng.choices(STATUSES, weights=[50, 20, 12, 8, 10])[0],
             source="demo",
+            owner=turns[n % len(turns)],
             version=1,
         )
         lead.refresh_index_keys()

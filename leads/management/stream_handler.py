@@ -1,5 +1,6 @@
 """The leads table's DynamoDB Stream on Lambda: email sales about each new lead (LEADS_NOTIFY_VIA=stream),
-and take each lead DynamoDB's TTL removes (LEADS_RETENTION_DAYS) off the tallies.
+POST each new lead and status change to LEADS_WEBHOOKS (leads.domain.webhooks), and take each lead
+DynamoDB's TTL removes (LEADS_RETENTION_DAYS) off the tallies.
 
 Zappa routes the stream's batches here (the "events" entry, with the stream's ARN, that `manage.py
 deploy` gives Zappa; it creates the trigger too). Delivery is at least once: Lambda retries a batch
@@ -18,11 +19,12 @@ delete, an erasure) already adjusted the tallies in its own transaction and is i
 
 import logging
 import os
+import time
 from datetime import timedelta
 
 from pynamodb.exceptions import PynamoDBException
 
-from leads.domain import retention, selectors, services
+from leads.domain import retention, selectors, services, webhooks
 from leads.domain.notifications import send_new_lead_email
 from leads.storage.models import Lead, utcnow
 
@@ -57,6 +59,28 @@ def _notify(record: dict) -> None:
     except PynamoDBException:
         # Sent: reporting a failure would only make the retry send it again.
         logger.exception("Sent the new-lead email for lead %s but could not record it", lead.lead_id)
+
+
+def _send_webhooks(record: dict, context) -> None:
+    """POST a new lead or a status change to LEADS_WEBHOOKS, once per webhook (DeliveryMarker ``webhook#…``).
+
+    Tries and pauses stop short of the function's timeout; a webhook left with no try at all raises
+    WebhooksDeferred (the record comes again), one that failed every try is dead-lettered (admin page).
+    """
+    if not webhooks.targets() or not _on_leads_table(record):
+        return
+    event = webhooks.from_stream(record)
+    if event is None:
+        return
+    remaining = getattr(context, "get_remaining_time_in_millis", lambda: 60_000)()
+    deadline = time.monotonic() + (remaining - SPARE_MILLISECONDS) / 1000
+    services.webhooks_deliver(event=event, deadline=deadline, attempts=webhooks.STREAM_ATTEMPTS,
+                              pause=webhooks.STREAM_PAUSE, defer_untried=True)
+
+
+def _is_status_change(record: dict) -> bool:
+    """A MODIFY of this deployment's leads table (the webhooks tell which ones change the status)."""
+    return record.get("eventName") == "MODIFY" and _on_leads_table(record)
 
 
 def _expire(record: dict) -> None:
@@ -109,6 +133,8 @@ def handle(event: dict, context=None) -> dict:
             work, needs, failed = _notify, settings.EMAIL_TIMEOUT * 1000, "send the new-lead email"
         elif _is_ttl_removal(record):
             work, needs, failed = _expire, settings.DYNAMODB_READ_TIMEOUT * 1000, "uncount the lead removed by TTL"
+        elif _is_status_change(record) and settings.LEADS_WEBHOOKS:
+            work, needs, failed = (lambda _record: None), 0, "send the webhooks"
         else:
             continue
         remaining = getattr(context, "get_remaining_time_in_millis", lambda: float("inf"))()
@@ -117,6 +143,10 @@ def handle(event: dict, context=None) -> dict:
             return _failures(records[index:])
         try:
             work(record)
+            _send_webhooks(record, context)
+        except services.WebhooksDeferred:
+            logger.warning("Out of time for the webhooks: %d stream records left for the retry", len(records) - index)
+            return _failures(records[index:])
         except Exception:
             # Lambda retries from the first failure (the lowest sequence number reported), so the
             # records after it are reported too: they will come again, and in order.

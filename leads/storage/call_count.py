@@ -1,30 +1,65 @@
-"""Counts the DynamoDB calls made while serving one request, for the request log (leads.web.request_log)."""
+"""Records the DynamoDB calls made while serving one request, for the request log and the benchmarks."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 
-_calls: ContextVar[list[str] | None] = ContextVar("dynamodb_calls", default=None)
+from django.conf import settings
 
 
-def _count(event_name: str, **_) -> None:
-    """botocore before-call hook: note the operation against the current request, if any."""
-    calls = _calls.get()
-    if calls is not None:
-        calls.append(event_name.rpartition(".")[2])
+@dataclass
+class Call:
+    """One call as sent (operation, tables without the prefix, index); items read, by table; items returned."""
+
+    operation: str
+    tables: list[str]
+    index: str | None
+    read: dict[str, int] = field(default_factory=dict)
+    returned: int = 0
+
+
+# Every open recording of this thread: a request's log line inside a benchmark's page, say, both see each call.
+_recordings: ContextVar[tuple[list[Call], ...]] = ContextVar("dynamodb_calls", default=())
+
+
+def _sent(params, model, **_) -> None:
+    """botocore before-parameter-build hook: note the call against the current request, if any."""
+    recordings = _recordings.get()
+    if recordings:
+        names = [params["TableName"]] if "TableName" in params else [*params.get("RequestItems", {})]
+        names += [op["TableName"] for item in params.get("TransactItems", []) for op in item.values()]
+        prefix = settings.DYNAMODB_TABLE_PREFIX
+        call = Call(model.name, sorted({name.removeprefix(prefix) for name in names}), params.get("IndexName"))
+        for calls in recordings:
+            calls.append(call)
+
+
+def _answered(parsed, model, **_) -> None:
+    """botocore after-call hook: what DynamoDB read (and bills) for the last call, not only what it returned."""
+    recordings = _recordings.get()
+    if recordings and recordings[-1]:
+        call = recordings[-1][-1]
+        if model.name in ("Query", "Scan", "GetItem"):
+            call.read = {call.tables[0]: parsed.get("ScannedCount", int("Item" in parsed))}
+            call.returned = parsed.get("Count", int("Item" in parsed))
+        elif model.name == "BatchGetItem":
+            prefix = settings.DYNAMODB_TABLE_PREFIX
+            call.read = {name.removeprefix(prefix): len(items) for name, items in parsed.get("Responses", {}).items()}
 
 
 def install(client) -> None:
-    """Count every call made through this botocore client."""
-    client.meta.events.register("before-call.dynamodb", _count, unique_id="leads-count-calls")
+    """Record every call made through this botocore client."""
+    client.meta.events.register("before-parameter-build.dynamodb", _sent, unique_id="leads-calls-sent")
+    client.meta.events.register("after-call.dynamodb", _answered, unique_id="leads-calls-answered")
 
 
 @contextmanager
-def counting() -> Iterator[list[str]]:
-    """Collect the operations of every DynamoDB call made in this context (this request's thread)."""
-    calls: list[str] = []
-    token = _calls.set(calls)
+def counting() -> Iterator[list[Call]]:
+    """Collect every DynamoDB call made in this context (this request's thread)."""
+    calls: list[Call] = []
+    token = _recordings.set((*_recordings.get(), calls))
     try:
         yield calls
     finally:
-        _calls.reset(token)
+        _recordings.reset(token)

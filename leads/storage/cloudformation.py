@@ -39,10 +39,10 @@ POLICY_VERSION = "2012-10-17"
 RUNTIME_ACTIONS = (
     "dynamodb:GetItem",  # Model.get: a lead, trashed lead, staff member, session; /healthz; stream markers
     "dynamodb:BatchGetItem",  # bulk actions, CSV export, dashboard counters
-    "dynamodb:Query",  # inbox, trash and roster indexes, a lead's history, a staff member's sessions
-    "dynamodb:PutItem",  # sessions, new staff, stream markers; Put in transactions (lead, history, trash)
+    "dynamodb:Query",  # inbox, trash and roster indexes, a lead's history, a staff member's sessions, failed webhooks
+    "dynamodb:PutItem",  # sessions, new staff, stream and webhook markers, failed webhooks; Put in transactions
     "dynamodb:UpdateItem",  # staff changes; Update in transactions (lead edits, counters, rate/sign-in limits)
-    "dynamodb:DeleteItem",  # logout; Delete in transactions (lead to trash, trash on restore)
+    "dynamodb:DeleteItem",  # logout, a failed webhook resent; Delete in transactions (lead to trash, trash on restore)
     "dynamodb:BatchWriteItem",  # ending every session of a staff member whose access changed
     "dynamodb:ConditionCheckItem",  # an invitation is written on condition that no account has its address
 )

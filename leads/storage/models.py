@@ -9,6 +9,12 @@ Key layout (table names get DYNAMODB_TABLE_PREFIX in front; endpoint and region 
     domain-index         email_domain            + created_at   leads from one domain (``acme.com``)
     status-email-index   "status#email"          + created_at   a status and an address together
     status-domain-index  "status#domain"         + created_at   a status and a domain together
+    owner-index          owner_key               + created_at   one owner's leads, or the unassigned ones
+    owner-status-index   "owner_key#status"      + created_at   an owner (or unassigned) and a status together
+    email-prefix-index   email_initial           + email        addresses starting with a prefix (begins_with)
+    owner_key is the owner's address, or UNASSIGNED ("-", never an address) for a lead without one: an
+    index skips items without its key, so the unassigned leads need a value to be found by. email_initial
+    is the address's first character, spreading the prefix index over ~40 partitions instead of one.
     Indexes project only the columns the inbox shows, so list pages never fetch messages.
 
 ``counters`` — hash key ``counter_id``, atomic counts and an optional TTL ``expires_at``; one model per kind:
@@ -33,6 +39,11 @@ With LEADS_RETENTION_DAYS set, ``leads`` items carry a TTL ``expires_at`` too (l
 ``history`` also holds the privacy log (PrivacyRequest, ErasedSubject): ``privacy#requests`` + request id,
     one item per export or erasure of one person's data; ``privacy#subjects`` + keyed hash of an address,
     which erasure of that address is the latest and whether it finished. Never an address.
+
+``history`` also holds webhooks that failed for good (WebhookFailure): ``webhooks#failed`` + event time,
+    event id and webhook name; no personal data, TTL 14 days.
+
+``counters`` also holds ``webhook#<event id>#<webhook name>`` DeliveryMarkers: that webhook got that event.
 
 ``staff`` — hash key ``email``; roster-index  roster ("staff") + email   everyone, alphabetically.
 
@@ -78,6 +89,8 @@ STATUS_LABELS = {
     "lost": _("Lost"),
 }
 FEED_ALL = "all"
+# owner_key of a lead nobody owns; no address is "-", so it never meets a real owner's key.
+UNASSIGNED = "-"
 
 # What the inbox shows; the indexes project these and nothing bigger.
 LIST_ATTRIBUTES = ["name", "email", "company", "subject", "status", "owner", "updated_at"]
@@ -166,6 +179,36 @@ class StatusDomainIndex(GlobalSecondaryIndex):
     created_at = IsoDateTimeAttribute(range_key=True)
 
 
+class OwnerIndex(GlobalSecondaryIndex):
+    """One owner's leads (or the unassigned ones), newest first."""
+
+    class Meta(_LeadIndexMeta):
+        index_name = "owner-index"
+
+    owner_key = UnicodeAttribute(hash_key=True)
+    created_at = IsoDateTimeAttribute(range_key=True)
+
+
+class OwnerStatusIndex(GlobalSecondaryIndex):
+    """One owner's leads (or the unassigned ones) with one status, newest first."""
+
+    class Meta(_LeadIndexMeta):
+        index_name = "owner-status-index"
+
+    owner_status = UnicodeAttribute(hash_key=True)
+    created_at = IsoDateTimeAttribute(range_key=True)
+
+
+class EmailPrefixIndex(GlobalSecondaryIndex):
+    """Leads whose address starts with a prefix, alphabetically: hash the first character, begins_with on the rest."""
+
+    class Meta(_LeadIndexMeta):
+        index_name = "email-prefix-index"
+
+    email_initial = UnicodeAttribute(hash_key=True)
+    email = UnicodeAttribute(range_key=True)
+
+
 class Lead(Model):
     """A visitor's enquiry and what sales did with it."""
 
@@ -197,6 +240,11 @@ class Lead(Model):
     consent_at = IsoDateTimeAttribute(null=True)
     status_email = UnicodeAttribute()
     status_domain = UnicodeAttribute()
+    # Derived keys of the owner and prefix indexes (refresh_index_keys); absent on leads stored before them
+    # until `manage.py leads_backfill_keys` (leads.management.maintenance.backfill_index_keys) ran.
+    owner_key = UnicodeAttribute(null=True)
+    owner_status = UnicodeAttribute(null=True)
+    email_initial = UnicodeAttribute(null=True)
     version = VersionAttribute()
     # Retention (leads.domain.retention): when DynamoDB's TTL removes the lead, absent when retention is
     # off; and the expiry every one of its history events has at least (moved in the write that moves
@@ -210,12 +258,45 @@ class Lead(Model):
     domain_index = DomainIndex()
     status_email_index = StatusEmailIndex()
     status_domain_index = StatusDomainIndex()
+    owner_index = OwnerIndex()
+    owner_status_index = OwnerStatusIndex()
+    email_prefix_index = EmailPrefixIndex()
+
+    # Every key refresh_index_keys derives: each write that changes email, status or owner sets them all.
+    DERIVED_KEYS = ("email_domain", "status_email", "status_domain", "owner_key", "owner_status", "email_initial")
 
     def refresh_index_keys(self) -> None:
-        """Recompute the denormalised index keys from email and status."""
+        """Recompute the denormalised index keys from email, status and owner."""
         self.email_domain = self.email.rpartition("@")[2]
         self.status_email = f"{self.status}#{self.email}"
         self.status_domain = f"{self.status}#{self.email_domain}"
+        self.owner_key = self.owner or UNASSIGNED
+        self.owner_status = f"{self.owner_key}#{self.status}"
+        self.email_initial = self.email[:1]
+
+
+class LeadIndexKeys(Model):
+    """A lead's derived index keys alone, for the offline backfill (leads.management.maintenance.backfill_index_keys).
+
+    Shares the ``leads`` table without Lead's VersionAttribute: filling in keys that a lead stored before them
+    lacks is no edit, so it must not bump the version (an editor's open form would then conflict). Its
+    writes are conditional on the version the backfill read, so an edit meanwhile (which writes every key
+    itself) wins.
+    """
+
+    base_table_name = "leads"
+
+    class Meta:
+        billing_mode = "PAY_PER_REQUEST"
+
+    lead_id = UnicodeAttribute(hash_key=True)
+    version = NumberAttribute(null=True)
+    owner_key = UnicodeAttribute(null=True)
+    owner_status = UnicodeAttribute(null=True)
+    email_initial = UnicodeAttribute(null=True)
+    email_domain = UnicodeAttribute(null=True)
+    status_email = UnicodeAttribute(null=True)
+    status_domain = UnicodeAttribute(null=True)
 
 
 class CountersTable(Model):
@@ -262,8 +343,9 @@ class DeliveryMarker(CountersTable):
     """Says a stream record was acted on (leads.management.stream_handler), so a redelivery does nothing again.
 
     ``notified#<lead_id>``: the new-lead email was sent; ``expired#<lead_id>#<expiry>``: a lead removed by
-    TTL was taken off the tallies; ``posted#<form id>``: a staff note or reply form was stored (timeline), so
-    its resend stores and sends nothing again.
+    TTL was taken off the tallies; ``webhook#<event id>#<webhook name>``: that webhook got that event;
+    ``posted#<form id>``: a staff note or reply form was stored (timeline), so its resend stores and sends
+    nothing again.
     """
 
 
@@ -397,6 +479,39 @@ class ErasedSubject(Model):
     request_id = UnicodeAttribute()
     state = UnicodeAttribute()
     erasures = NumberAttribute(default=0)
+
+
+# Webhooks that failed for good (leads.domain.webhooks) share the history table too, for the privacy log's
+# reasons: few, small items, a TTL, read newest first with one Query. The hash key cannot meet a lead's.
+WEBHOOK_FAILURES = "webhooks#failed"
+
+
+class WebhookFailure(Model):
+    """A webhook delivery that failed after its last try: the admin page lists it, "Try again" resends it.
+
+    ``failure_id`` is ``<event time>#<event id>#<webhook name>``: newest first, and a redelivered stream
+    record that fails again overwrites the same item. It holds no personal data: the lead's id, the
+    statuses and why it failed; a resend reads the lead again.
+    """
+
+    base_table_name = "history"
+
+    class Meta:
+        billing_mode = "PAY_PER_REQUEST"
+
+    log = UnicodeAttribute(hash_key=True, attr_name="lead_id", default=WEBHOOK_FAILURES)
+    failure_id = UnicodeAttribute(range_key=True, attr_name="event_id")
+    webhook = UnicodeAttribute()  # the name in LEADS_WEBHOOKS, never the URL
+    event = UnicodeAttribute()  # "lead.created" or "lead.status_changed"
+    event_key = UnicodeAttribute()  # the event's id, as sent (<lead id>-v<version>)
+    lead = UnicodeAttribute()  # the lead's id
+    occurred_at = IsoDateTimeAttribute()
+    status = UnicodeAttribute()
+    previous_status = UnicodeAttribute(null=True)
+    attempts = NumberAttribute(default=0)
+    error = UnicodeAttribute()  # "timeout", "HTTP 500", "connection refused"…: never a response body
+    failed_at = IsoDateTimeAttribute()
+    expires_at = TTLAttribute()
 
 
 class RosterIndex(GlobalSecondaryIndex):
@@ -549,4 +664,4 @@ class Invitation(Model):
 # One model per table: what creates tables, turns TTL on and writes the CloudFormation template.
 ALL_MODELS = [Lead, CountersTable, HistoryEvent, TrashedLead, Staff, StaffSession, Invitation]
 # The models that share a table with one of ALL_MODELS (configure binds them too).
-SHARING_MODELS = [Tally, RateWindow, DeliveryMarker, PrivacyRequest, ErasedSubject]
+SHARING_MODELS = [Tally, RateWindow, DeliveryMarker, PrivacyRequest, ErasedSubject, WebhookFailure, LeadIndexKeys]

@@ -98,7 +98,7 @@ class RequestLogMiddleware:
                 "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                 "dynamodb_calls": len(calls),
-                "dynamodb_operations": calls,
+                "dynamodb_operations": [call.operation for call in calls],
             },
         )
         return response

@@ -9,7 +9,8 @@ PUBLIC = {"backoffice:login", "backoffice:login_code", "backoffice:password_rese
 ADMIN_ONLY = {"backoffice:lead_delete", "backoffice:lead_restore", "backoffice:trash", "backoffice:staff_list", "backoffice:staff_edit",
               "backoffice:staff_two_factor_reset", "backoffice:staff_end_sessions", "backoffice:invitation_resend",
               "backoffice:invitation_withdraw",
-              "backoffice:privacy", "backoffice:privacy_export", "backoffice:privacy_erase", "backoffice:privacy_request"}
+              "backoffice:privacy", "backoffice:privacy_export", "backoffice:privacy_erase", "backoffice:privacy_request",
+              "backoffice:webhooks", "backoffice:webhook_retry"}
 # Answer POST only (a GET is 405), or 404 while their feature is off: nothing to open.
 POST_ONLY = {"backoffice:logout", "backoffice:lead_bulk", "backoffice:two_factor_disable", "backoffice:two_factor_recovery_codes",
              "backoffice:account_session_end", "backoffice:account_sessions_end_others", "backoffice:lead_extend",
@@ -34,7 +35,7 @@ def sample_url(name, lead_id=None):
 
 def test_the_walk_sees_every_staff_page():
     names = set(staff_url_names())
-    assert ADMIN_ONLY <= names and PUBLIC <= names and len(names) == 36
+    assert ADMIN_ONLY <= names and PUBLIC <= names and len(names) == 39
 
 
 @pytest.mark.parametrize("name", [n for n in staff_url_names() if n not in PUBLIC])

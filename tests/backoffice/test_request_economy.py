@@ -3,10 +3,16 @@
 Calls are recorded with botocore's own event hook (``before-parameter-build``) on the app's one
 client, so the operation, table, index and Limit of every call are seen exactly as sent. The budget
 (README, bench/): at most 4 calls for any page, session lookup included; a list page is the session
-GetItem, the status counters' BatchGetItem and ONE Query on the index for its filter, with Limit equal
-to the page size, so it reads only what it shows; no Scan anywhere. Items read per item shown are
-measured against DynamoDB Local by the benchmark (bench/economy.py); moto's counts for index queries
-are not meaningful, so this test pins down the calls themselves.
+GetItem, the status counters' BatchGetItem and ONE Query on the index for its filter (the owner picker
+offers me, nobody and the chosen owner; the roster is Queried only on the page listing every owner); no
+Scan anywhere. The leads Query has Limit = page size + 1: the one item more
+is a look-ahead, read from the index (the inbox columns, never the lead itself) and never shown, which
+tells whether a next page exists without another call. So a list page reads from the leads' indexes
+exactly what it shows plus that one entry, and nothing from the leads table. Items read per item shown
+are measured against DynamoDB Local at 100 and 100,000 leads by the benchmark (bench/economy.py, which
+reports the look-ahead apart); here moto answers, whose ScannedCount for index queries is not
+meaningful, so this test pins down the calls, their Limit and the items they return (Count), at 3 and
+100 leads (100,000 leads take minutes to seed in moto and each of its index queries seconds).
 """
 import json
 import math
@@ -32,7 +38,13 @@ class CallLog:
     def __init__(self):
         self.calls: list[tuple] = []
         self.params: list[dict] = []
+        self.answers: list[dict] = []
         self.recording = False
+
+    def answered(self, parsed, **_):
+        """Keep each answer (after-call), beside its call."""
+        if self.recording:
+            self.answers.append(parsed)
 
     def __call__(self, params, model, **_):
         if not self.recording:
@@ -50,7 +62,7 @@ class CallLog:
 
     def during(self, action):
         """Run action() while recording; return its result and the calls it made."""
-        self.calls, self.params = [], []
+        self.calls, self.params, self.answers = [], [], []
         self.recording = True
         try:
             result = action()
@@ -64,8 +76,10 @@ def dynamodb_calls():
     log = CallLog()
     client = dynamodb.shared_connection().client
     client.meta.events.register("before-parameter-build.dynamodb", log, unique_id="test-request-economy")
+    client.meta.events.register("after-call.dynamodb", log.answered, unique_id="test-request-economy-answers")
     yield log
     client.meta.events.unregister("before-parameter-build.dynamodb", unique_id="test-request-economy")
+    client.meta.events.unregister("after-call.dynamodb", unique_id="test-request-economy-answers")
 
 
 @pytest.fixture
@@ -74,8 +88,9 @@ def admin():
 
 
 def seed(count: int) -> None:
-    """Demo leads by BatchWriteItem (as `manage.py seed_demo` stores them): half of them "new"."""
-    maintenance.seed(maintenance.demo_leads(count, seed=count))
+    """Demo leads by BatchWriteItem (as `manage.py seed_demo` stores them): half of them "new", every other
+    one the admin's (the others nobody's)."""
+    maintenance.seed(maintenance.demo_leads(count, seed=count, owners=("boss@example.com",)))
 
 
 def assert_no_scan_and_within_budget(calls):
@@ -115,6 +130,18 @@ def test_a_json_contact_post_is_exactly_one_transaction(dynamodb_calls):
 
 # --- List pages: session + counters + one Query, whatever the table holds ---------------------------
 
+ROSTER = ("Query", "staff", "roster-index")
+
+
+def list_page(index):
+    """A list page's calls: the session, the counters, ONE Query on the filter's index."""
+    return [SESSION, COUNTERS, ("Query", "leads", index)]
+
+
+def shown(response) -> int:
+    return response.content.decode().count('name="ids" value="')
+
+
 LISTINGS = [
     ("", "created-index"),
     ("?status=new", "status-index"),
@@ -122,21 +149,56 @@ LISTINGS = [
     ("?q=@acme.example", "domain-index"),
     ("?status=new&q=ann@acme.example", "status-email-index"),
     ("?status=new&q=@acme.example", "status-domain-index"),
+    # Issue 14: owner (mine, unassigned, anyone), with a status; dates on any of them; a prefix.
+    ("?owner=me", "owner-index"),
+    ("?owner=none", "owner-index"),
+    ("?owner=boss@example.com", "owner-index"),
+    ("?owner=me&status=new", "owner-status-index"),
+    ("?owner=none&status=new", "owner-status-index"),
+    ("?from=2020-01-01&to=2099-12-31", "created-index"),
+    ("?status=new&from=2020-01-01", "status-index"),
+    ("?owner=me&to=2099-12-31", "owner-index"),
+    ("?owner=none&status=new&from=2020-01-01&to=2099-12-31", "owner-status-index"),
+    ("?q=ann@acme.example&from=2020-01-01", "email-index"),
+    ("?status=new&q=@acme.example&to=2099-12-31", "status-domain-index"),
+    ("?q=a", "email-prefix-index"),
+    ("?q=ann@acme", "email-prefix-index"),
 ]
 
 
-@pytest.mark.parametrize("size", [3, 60])
+@pytest.mark.parametrize("size", [3, 100])
 @pytest.mark.parametrize("query, index", LISTINGS)
 def test_each_list_page_is_the_session_the_counters_and_one_query(admin, dynamodb_calls, size, query, index):
     seed(size)
     make_lead("ann@acme.example")
     response, calls = dynamodb_calls.during(lambda: admin.get(f"/admin/leads/{query}"))
     assert response.status_code == 200
-    assert calls == [SESSION, COUNTERS, ("Query", "leads", index)]
-    query_params = dynamodb_calls.params[2]
-    assert query_params["Limit"] == 25, "a list page reads no more items than it shows"
+    assert calls == list_page(index)
+    query_params, answer = dynamodb_calls.params[2], dynamodb_calls.answers[2]
+    assert query_params["Limit"] == 26, "a list page reads its rows and one look-ahead entry, no more"
     assert "FilterExpression" not in query_params, "a filter would read items it does not show"
+    rows = shown(response)
+    # What the Query returned is what the page shows, plus the look-ahead when there is a next page.
+    assert answer["Count"] == rows + ('rel="next"' in response.content.decode())
+    assert answer["Count"] <= 26 and rows <= 25
     assert_no_scan_and_within_budget(calls)
+
+
+@pytest.mark.parametrize("query, index", [("?owner=none", "owner-index"), ("?owner=me&status=new", "owner-status-index"),
+                                          ("?from=2020-01-01", "created-index"), ("?q=a", "email-prefix-index")])
+def test_the_new_listings_cost_the_same_at_100_leads_as_at_3(admin, dynamodb_calls, query, index):
+    seen = []
+    for size in (3, 97):  # 3, then 100
+        seed(size)
+        response, calls = dynamodb_calls.during(lambda: admin.get(f"/admin/leads/{query}"))
+        seen.append((calls, dynamodb_calls.params[2]["Limit"]))
+    assert seen[0] == seen[1] == (list_page(index), 26)
+
+
+def test_the_owner_picking_page_is_the_session_and_one_query_on_the_roster(admin, dynamodb_calls):
+    response, calls = dynamodb_calls.during(lambda: admin.get("/admin/leads/owners/?status=new"))
+    assert response.status_code == 200
+    assert calls == [SESSION, ROSTER]
 
 
 @pytest.mark.parametrize("per_page", [25, 50, 100])
@@ -144,9 +206,18 @@ def test_the_query_reads_one_page_whatever_its_size(admin, dynamodb_calls, per_p
     seed(105)
     response, calls = dynamodb_calls.during(lambda: admin.get(f"/admin/leads/?per_page={per_page}"))
     assert response.status_code == 200
-    assert calls == [SESSION, COUNTERS, ("Query", "leads", "created-index")]
-    assert dynamodb_calls.params[2]["Limit"] == per_page
-    assert response.content.decode().count('name="ids" value="') == per_page
+    assert calls == list_page("created-index")
+    assert dynamodb_calls.params[2]["Limit"] == per_page + 1
+    assert dynamodb_calls.answers[2]["Count"] == per_page + 1  # the look-ahead: there is a next page
+    assert shown(response) == per_page
+
+
+def test_the_last_page_of_a_listing_ending_on_a_page_boundary_costs_the_same_and_offers_no_next(admin, dynamodb_calls):
+    seed(50)  # 25 of them the admin's: exactly one page
+    response, calls = dynamodb_calls.during(lambda: admin.get("/admin/leads/?owner=me"))
+    assert calls == list_page("owner-index")
+    assert shown(response) == 25 and dynamodb_calls.answers[2]["Count"] == 25
+    assert 'rel="next"' not in response.content.decode()
 
 
 def test_following_cursors_costs_the_same_as_the_first_page(admin, dynamodb_calls):
@@ -155,15 +226,17 @@ def test_following_cursors_costs_the_same_as_the_first_page(admin, dynamodb_call
     def link(response, rel):
         return "/admin/leads/" + unescape(re.search(rf'href="(\?[^"]*)" rel="{rel}"', response.content.decode()).group(1))
 
-    first = admin.get("/admin/leads/")
+    first = admin.get("/admin/leads/?owner=none&from=2020-01-01")
     second, calls = dynamodb_calls.during(lambda: admin.get(link(first, "next")))
-    assert calls == [SESSION, COUNTERS, ("Query", "leads", "created-index")]
-    assert dynamodb_calls.params[2]["Limit"] == 25 and "ExclusiveStartKey" in dynamodb_calls.params[2]
+    assert calls == list_page("owner-index")
+    assert dynamodb_calls.params[2]["Limit"] == 26 and "ExclusiveStartKey" in dynamodb_calls.params[2]
+    first = admin.get("/admin/leads/")
+    second = admin.get(link(first, "next"))
     third = admin.get(link(second, "next"))
     back, calls = dynamodb_calls.during(lambda: admin.get(link(third, "prev")))
     assert back.status_code == 200
-    assert calls == [SESSION, COUNTERS, ("Query", "leads", "created-index")]
-    # Going back reads one item more than a page, to tell whether it reached the newest page.
+    assert calls == list_page("created-index")
+    # Going back reads one item more than a page too, to tell whether it reached the newest page.
     assert dynamodb_calls.params[2]["Limit"] == 26
 
 
@@ -314,23 +387,43 @@ def test_last_activity_is_one_small_write_once_per_interval(admin, dynamodb_call
 
 # --- Export: a Query page of keys and one BatchGetItem per 100 rows ----------------------------------
 
-def test_the_export_costs_two_calls_per_hundred_rows(admin, dynamodb_calls):
+@pytest.mark.parametrize("query, index, expected", [
+    ("", "created-index", 250), ("?owner=none&from=2020-01-01", "owner-index", 125),
+    ("?owner=me&status=new&to=2099-12-31", "owner-status-index", None), ("?q=a", "email-prefix-index", None),
+])
+def test_the_export_costs_two_calls_per_hundred_rows(admin, dynamodb_calls, query, index, expected):
     seed(250)
+    expected = expected or len(list(selectors_for(query)))
 
     def export():
-        response = admin.get("/admin/leads/export.csv")
+        response = admin.get(f"/admin/leads/export.csv{query}")
         return response, b"".join(response.streaming_content)
 
     (response, body), calls = dynamodb_calls.during(export)
     assert response.status_code == 200
     rows = body.decode().count("\n") - 1
-    assert rows == 250
+    assert rows == expected
     chunks = math.ceil(rows / 100)
-    assert calls == [SESSION] + [("Query", "leads", "created-index"), ("BatchGetItem", "leads", None)] * chunks
+    assert calls == [SESSION] + [("Query", "leads", index), ("BatchGetItem", "leads", None)] * chunks
+    if query:
+        return
     assert [p["Limit"] for p in dynamodb_calls.params if "IndexName" in p] == [100] * chunks
     keys = [len(p["RequestItems"][settings.DYNAMODB_TABLE_PREFIX + "leads"]["Keys"])
             for p in dynamodb_calls.params if "RequestItems" in p]
     assert keys == [100, 100, 50]  # so 1,000 rows cost 10 Query pages + 10 BatchGetItem, at any table size
+
+
+def selectors_for(query: str):
+    """The leads a filter matches, as the export reads them (to know how many rows to expect)."""
+    from django.http import QueryDict
+
+    from leads.backoffice.forms import LeadFilterForm
+    from leads.domain import selectors
+
+    form = LeadFilterForm(QueryDict(query.removeprefix("?")), viewer="boss@example.com")
+    assert form.is_valid(), form.errors
+    return selectors.lead_export(status=form.cleaned_data["status"] or None, search=form.cleaned_data["q"],
+                                 owner=form.owner_key, received=form.received)
 
 
 # --- Staff and invitations: each list is one Query; a link is one read ------------------------------
@@ -364,3 +457,54 @@ def test_an_invitation_is_one_transaction_and_its_link_one_read(admin, dynamodb_
     # (Django's check that the new session key is free, then the session write with the account's stamp).
     assert calls == [("GetItem", "invitations", None), ("TransactWriteItems", "invitations+staff", None),
                      ("GetItem", "sessions", None), ("TransactWriteItems", "sessions+staff", None)]
+
+
+# --- Webhooks (issue 14): the failures page is one Query; a webhook costs a read and a write -------
+
+def seed_webhook_failures(count: int) -> None:
+    """Dead letters as services.webhook_dead_letter writes them, one per lead, written in bulk."""
+    from datetime import timedelta
+
+    from leads.storage.models import WebhookFailure, utcnow
+
+    now = utcnow()
+    with WebhookFailure.batch_write() as batch:
+        for n in range(count):
+            at = now - timedelta(minutes=n)
+            event = f"{n:032x}-v1"
+            batch.save(WebhookFailure(
+                failure_id=f"{WebhookFailure.failed_at.serialize(at)}#{event}#crm", webhook="crm", event="lead.created",
+                event_key=event, lead=f"{n:032x}", occurred_at=at, status="new", attempts=2, error="HTTP 500",
+                failed_at=at, expires_at=now + timedelta(days=14)))
+
+
+@pytest.mark.parametrize("size", [3, 60])
+def test_the_webhooks_page_is_the_session_and_one_query(admin, dynamodb_calls, size):
+    # As many leads and failures as the list pages' test: the page reads the newest 50 failures, no lead.
+    seed(size)
+    seed_webhook_failures(size)
+    failures = size
+    response, calls = dynamodb_calls.during(lambda: admin.get("/admin/webhooks/"))
+    assert response.status_code == 200
+    assert calls == [SESSION, ("Query", "history", None)]
+    assert dynamodb_calls.params[1]["Limit"] == 50 and "FilterExpression" not in dynamodb_calls.params[1]
+    assert response.content.decode().count('name="failure"') == min(failures, 50)
+    assert_no_scan_and_within_budget(calls)
+
+
+def test_a_contact_post_with_a_webhook_adds_one_read_and_one_write(dynamodb_calls, settings):
+    from tests.webhook_receiver import Receiver
+
+    receiver = Receiver().start()
+    try:
+        settings.LEADS_WEBHOOKS = [{"kind": "slack", "name": "sales", "url": receiver.url, "secret": None}]
+        browser = Client()
+        token = re.search(r'name="token" value="([^"]+)"', browser.get("/").content.decode()).group(1)
+        response, calls = dynamodb_calls.during(lambda: browser.post("/", {
+            "token": token, "name": "Ada", "email": "ada@example.com", "company": "", "subject": "Hi", "message": "Hello"}))
+    finally:
+        receiver.stop()
+    assert response.status_code == 302 and len(receiver.received) == 1
+    # The lead's transaction; which webhooks already had it (consistent); the delivery marker.
+    assert calls == [("TransactWriteItems", "counters+history+leads", None), ("BatchGetItem", "counters", None),
+                     ("PutItem", "counters", None)]

@@ -14,6 +14,7 @@ from django.urls import resolve, Resolver404
 
 from tests.faults import dynamodb_fault
 from tests.helpers import PASSWORD, invite, make_lead, signed_in
+from tests.webhook_receiver import refused_url
 
 TOKEN = re.compile(r'name="token" value="([^"]+)"')
 RESET_LINK = re.compile(r"http://testserver(/admin/password-reset/[^/\s]+/[^/\s]+/)")
@@ -120,6 +121,17 @@ def staff_states(rec: Recorder, settings_patch) -> None:
     rec.add("inbox, search with results", boss.get("/admin/leads/", {"q": "person1@acme.example"}))
     rec.add("inbox, search without results", boss.get("/admin/leads/", {"q": "nobody@nowhere.example"}))
     rec.add("inbox as sales", sam.get("/admin/leads/"))
+    # Issue 14: owner, dates, prefix, their combination, their errors.
+    rec.add("inbox, assigned to me", boss.get("/admin/leads/", {"owner": "me"}))
+    rec.add("inbox, unassigned with a status", boss.get("/admin/leads/", {"owner": "none", "status": "new"}))
+    rec.add("inbox, one owner", boss.get("/admin/leads/", {"owner": "sam@example.com"}))
+    rec.add("inbox, picking another owner", boss.get("/admin/leads/owners/", {"status": "new", "owner": "me"}))
+    rec.add("inbox, received between dates", boss.get("/admin/leads/", {"from": "2026-11-01", "to": "2026-11-30"}))
+    rec.add("inbox, invalid dates", boss.get("/admin/leads/", {"from": "2026-13-01", "to": "someday"}))
+    rec.add("inbox, dates the wrong way round", boss.get("/admin/leads/", {"from": "2026-11-30", "to": "2026-11-01"}))
+    rec.add("inbox, prefix search", boss.get("/admin/leads/", {"q": "person"}))
+    rec.add("inbox, prefix search with a status", boss.get("/admin/leads/", {"q": "person", "status": "new"}))
+    rec.add("inbox, search with an owner", boss.get("/admin/leads/", {"q": "@acme.example", "owner": "me"}))
     rec.add("bad request (400)", boss.get("/admin/leads/", {"cursor": "not-a-cursor"}), 400)
     rec.add("not allowed (403)", sam.get("/admin/staff/"), 403)
     rec.add("lead page", boss.get(f"/admin/leads/{ids[0]}/"))
@@ -193,6 +205,19 @@ def staff_states(rec: Recorder, settings_patch) -> None:
         "/admin/privacy/erase/", {"email": "person4@acme.example", "stage": "confirm"}))
     rec.add("privacy erase record", boss.post("/admin/privacy/erase/", {
         "email": "person4@acme.example", "stage": "confirm", "confirm": "on"}, follow=True))
+
+    # Webhooks that failed after their last try (issue 14): none yet, then two, then a "Try again" that failed.
+    rec.add("webhooks, empty", boss.get("/admin/webhooks/"))
+    settings_patch.setattr("django.conf.settings.LEADS_WEBHOOK_TIMEOUT", 0.3)
+    settings_patch.setattr("django.conf.settings.LEADS_WEBHOOKS", [
+        {"kind": "slack", "name": "sales-channel", "url": refused_url(), "secret": None}])
+    dead = make_lead("webhook@acme.example", name="Webhook Visitor")
+    assert boss.post(f"/admin/leads/{dead}/", {"status": "contacted", "notes": "", "owner": "", "version": 1}
+                     ).status_code == 302
+    page = rec.add("webhooks, full", boss.get("/admin/webhooks/"))
+    failure = re.search(r'name="failure" value="([^"]+)"', page).group(1)
+    rec.add("webhooks, try again failed", boss.post("/admin/webhooks/retry/", {"failure": failure}, follow=True))
+    settings_patch.setattr("django.conf.settings.LEADS_WEBHOOKS", [])
 
 
 def timeline_states(rec: Recorder, settings_patch, boss: Client, sam: Client, lead_id: str) -> None:

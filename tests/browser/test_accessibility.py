@@ -51,6 +51,7 @@ NOT_PAGES = {
     "backoffice:invitation_resend": "POST, redirects to the staff list",
     "backoffice:invitation_withdraw": "POST, redirects to the staff list",
     "backoffice:privacy_export": "a JSON download",
+    "backoffice:webhook_retry": "POST, redirects to the webhooks page",
 }
 
 
