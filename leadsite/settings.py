@@ -177,6 +177,8 @@ LEADS_RATELIMIT_WINDOW = env.int("LEADS_RATELIMIT_WINDOW", default=600)
 LEADS_TRUSTED_PROXY_COUNT = env.int("LEADS_TRUSTED_PROXY_COUNT", default=0)
 # How long a rendered contact form stays valid (its one-time token is signed with a timestamp).
 LEADS_FORM_MAX_AGE = env.int("LEADS_FORM_MAX_AGE", default=2 * 24 * 3600)
+# A reply emailed from the lead page moves a "new" lead to "contacted" (leads.domain.replies).
+LEADS_REPLY_MARKS_CONTACTED = env.bool("LEADS_REPLY_MARKS_CONTACTED", default=True)
 # Retention: a lead and everything derived from it (history, trash copy, markers) expires this many days
 # after its last activity, removed by DynamoDB's TTL (leads.domain.retention). 0 (the default) = kept forever.
 LEADS_RETENTION_DAYS = env.int("LEADS_RETENTION_DAYS", default=0)

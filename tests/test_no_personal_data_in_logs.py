@@ -295,6 +295,37 @@ def test_staff_search_for_an_address_while_dynamodb_is_down(watch):
         del MARKERS["real session"]
 
 
+def test_notes_and_replies_sent_failed_and_unavailable(watch, closed_smtp_port, settings):
+    import re
+    from html import unescape
+
+    from leads.domain import services
+
+    lead_id = uuid.uuid4().hex
+    services.lead_submit(lead_id=lead_id, **VISITOR)
+    staff = signed_in(f"{MARKERS['staff']}@example.com", "sales")
+
+    def forms():
+        html = staff.get(f"/admin/leads/{lead_id}/").content.decode()
+        note, reply = (unescape(t) for t in re.findall(r'name="token" value="([^"]+)"', html))
+        return note, reply, re.search(r'name="version" value="(\d+)"', html).group(1)
+
+    note, reply, version = forms()
+    text = {"text": f"Call back about {MARKERS['message']}"}
+    answer = {"subject": f"Re: {MARKERS['subject']}", "text": f"Dear {MARKERS['name']}, {MARKERS['message']}"}
+    with dynamodb_fault(operations={"TransactWriteItems"}):
+        assert watch.page(staff.post(f"/admin/leads/{lead_id}/notes/", {**text, "token": note})).status_code == 503
+        assert watch.page(staff.post(f"/admin/leads/{lead_id}/reply/", {
+            **answer, "token": reply, "version": version})).status_code == 503
+    assert staff.post(f"/admin/leads/{lead_id}/notes/", {**text, "token": note}).status_code == 302
+    # The mail server is down: the reply fails, and so does its Retry.
+    assert staff.post(f"/admin/leads/{lead_id}/reply/", {**answer, "token": reply, "version": version}).status_code == 302
+    entry = re.search(r'name="entry" value="([^"]+)"', staff.get(f"/admin/leads/{lead_id}/").content.decode()).group(1)
+    assert staff.post(f"/admin/leads/{lead_id}/reply/retry/", {"entry": entry}).status_code == 302
+    assert watch.logged("Could not send a reply on lead")
+    watch.assert_clean()
+
+
 # --- One person's data (the privacy page and `manage.py subject_data`) ----------------------------
 
 def test_privacy_page_lookup_export_and_erase(watch):

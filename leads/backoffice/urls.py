@@ -4,7 +4,7 @@ from django.urls.converters import StringConverter
 
 from leads.backoffice import followup_views, privacy
 from leads.backoffice import two_factor_views
-from leads.backoffice import reset_views, session_views
+from leads.backoffice import reset_views, session_views, timeline_views
 from leads.backoffice import webhook_views
 from leads.backoffice import invitation_views, password_views, preference_views
 from leads.backoffice import views as views
@@ -70,6 +70,9 @@ urlpatterns = [
     path("leads/<lead_id:lead_id>/follow-up/", followup_views.LeadFollowUpView.as_view(), name="lead_follow_up"),
     path("follow-ups/today/", followup_views.FollowUpListView.as_view(), name="followups_today"),
     path("follow-ups/overdue/", followup_views.OverdueListView.as_view(), name="followups_overdue"),
+    path("leads/<lead_id:lead_id>/notes/", timeline_views.LeadNoteView.as_view(), name="lead_note"),
+    path("leads/<lead_id:lead_id>/reply/", timeline_views.LeadReplyView.as_view(), name="lead_reply"),
+    path("leads/<lead_id:lead_id>/reply/retry/", timeline_views.LeadReplyRetryView.as_view(), name="lead_reply_retry"),
     path("staff/", views.StaffListView.as_view(), name="staff_list"),
     # One person's data: the address is only ever posted, never part of a URL.
     path("privacy/", privacy.PrivacyView.as_view(), name="privacy"),

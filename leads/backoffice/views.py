@@ -23,9 +23,9 @@ from pynamodb.exceptions import PynamoDBException
 
 from leads.accounts import auth
 from leads.accounts import two_factor as sign_in
-from leads.backoffice import charts, exports
+from leads.backoffice import charts, exports, timeline_forms
 from leads.domain import two_factor
-from leads.domain import invitations, ratelimit, response_time, retention, selectors, services, staff_sessions
+from leads.domain import invitations, ratelimit, response_time, retention, selectors, services, staff_sessions, timeline
 from leads.backoffice.forms import OWNER_ME, OWNER_NONE, PAGE_SIZES, BulkActionForm, LeadEditForm, LeadFilterForm, LoginForm, StaffEditForm, InvitationForm
 from leads.backoffice.followup_forms import FollowUpForm, follow_up_initial
 from leads.backoffice.invitation_views import send_invitation
@@ -345,11 +345,9 @@ class LeadDetailView(StaffRequiredMixin, View):
         return self.render_page(lead, self.edit_form(lead))
 
     def edit_form(self, lead) -> LeadEditForm:
-        """The edit form as the lead is stored."""
-        return LeadEditForm(
-            initial={"status": lead.status, "notes": lead.notes, "owner": lead.owner, "version": lead.version},
-            staff=self.staff,
-        )
+        """The edit form as the lead is now (its old `notes` field is no longer shown: the timeline has notes)."""
+        return LeadEditForm(initial={"status": lead.status, "owner": lead.owner, "version": lead.version},
+                            staff=self.staff)
 
     def post(self, request, lead_id):
         lead = _lead_or_404(lead_id)
@@ -358,7 +356,8 @@ class LeadDetailView(StaffRequiredMixin, View):
             return self.render_page(lead, form)
         data = form.cleaned_data
         try:
-            lead, changes = services.lead_update(
+            # A non-empty `notes` (the edit form's contract) becomes a note in the timeline.
+            lead, changes, noted = timeline.lead_edit(
                 lead_id=lead_id, expected_version=data["version"], actor=request.staff.email, current=lead,
                 status=data["status"], notes=data["notes"], owner=data["owner"],
             )
@@ -375,7 +374,7 @@ class LeadDetailView(StaffRequiredMixin, View):
         except StorageUnavailable:
             messages.error(request, _("The lead could not be saved just now. Your changes are still in the form; please try again."))
             return self.render_page(lead, form, status=503)
-        messages.success(request, _("Saved.") if changes else _("No changes to save."))
+        messages.success(request, _("Saved.") if changes or noted else _("No changes to save."))
         return redirect("backoffice:lead_detail", lead_id=lead_id)
 
     @cached_property
@@ -383,16 +382,22 @@ class LeadDetailView(StaffRequiredMixin, View):
         """Everyone a lead can be assigned to (one Query per request, shared by form and page)."""
         return selectors.staff_list()
 
-    def render_page(self, lead, form, *, missed=None, status=200, follow_up_form=None):
+    def render_page(self, lead, form, *, missed=None, status=200, follow_up_form=None, note_form=None,
+                    reply_form=None):
         if follow_up_form is None:
             follow_up_form = FollowUpForm(initial=follow_up_initial(lead), auto_id="followup_%s")
+        history = selectors.lead_history(lead_id=lead.lead_id)
         return render(self.request, self.template_name, {
             "lead": lead, "form": form, "missed": missed, "follow_up_form": follow_up_form,
             "staff_names": {s.email: s.display_name for s in self.staff},
-            "history": selectors.lead_history(lead_id=lead.lead_id),
+            "history": history,
             "keeping": retention.keeping(lead.expires_at),  # None with retention off
             "answered_after": response_time.response_seconds(lead),
             "waiting_for": (timezone.now() - lead.created_at).total_seconds() if response_time.is_waiting(lead) else None,
+            # The timeline's forms (leads.backoffice.timeline_views), and old notes not yet carried over.
+            "note_form": note_form or timeline_forms.note_form(),
+            "reply_form": reply_form or timeline_forms.reply_form(lead),
+            "legacy_notes": timeline.legacy_notes(lead, history),
         }, status=status)
 
 

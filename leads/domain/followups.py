@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from leads.domain import cursors
+from leads.domain import selectors
 from leads.domain.selectors import LeadPage
 from leads.storage.models import UNASSIGNED, Lead, utcnow
 
@@ -63,7 +63,7 @@ def follow_up_list(
     *, view: str, owner: str | None, zone: str, cursor: str | None = None, page_size: int = 25,
     now: datetime | None = None,
 ) -> LeadPage:
-    """One page of an owner's follow-ups due today or overdue, soonest first: one Query, page_size items read.
+    """One page of an owner's follow-ups due today or overdue, soonest first: one Query (selectors.query_page).
 
     `owner` None lists the unassigned ones. Raises BadCursor for a cursor issued for another list (another
     view, owner, or — for "due today" — another day).
@@ -77,34 +77,10 @@ def follow_up_list(
     else:
         condition = Lead.due_at < now
         scope = f"due-index|{view}|{hash_value}"
-    start_key, direction = None, cursors.NEXT
-    if cursor:
-        start_key, direction = cursors.decode(cursor, scope=scope, key_names=_KEY_NAMES)
-    # Pages run soonest first, so going back (to sooner ones) reads the index descending, one item more
-    # than a page to tell whether it reached the first page.
-    going_back = direction == cursors.PREVIOUS
-    fetch = page_size + 1 if going_back else page_size
-    results = Lead.due_index.query(hash_value, range_key_condition=condition, scan_index_forward=not going_back,
-                                   limit=fetch, page_size=fetch, last_evaluated_key=start_key)
-    leads = list(results)
-    if going_back:
-        more = len(leads) > page_size
-        leads = leads[:page_size][::-1]
-        if not leads:  # nothing sooner: the first page instead of an empty one
-            return follow_up_list(view=view, owner=owner, zone=zone, page_size=page_size, now=now)
-    else:
-        more = results.last_evaluated_key is not None
-
-    def link(lead: Lead, towards: str) -> str:
-        return cursors.encode(_position(lead, hash_value), scope=scope, direction=towards)
-
-    page = LeadPage(leads=leads, is_first=start_key is None or (going_back and not more))
-    if leads:
-        if not page.is_first:
-            page.previous_cursor = link(leads[0], cursors.PREVIOUS)
-        if going_back or more:
-            page.next_cursor = link(leads[-1], cursors.NEXT)
-    return page
+    return selectors.query_page(
+        Lead.due_index, hash_value, condition=condition, scope=scope, key_names=_KEY_NAMES,
+        position=lambda lead: _position(lead, hash_value), cursor=cursor, page_size=page_size, ascending=True,
+    )
 
 
 @dataclass

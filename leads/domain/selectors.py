@@ -146,40 +146,51 @@ def lead_list(
     *, status: str | None = None, search: Search | None = None, owner: str | None = None,
     received: Received | None = None, cursor: str | None = None, page_size: int = 25,
 ) -> LeadPage:
-    """Newest-first leads (alphabetical for a prefix search) for a filter: one Query of page_size + 1 index items.
+    """Newest-first leads (alphabetical for a prefix search) for a filter: one Query (query_page).
 
-    The one item more than a page is never shown: it tells whether a next page exists, so a listing that
-    ends on a page boundary offers no "Next" to an empty page. It is read from the index (the inbox
-    columns), like the rows. Raises BadCursor for a cursor that was not issued for this very listing,
-    UnsupportedFilter for a combination no index answers.
+    Raises BadCursor for a cursor that was not issued for this very listing, UnsupportedFilter for a
+    combination no index answers.
     """
     index, hash_value = _listing(status, search, owner)
-    condition = _range_condition(index, search, received)
-    scope = _scope(index, hash_value, search, received)
+    return query_page(
+        index, hash_value, condition=_range_condition(index, search, received),
+        scope=_scope(index, hash_value, search, received), key_names=_key_names(index),
+        position=lambda lead: _position(lead, index, hash_value), cursor=cursor, page_size=page_size,
+        ascending=index is Lead.email_prefix_index,  # alphabetical: A to Z, like a directory
+    )
+
+
+def query_page(
+    index: GlobalSecondaryIndex, hash_value: str, *, condition, scope: str, key_names: set[str], position,
+    cursor: str | None, page_size: int, ascending: bool = False,
+) -> LeadPage:
+    """One page of a listing on an index: ONE Query of page_size + 1 index items, and the cursors around it.
+
+    The one item more than a page is never shown: it tells whether a next page exists, so a listing that
+    ends on a page boundary offers no "Next" to an empty page. It is read from the index (the listed
+    columns), like the rows. `position(lead)` is the LastEvaluatedKey DynamoDB would give for a lead.
+    """
     start_key, direction = (None, cursors.NEXT)
     if cursor:
-        start_key, direction = cursors.decode(cursor, scope=scope, key_names=_key_names(index))
-
-    # Pages run newest first, so going back (to newer leads) reads the index in ascending order. Either
-    # way one item more than a page is read: DynamoDB returns a LastEvaluatedKey whenever the limit is
-    # hit, even with nothing after it, so only the extra item tells whether there is more that way.
+        start_key, direction = cursors.decode(cursor, scope=scope, key_names=key_names)
+    # Going back (to the earlier pages) reads the index the other way. Either way one item more than a
+    # page is read: DynamoDB returns a LastEvaluatedKey whenever the limit is hit, even with nothing
+    # after it, so only the extra item tells whether there is more that way.
     going_back = direction == cursors.PREVIOUS
-    forward = index is Lead.email_prefix_index  # alphabetical: A to Z, like a directory
     fetch = page_size + 1
-    results = index.query(
-        hash_value, range_key_condition=condition, scan_index_forward=forward != going_back,
-        limit=fetch, page_size=fetch, last_evaluated_key=start_key,
-    )
+    results = index.query(hash_value, range_key_condition=condition, scan_index_forward=ascending != going_back,
+                          limit=fetch, page_size=fetch, last_evaluated_key=start_key)
     leads = list(results)
     more = len(leads) > page_size
     leads = leads[:page_size]
     if going_back:
         leads.reverse()
-        if not leads:  # nothing newer: show the newest page instead of an empty one
-            return lead_list(status=status, search=search, owner=owner, received=received, page_size=page_size)
+        if not leads:  # nothing before it: show the first page instead of an empty one
+            return query_page(index, hash_value, condition=condition, scope=scope, key_names=key_names,
+                              position=position, cursor=None, page_size=page_size, ascending=ascending)
 
     def link(lead: Lead, towards: str) -> str:
-        return cursors.encode(_position(lead, index, hash_value), scope=scope, direction=towards)
+        return cursors.encode(position(lead), scope=scope, direction=towards)
 
     page = LeadPage(leads=leads, is_first=start_key is None or (going_back and not more))
     if leads:
@@ -239,13 +250,19 @@ class TimelineEntry:
     action: str
     changes: dict
     version: int | None
+    # Notes and replies (leads.domain.timeline, leads.domain.replies); None on other events.
+    event_id: str = ""
+    text: str | None = None
+    subject: str | None = None
+    delivery: str | None = None
 
 
 def lead_history(*, lead_id: str, limit: int = 100) -> list[TimelineEntry]:
-    """The lead's timeline, newest first (one Query)."""
+    """The lead's timeline — changes, notes and replies — newest first (one Query)."""
     events = HistoryEvent.query(lead_id, scan_index_forward=False, limit=limit)
     return [
-        TimelineEntry(at=e.at, actor=e.actor, action=e.action, changes=json.loads(e.changes), version=e.version)
+        TimelineEntry(at=e.at, actor=e.actor, action=e.action, changes=json.loads(e.changes), version=e.version,
+                      event_id=e.event_id, text=e.text, subject=e.subject, delivery=e.delivery)
         for e in events
     ]
 

@@ -267,9 +267,23 @@ def _retention_actions(lead: Lead, now: datetime, actions: list) -> datetime | N
     return expires
 
 
-def _apply_update(loaded: Lead, changes: dict[str, tuple], *, actor: str, now: datetime) -> Lead:
+def _assign(lead: Lead, name: str):
+    """Store the lead's value of one attribute; a cleared value is removed, never stored as NULL."""
+    # DynamoDB refuses a NULL where an index key is (due_at, due_owner); an absent attribute reads as None.
+    value = getattr(lead, name)
+    return getattr(Lead, name).set(value) if value is not None else getattr(Lead, name).remove()
+
+
+def derived_key_actions(lead: Lead) -> list:
+    """Every derived index key of a lead after refresh_index_keys, changed or not."""
+    # Written with every edit and status change: a lead stored before a key existed gains it then.
+    return [_assign(lead, key) for key in Lead.DERIVED_KEYS]
+
+
+def _apply_update(loaded: Lead, changes: dict[str, tuple], *, actor: str, now: datetime, also=None) -> Lead:
     """Commit changes to a loaded lead, guarded by its version; return the updated copy.
 
+    `also(tx)` adds more writes to the same transaction (a note posted with the edit, leads.domain.timeline).
     `loaded` is left as it was, so a page shown after a failure shows what is stored, not what was
     attempted. Raises LeadConflict if the lead moved on, StorageUnavailable if DynamoDB did not answer.
     """
@@ -280,15 +294,7 @@ def _apply_update(loaded: Lead, changes: dict[str, tuple], *, actor: str, now: d
     lead.updated_at = now
     lead.refresh_index_keys()
 
-    # A cleared value is removed, never stored as NULL: DynamoDB refuses a NULL where an index key is
-    # (due_at, due_owner), and an absent attribute reads as None all the same.
-    def assign(name: str):
-        value = getattr(lead, name)
-        return getattr(Lead, name).set(value) if value is not None else getattr(Lead, name).remove()
-
-    actions = [assign(name) for name in changes]
-    # Every derived key, changed or not: a lead stored before a key existed gains it with its next edit.
-    actions += [Lead.updated_at.set(now)] + [assign(key) for key in Lead.DERIVED_KEYS]
+    actions = [_assign(lead, name) for name in changes] + [Lead.updated_at.set(now)] + derived_key_actions(lead)
     expires = _retention_actions(lead, now, actions)
     condition = Lead.lead_id.exists()
     # Leaving "new" for the first time answers the lead: recorded once, in this transaction.
@@ -310,6 +316,8 @@ def _apply_update(loaded: Lead, changes: dict[str, tuple], *, actor: str, now: d
             first.add_in(tx, statuses={old_status: -1, lead.status: 1})
         elif "status" in changes:
             tallies.add_in(tx, statuses={old_status: -1, lead.status: 1})
+        if also:
+            also(tx)
 
     try:
         commit(fill)
@@ -333,12 +341,12 @@ def _changes(lead: Lead, wanted: dict) -> dict[str, tuple]:
 
 
 def lead_update(
-    *, lead_id: str, expected_version: int, actor: str, current: Lead | None = None, **wanted
+    *, lead_id: str, expected_version: int, actor: str, current: Lead | None = None, also=None, **wanted
 ) -> tuple[Lead, dict]:
     """Save status / notes / owner / follow-up (due_at, due_all_day) if nobody else saved since `expected_version`.
 
     `current` is the lead as the caller just read it (saves a GetItem); the version condition on the
-    write catches anything that happened since. Returns the lead and the changes made ({} when nothing
+    write catches anything that happened since. `also(tx)` adds writes to its transaction, if there is one. Returns the lead and the changes made ({} when nothing
     differed). Raises LeadNotFound, or LeadConflict carrying the current lead when someone else saved
     in between — nothing is written then.
     """
@@ -355,7 +363,7 @@ def lead_update(
     if not changes:
         return lead, {}
     try:
-        return _apply_update(lead, changes, actor=actor, now=now), changes
+        return _apply_update(lead, changes, actor=actor, now=now, also=also), changes
     except LeadConflict:
         raise LeadConflict(current=lead_get(lead_id=lead_id)) from None
 

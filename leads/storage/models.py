@@ -24,6 +24,7 @@ Key layout (table names get DYNAMODB_TABLE_PREFIX in front; endpoint and region 
     ``tally#day#<YYYY-MM>#<shard>``  ``d<DD>``: leads created that UTC day, one of 32 shards (Tally);
     ``rate#<scope>#<client hash>#<window>``  ``tally``: rate-limit hits in one fixed window, TTL (RateWindow);
     ``notified#<lead_id>``  no attributes: the new-lead email was sent, TTL 14 days (DeliveryMarker);
+    ``posted#<form id>``  no attributes: a staff note or reply form was stored, TTL (DeliveryMarker, timeline);
     ``expired#<lead_id>#<expiry>``  no attributes: that TTL removal was taken off the tallies, TTL 14 days.
     ``tally#response#<period Monday>#<shard>``  ``w<i>b<KK>``: first responses in week i of a 4-week period whose
         time to answer fell in bucket KK, one of 8 shards (ResponseTally, leads.domain.response_time);
@@ -32,6 +33,8 @@ Key layout (table names get DYNAMODB_TABLE_PREFIX in front; endpoint and region 
 
 ``history`` — hash key ``lead_id``, range key ``event_id`` (``<at>#<random>``): who did what, when;
     TTL ``expires_at`` with retention on (never before the lead's).
+    Notes and emailed replies are events too (action ``note`` / ``reply`` with ``text``), so a lead's whole
+    timeline is one Query, and one person's export and erasure take them with the rest of the history.
 
 With LEADS_RETENTION_DAYS set, ``leads`` items carry a TTL ``expires_at`` too (leads.domain.retention).
 
@@ -384,7 +387,9 @@ class DeliveryMarker(CountersTable):
     """Says a stream record was acted on (leads.management.stream_handler), so a redelivery does nothing again.
 
     ``notified#<lead_id>``: the new-lead email was sent; ``expired#<lead_id>#<expiry>``: a lead removed by
-    TTL was taken off the tallies; ``webhook#<event id>#<webhook name>``: that webhook got that event.
+    TTL was taken off the tallies; ``webhook#<event id>#<webhook name>``: that webhook got that event;
+    ``posted#<form id>``: a staff note or reply form was stored (timeline), so its resend stores and sends
+    nothing again.
     """
 
 
@@ -407,6 +412,12 @@ class HistoryEvent(Model):
     version = NumberAttribute(null=True)
     # Retention: never earlier than the lead's own expiry (leads.domain.retention); absent when off.
     expires_at = TTLAttribute(null=True)
+    # Timeline entries (leads.domain.timeline, leads.domain.replies), absent on other events: the text of a
+    # note (action "note") or of an emailed reply (action "reply"), the reply's subject, and its delivery:
+    # "sending" (recorded, being sent), "sent" or "failed" (kept for a retry). Capped far below 400 KB.
+    text = UnicodeAttribute(null=True)
+    subject = UnicodeAttribute(null=True)
+    delivery = UnicodeAttribute(null=True)
 
 
 class DeletedIndex(GlobalSecondaryIndex):

@@ -37,7 +37,8 @@ def test_recently_deleted_lists_it_and_restore_brings_everything_back(admin_clie
     response = admin_client.post(f"/admin/leads/{lead_id}/restore/")
     assert response["Location"] == f"/admin/leads/{lead_id}/"
     lead = Lead.get(lead_id)
-    assert (lead.message, lead.status, lead.notes) == ("Keep every word", "qualified", "n")
+    assert (lead.message, lead.status) == ("Keep every word", "qualified")
+    assert [e.text for e in HistoryEvent.query(lead_id) if e.action == "note"] == ["n"]  # the timeline came back too
     assert status_count("qualified") == 1
     assert "Nothing was deleted in the last 30 days." in admin_client.get("/admin/leads/deleted/").content.decode()
     page = admin_client.get(f"/admin/leads/{lead_id}/").content.decode()

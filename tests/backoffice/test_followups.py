@@ -106,7 +106,8 @@ def test_the_edit_form_keeps_its_fields_and_leaves_the_follow_up_alone(sales_cli
                                                               "owner": "", "version": lead.version})
     assert response.status_code == 302
     lead = selectors.lead_get(lead_id=lead_id)
-    assert (lead.status, lead.notes) == ("contacted", "Called") and lead.due_at is not None
+    assert lead.status == "contacted" and lead.due_at is not None
+    assert [e.text for e in selectors.lead_history(lead_id=lead_id) if e.action == "note"] == ["Called"]
     assert names(sales_client.get(OVERDUE_URL, {"owner": "unassigned"})) == ["Ann"]
 
 

@@ -30,12 +30,13 @@ def test_saving_status_notes_and_owner_updates_the_lead_counters_and_history(sal
     page = sales_client.get(response["Location"]).content.decode()
     assert "Saved." in page
     lead = Lead.get(lead_id)
-    assert (lead.status, lead.notes, lead.owner, lead.version) == ("contacted", "Called, will buy", "sam@example.com", 2)
+    assert (lead.status, lead.owner, lead.version) == ("contacted", "sam@example.com", 2)
+    assert lead.notes is None  # the edit form's `notes` became a note in the timeline
     assert (status_count("new"), status_count("contacted")) == (0, 1)
-    history = page[page.index("History"):]
+    history = page[page.index('id="timeline"'):]
     assert "Sam</strong> changed" in history
     assert "status: “new” → “contacted”" in history
-    assert "notes: “—” → “Called, will buy”" in history
+    assert "<strong>Sam</strong> added a note" in history and "Called, will buy" in history
     assert history.index("changed") < history.index("created")  # newest first
 
 
@@ -59,7 +60,8 @@ def test_a_conflicting_save_overwrites_nothing_and_shows_what_changed(sales_clie
     assert re.search(r'<option value="lost" selected>', html)
     assert 'name="version" value="2"' in html  # saving again is a deliberate overwrite
     lead = Lead.get(lead_id)
-    assert (lead.status, lead.notes) == ("qualified", "Boss's note")
+    assert lead.status == "qualified"
+    assert [e.text for e in selectors.lead_history(lead_id=lead_id) if e.action == "note"] == ["Boss's note"]
     assert edit(sales_client, lead_id, 2, status="lost", notes="My careful note").status_code == 302
     assert Lead.get(lead_id).status == "lost"
     assert (status_count("qualified"), status_count("lost")) == (0, 1)

@@ -14,7 +14,8 @@ ADMIN_ONLY = {"backoffice:lead_delete", "backoffice:lead_restore", "backoffice:t
 # Answer POST only (a GET is 405), or 404 while their feature is off: nothing to open.
 POST_ONLY = {"backoffice:logout", "backoffice:lead_bulk", "backoffice:two_factor_disable", "backoffice:two_factor_recovery_codes",
              "backoffice:account_session_end", "backoffice:account_sessions_end_others", "backoffice:lead_extend",
-             "backoffice:lead_follow_up"}
+             "backoffice:lead_follow_up", "backoffice:lead_note", "backoffice:lead_reply",
+             "backoffice:lead_reply_retry"}
 SAMPLE_ARGS = {"lead_id": "0" * 32, "email": "boss@example.com", "uidb64": "Ym9zc0BleGFtcGxlLmNvbQ", "token": "set-password",
                "invitation_id": "0" * 32, "request_id": "20261101T000000000000Z-00000000"}
 
@@ -35,7 +36,7 @@ def sample_url(name, lead_id=None):
 
 def test_the_walk_sees_every_staff_page():
     names = set(staff_url_names())
-    assert ADMIN_ONLY <= names and PUBLIC <= names and len(names) == 39
+    assert ADMIN_ONLY <= names and PUBLIC <= names and len(names) == 42
 
 
 @pytest.mark.parametrize("name", [n for n in staff_url_names() if n not in PUBLIC])

@@ -263,6 +263,103 @@ def test_saving_an_edit_is_four_calls_with_one_transaction(admin, dynamodb_calls
     assert_no_scan_and_within_budget(calls)
 
 
+def bulk_load(count: int) -> None:
+    """`count` leads with their "created" events, put straight into moto's tables (seed_demo's BatchWriteItem
+    takes minutes for 100,000; the calls a page makes are what is measured, not how the table was filled)."""
+    import copy
+
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    from leads.domain.services import history_event
+
+    [template] = maintenance.demo_leads(1, seed=count)
+    backend = next(iter(dynamodb_backends.values()))[settings.AWS_REGION]
+    leads, history = (backend.get_table(settings.DYNAMODB_TABLE_PREFIX + name) for name in ("leads", "history"))
+    lead = Item(DynamoType({"S": "x"}), None, template.serialize())
+    raw = history_event(lead_id="x", actor="seed_demo", action="created", changes={}, at=template.created_at,
+                        version=1).serialize()
+    event = Item(DynamoType({"S": "x"}), DynamoType(raw["event_id"]), raw)
+    for n in range(count):
+        key = DynamoType({"S": f"{n:032x}"})
+        item, entry = copy.copy(lead), copy.copy(event)
+        item.hash_key = entry.hash_key = key
+        item.attrs, entry.attrs = dict(lead.attrs, lead_id=key), dict(event.attrs, lead_id=key)
+        leads.items[key] = item
+        history.items[key][entry.range_key] = entry
+
+
+@pytest.mark.backend("moto", reason="100,000 leads are put straight into moto; DynamoDB Local would take minutes")
+def test_a_listing_on_each_index_costs_the_same_at_100000_leads(admin, dynamodb_calls):
+    """The calls, the Limit and the items returned of one listing per index, as at 3 and 100 leads above."""
+    bulk_load(100_000)
+    make_lead("ann@acme.example")
+    for query, index in {index: (query, index) for query, index in LISTINGS}.values():
+        response, calls = dynamodb_calls.during(lambda: admin.get(f"/admin/leads/{query}"))
+        assert response.status_code == 200 and calls == list_page(index), query
+        assert dynamodb_calls.params[2]["Limit"] == 26 and "FilterExpression" not in dynamodb_calls.params[2]
+        has_next = 'rel="next"' in response.content.decode()
+        assert dynamodb_calls.answers[2]["Count"] == shown(response) + has_next, query
+
+
+LEAD_PAGE = [SESSION, ("GetItem", "leads", None), ("Query", "staff", "roster-index"), ("Query", "history", None)]
+
+
+@pytest.mark.parametrize("size", [
+    100, pytest.param(100_000, marks=pytest.mark.backend("moto", reason="100,000 leads are put straight into moto"))])
+def test_the_lead_page_with_its_timeline_is_four_calls_at_any_size(admin, dynamodb_calls, size):
+    from django.core import mail
+
+    from leads.domain import timeline
+
+    lead_id = make_lead()
+    for n in range(30):  # notes and replies among the changes: still the one Query of the lead's partition
+        timeline.note_add(lead_id=lead_id, actor="boss@example.com", text=f"Note {n}", form_id=f"{n:032x}")
+    html = admin.get(f"/admin/leads/{lead_id}/").content.decode()
+    token = re.findall(r'name="token" value="([^"]+)"', html)[1]
+    assert admin.post(f"/admin/leads/{lead_id}/reply/", {"token": unescape(token), "subject": "Re: Hello",
+                                                         "text": "Our offer", "version": 1}).status_code == 302
+    assert [m.body for m in mail.outbox if m.to == ["ann@acme.com"]] == ["Our offer"]
+    # Filled afterwards: moto copies whole tables for each transaction, which 100,000 items make slow.
+    if size == 100:
+        seed(size)
+    else:
+        bulk_load(size)
+    response, calls = dynamodb_calls.during(lambda: admin.get(f"/admin/leads/{lead_id}/"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Note 29" in html and "Note 0" in html and "Our offer" in html and "status: “new” → “contacted”" in html
+    assert calls == LEAD_PAGE
+    assert_no_scan_and_within_budget(calls)
+    assert "ExclusiveStartKey" not in dynamodb_calls.params[3], "the timeline is one Query, not pages of them"
+
+
+def test_adding_a_note_is_the_session_and_one_transaction(admin, dynamodb_calls):
+    lead_id = make_lead()
+    token = re.findall(r'name="token" value="([^"]+)"', admin.get(f"/admin/leads/{lead_id}/").content.decode())[0]
+    response, calls = dynamodb_calls.during(lambda: admin.post(f"/admin/leads/{lead_id}/notes/",
+                                                               {"token": unescape(token), "text": "Called"}))
+    assert response.status_code == 302
+    # The note, its form's marker, and a ConditionCheck that the lead is there.
+    assert calls == [SESSION, ("TransactWriteItems", "counters+history+leads", None)]
+    assert len(dynamodb_calls.params[1]["TransactItems"]) == 3
+
+
+def test_sending_a_reply_is_four_calls_with_two_transactions(admin, dynamodb_calls):
+    lead_id = make_lead()
+    token = re.findall(r'name="token" value="([^"]+)"', admin.get(f"/admin/leads/{lead_id}/").content.decode())[1]
+    response, calls = dynamodb_calls.during(lambda: admin.post(f"/admin/leads/{lead_id}/reply/", {
+        "token": unescape(token), "subject": "Re: Hello", "text": "Our offer", "version": 1}))
+    assert response.status_code == 302
+    # Read the lead; record the reply (entry, marker, ConditionCheck on the version); send; then ONE transaction:
+    # the entry sent, the lead contacted and answered, its history event, one status shard (new −1, contacted +1,
+    # waiting −1) and the week's response-time histogram shard.
+    assert calls == [SESSION, ("GetItem", "leads", None), ("TransactWriteItems", "counters+history+leads", None),
+                     ("TransactWriteItems", "counters+history+leads", None)]
+    assert len(dynamodb_calls.params[3]["TransactItems"]) == 5
+    assert_no_scan_and_within_budget(calls)
+
+
 def test_deleting_is_two_calls_to_confirm_and_three_to_delete(admin, dynamodb_calls):
     lead_id = make_lead()
     response, calls = dynamodb_calls.during(lambda: admin.get(f"/admin/leads/{lead_id}/delete/"))
@@ -550,7 +647,8 @@ def assert_one_query_per_follow_up_list(admin, dynamodb_calls, buckets, path, vi
     assert response.status_code == 200
     assert calls == [SESSION, ("Query", "staff", "roster-index"), ("Query", "leads", "due-index")]
     query = dynamodb_calls.params[2]
-    assert query["Limit"] == 25 and "FilterExpression" not in query, "reads no more items than it shows"
+    # One item more than a page, never shown: it tells whether there is a next page.
+    assert query["Limit"] == 26 and "FilterExpression" not in query, "reads no more items than it shows"
     # Keyed for it: the owner's partition, and a range on due_at (today's bounds, or before now).
     partition = {"": "boss@example.com", "unassigned": UNASSIGNED}.get(owner, owner)
     assert {"S": partition} in query["ExpressionAttributeValues"].values()
@@ -590,7 +688,7 @@ def test_following_a_follow_up_cursor_costs_the_same_as_the_first_page(admin, dy
     response, calls = dynamodb_calls.during(lambda: admin.get("/admin/follow-ups/overdue/" + link))
     assert response.status_code == 200
     assert calls == [SESSION, ("Query", "staff", "roster-index"), ("Query", "leads", "due-index")]
-    assert dynamodb_calls.params[2]["Limit"] == 25 and "ExclusiveStartKey" in dynamodb_calls.params[2]
+    assert dynamodb_calls.params[2]["Limit"] == 26 and "ExclusiveStartKey" in dynamodb_calls.params[2]
 
 
 def test_setting_a_follow_up_is_four_calls_with_one_transaction(admin, dynamodb_calls):

@@ -162,7 +162,8 @@ def test_the_first_edit_of_a_day_carries_the_history_later_edits_cost_what_they_
                      ("TransactWriteItems", "counters+history+leads", None)]
     response, calls = dynamodb_calls.during(lambda: admin_client.post(
         f"/admin/leads/{lead_id}/", {**edit, "notes": "Called again", "version": 2}))
+    # Only a note: the note, its marker and a check that the lead is there (a note never changes the lead).
     assert calls == [SESSION, ("GetItem", "leads", None), ("Query", "staff", "roster-index"),
-                     ("TransactWriteItems", "history+leads", None)]  # notes only: no tally
+                     ("TransactWriteItems", "counters+history+leads", None)]
     response, calls = dynamodb_calls.during(lambda: admin_client.post(f"/admin/leads/{lead_id}/extend/"))
     assert calls == [SESSION, ("GetItem", "leads", None)]  # kept from today already: nothing written

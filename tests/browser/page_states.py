@@ -165,6 +165,7 @@ def staff_states(rec: Recorder, settings_patch) -> None:
     rec.states.append(PageState("follow-up digest email (HTML part)", "/", 200, html, {"leads/email/digest.html"}))
     # ids[0] is answered now, the others have waited for weeks: the response-time table has a row of numbers.
     rec.add("dashboard with response times", boss.get("/admin/"))
+    timeline_states(rec, settings_patch, boss, sam, ids[5])
     rec.add("lead delete confirm", boss.get(f"/admin/leads/{ids[1]}/delete/"))
     rec.add("bulk delete confirm", boss.post("/admin/leads/bulk/", {"ids": ids[2:4], "action": "delete"}))
     rec.add("bulk change with nothing selected",
@@ -242,6 +243,41 @@ def staff_states(rec: Recorder, settings_patch) -> None:
     failure = re.search(r'name="failure" value="([^"]+)"', page).group(1)
     rec.add("webhooks, try again failed", boss.post("/admin/webhooks/retry/", {"failure": failure}, follow=True))
     settings_patch.setattr("django.conf.settings.LEADS_WEBHOOKS", [])
+
+
+def timeline_states(rec: Recorder, settings_patch, boss: Client, sam: Client, lead_id: str) -> None:
+    """The lead page's notes and replies: their errors, a conflict, a failed send with Retry, an outage."""
+    lead_url = f"/admin/leads/{lead_id}/"
+
+    def forms() -> tuple[str, str, str]:
+        """The note form's token, the reply form's, and the version the page shows."""
+        html = boss.get(lead_url).content.decode()
+        note, reply = TOKEN.findall(html)
+        return note, reply, re.search(r'name="version" value="(\d+)"', html).group(1)
+
+    note, reply, version = forms()
+    rec.add("lead note with errors", boss.post(f"{lead_url}notes/", {"token": note, "text": ""}))
+    rec.add("lead reply with errors", boss.post(f"{lead_url}reply/", {"token": reply, "subject": "",
+                                                                      "text": "x" * 20_001, "version": version}))
+    with dynamodb_fault(operations={"TransactWriteItems"}, code="ThrottlingException"):
+        rec.add("lead note, storage unavailable (503)",
+                boss.post(f"{lead_url}notes/", {"token": note, "text": "Called: wants a demo"}), 503)
+        rec.add("lead reply, storage unavailable (503)", boss.post(f"{lead_url}reply/", {
+            "token": reply, "subject": "Re: Question 5", "text": "Thanks, here is our offer.", "version": version}), 503)
+    assert boss.post(f"{lead_url}notes/", {"token": note, "text": "Called: wants a demo"}).status_code == 302
+    with settings_patch.context() as patch:
+        patch.setattr("django.conf.settings.EMAIL_BACKEND", "tests.email_backends.FailingEmailBackend")
+        assert boss.post(f"{lead_url}reply/", {"token": reply, "subject": "Re: Question 5",
+                                               "text": "Thanks, here is our offer.", "version": version}).status_code == 302
+    rec.add("lead page, reply not sent (Retry)", boss.get(lead_url))
+    note, reply, version = forms()
+    assert boss.post(f"{lead_url}reply/", {"token": reply, "subject": "Re: Question 5", "text": "A second try.",
+                                           "version": version}).status_code == 302
+    rec.add("lead page with notes and replies", boss.get(lead_url))
+    stale = forms()
+    boss.post(lead_url, {"status": "qualified", "owner": "", "version": stale[2]})
+    rec.add("lead reply conflict (409)", sam.post(f"{lead_url}reply/", {
+        "token": stale[1], "subject": "Re: Question 5", "text": "My reply", "version": stale[2]}), 409)
 
 
 def all_states(settings_patch) -> list[PageState]:

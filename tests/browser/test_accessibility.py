@@ -43,6 +43,7 @@ NOT_PAGES = {
     "backoffice:lead_export": "a CSV download",
     "backoffice:lead_restore": "POST, redirects to the trash",
     "backoffice:lead_extend": "POST, redirects to the lead",
+    "backoffice:lead_reply_retry": "POST, redirects to the lead",
     "backoffice:account_session_end": "POST, redirects to sessions",
     "backoffice:account_sessions_end_others": "POST, redirects to sessions",
     "backoffice:staff_end_sessions": "POST, redirects to the staff member",

@@ -78,13 +78,17 @@ def test_visitor_and_staff_do_everything_with_the_keyboard(page: Page, app_serve
     tab_to(page, page.get_by_label("Status", exact=True))
     page.keyboard.type("Qualified")  # a closed select picks the option typed
     expect(page.get_by_label("Status", exact=True)).to_have_value("qualified")
-    tab_to(page, page.get_by_label("Notes", exact=True))
-    page.keyboard.type("Called back; wants a demo.")
     tab_to(page, page.get_by_role("button", name="Save", exact=True))
     page.keyboard.press("Enter")
     expect(page.locator("ul.messages")).to_have_text("Saved.")
     expect(page.locator("p.lead .badge")).to_have_text("Qualified")
-    expect(page.get_by_label("Notes", exact=True)).to_have_value("Called back; wants a demo.")
+    # A note for the timeline.
+    tab_to(page, page.get_by_label("Note", exact=True))
+    page.keyboard.type("Called back; wants a demo.")
+    tab_to(page, page.get_by_role("button", name="Add note", exact=True))
+    page.keyboard.press("Enter")
+    expect(page.locator("ul.messages")).to_have_text("Note added.")
+    expect(page.locator("#timeline li").first).to_contain_text("Called back; wants a demo.")
 
     # Back to the inbox (Shift+Tab: the link is above), bulk-select two leads with Space and change them.
     tab_to(page, page.get_by_role("link", name="← Leads"), backwards=True)

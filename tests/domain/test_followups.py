@@ -150,3 +150,14 @@ def test_a_digest_is_claimed_once_a_day_and_can_be_given_back():
     services.digest_release(key=key)
     assert services.digest_claim(key=key, expires_at=NOW + timedelta(days=3))
     assert DeliveryMarker.get(key).expires_at == NOW + timedelta(days=3)
+
+
+def test_a_list_that_ends_on_a_page_boundary_offers_no_next_page():
+    """Four overdue follow-ups, two a page: the second page is the last, with no "Next" to an empty third."""
+    for n in range(4):
+        set_due(make_lead(name=f"Lead {n}"), NOW - timedelta(days=n + 1))
+    first = followups.follow_up_list(view=followups.OVERDUE, owner=None, zone="UTC", now=NOW, page_size=2)
+    assert len(first.leads) == 2 and first.next_cursor
+    second = followups.follow_up_list(view=followups.OVERDUE, owner=None, zone="UTC", now=NOW, page_size=2,
+                                      cursor=first.next_cursor)
+    assert len(second.leads) == 2 and second.next_cursor is None and second.previous_cursor

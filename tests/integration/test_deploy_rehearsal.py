@@ -219,8 +219,9 @@ def test_deploy_redeploy_dry_run_and_undeploy(manage, clients, project):
     apis = clients("apigateway").get_rest_apis()["items"]
     assert [api["name"] for api in apis] == [FUNCTION]
     assert [s["stageName"] for s in clients("apigateway").get_stages(restApiId=apis[0]["id"])["item"]] == [STAGE]
-    assert [r["Name"] for r in clients("events").list_rules()["Rules"]] == [
-        f"{FUNCTION}-zappa-keep-warm-handler.keep_warm_callback"]
+    # Zappa's keep-warm, and the daily follow-up digest (zappa_settings.json's `events`).
+    assert sorted(r["Name"] for r in clients("events").list_rules()["Rules"]) == [
+        f"{FUNCTION}-leads.management.digests.handle", f"{FUNCTION}-zappa-keep-warm-handler.keep_warm_callback"]
     assert snapshot(clients)["objects"] == []  # Zappa removed the uploaded zip once the function had it
 
     mapping = only_mapping(clients)

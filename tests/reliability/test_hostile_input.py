@@ -25,9 +25,9 @@ from hypothesis import HealthCheck, event, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from leads.domain import cursors, invitations, services
+from leads.domain import cursors, invitations, services, timeline
 from leads.public import tokens
-from leads.storage.models import Invitation, Lead, Staff, StaffSession, TrashedLead
+from leads.storage.models import HistoryEvent, Invitation, Lead, Staff, StaffSession, TrashedLead
 from tests.helpers import PASSWORD, make_lead, signed_in
 
 ALLOWED_ORIGIN = "https://static.example.com"  # LEADS_CORS_ORIGINS in tests/settings.py
@@ -523,7 +523,7 @@ def world():
                                               "csrfmiddlewaretoken": token})
     assert response.status_code == 302
     return {"browser": browser, "lead": lead_id, "trashed": trashed_id, "invitation": invitation.invitation_id,
-            "invitation_token": token}
+            "invitation_token": token, "form_token": timeline.new_form_token()}
 
 
 def staff_posts(world) -> dict[str, dict]:
@@ -531,6 +531,10 @@ def staff_posts(world) -> dict[str, dict]:
     lead, trashed = world["lead"], world["trashed"]
     return {
         f"/admin/leads/{lead}/": {"status": "lost", "notes": "changed", "owner": "", "version": 1},
+        f"/admin/leads/{lead}/notes/": {"text": "A note", "token": world["form_token"]},
+        f"/admin/leads/{lead}/reply/": {"subject": "Re: Hi", "text": "A reply", "token": world["form_token"],
+                                        "version": 1},
+        f"/admin/leads/{lead}/reply/retry/": {"entry": "2026-11-01T00:00:00.000000Z#0123abcd"},
         f"/admin/leads/{lead}/delete/": {},
         f"/admin/leads/{trashed}/restore/": {},
         "/admin/leads/bulk/": {"ids": [lead], "action": "delete", "confirm": "1"},
@@ -562,6 +566,7 @@ def snapshot(world) -> tuple:
     """What any staff POST above would change."""
     lead = Lead.get(world["lead"], consistent_read=True)
     return (lead.status, lead.notes, lead.version, TrashedLead.count(world["trashed"]),
+            HistoryEvent.count(world["lead"], consistent_read=True),
             sorted((s.email, s.role, s.password, s.access, s.time_zone, s.language) for s in Staff.scan()),
             sorted(s.session_key for s in StaffSession.scan()), len(mail.outbox),
             sorted((i.email, i.nonce, i.feed) for i in Invitation.scan()),
@@ -616,7 +621,8 @@ def staff_urls(lead_id: str, trashed_id: str) -> list[str]:
             "/admin/account/password/", f"/admin/staff/invitations/{lead_id}/resend/",
             f"/admin/staff/invitations/{lead_id}/withdraw/", "/admin/account/sessions/", "/admin/account/sessions/end/",
             "/admin/account/sessions/end-others/", "/admin/staff/boss@example.com/end-sessions/",
-            "/admin/account/preferences/"]
+            "/admin/account/preferences/", f"/admin/leads/{lead_id}/notes/", f"/admin/leads/{lead_id}/reply/",
+            f"/admin/leads/{lead_id}/reply/retry/"]
 
 
 @pytest.mark.parametrize("method", ["put", "delete", "patch"])
