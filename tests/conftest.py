@@ -16,6 +16,7 @@ from moto import mock_aws
 
 from leads.storage import dynamodb, tables
 from leads.storage.models import ALL_MODELS
+from tests import helpers
 from tests.helpers import signed_in
 from tests.reliability.security_report import (  # noqa: F401  (pytest hooks: security.json)
     pytest_collection_modifyitems,
@@ -71,6 +72,16 @@ def aws(request):
         tables.create_all()
         yield
     dynamodb.configure()
+
+
+@pytest.fixture(autouse=True)
+def lead_clock():
+    """Each test's leads arrive from 2026-11-01 00:00, a minute apart, as when the test runs alone.
+
+    tests.helpers.make_lead's clock ran on through the whole session: after 1,440 leads in earlier tests, a
+    test's leads landed on 2 November and its day counts (DAY = 1 November) read 0.
+    """
+    helpers._clock = itertools.count()
 
 
 @pytest.fixture(autouse=True)
