@@ -157,7 +157,7 @@ def backfill_index_keys() -> tuple[int, int]:
     """
     scanned = written = 0
     for lead in Lead.scan(consistent_read=True, attributes_to_get=[
-            "lead_id", "email", "status", "owner", "version", *Lead.DERIVED_KEYS]):
+            "lead_id", "email", "status", "owner", "due_at", "version", *Lead.DERIVED_KEYS]):
         scanned += 1
         stored = {key: getattr(lead, key) for key in Lead.DERIVED_KEYS}
         lead.refresh_index_keys()
@@ -167,7 +167,9 @@ def backfill_index_keys() -> tuple[int, int]:
         keys = LeadIndexKeys(lead.lead_id)
         try:
             with conditional(keys):
-                keys.update(actions=[getattr(LeadIndexKeys, key).set(value) for key, value in wanted.items()],
+                # A key a lead has no value for (due_owner without a follow-up) is removed, never NULL.
+                keys.update(actions=[getattr(LeadIndexKeys, key).set(value) if value is not None
+                                     else getattr(LeadIndexKeys, key).remove() for key, value in wanted.items()],
                             condition=LeadIndexKeys.version == lead.version)
         except Refused:
             continue  # edited (or deleted) meanwhile: the edit wrote the keys
