@@ -210,19 +210,3 @@ def legacy_note_migrate(*, lead_id: str, attempts: int = 5) -> bool:
             continue  # the lead changed meanwhile: read it again
         return True
     raise StorageUnavailable("The lead kept changing while its notes were carried over")
-
-
-def legacy_notes_migrate(*, progress=None) -> dict[str, int]:
-    """Carry every lead's old ``notes`` into its timeline (a Scan: a command, never a request); safe to repeat."""
-    counts = {"leads": 0, "carried": 0, "already": 0}
-    try:
-        for lead in Lead.scan(Lead.notes.exists(), attributes_to_get=["lead_id", "notes"]):
-            if not (lead.notes or "").strip():
-                continue
-            counts["leads"] += 1
-            counts["carried" if legacy_note_migrate(lead_id=lead.lead_id) else "already"] += 1
-            if progress:
-                progress(counts)
-    except PynamoDBException as error:
-        raise StorageUnavailable(str(error)) from error
-    return counts

@@ -6,7 +6,10 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from leads.domain import response_time, tallies
+from pynamodb.exceptions import PynamoDBException
+
+from leads.domain import response_time, tallies, timeline
+from leads.domain.exceptions import StorageUnavailable
 from leads.storage.models import STATUSES, HistoryEvent, Lead, LeadIndexKeys, ResponseTally, Tally, utcnow
 from leads.storage.transactions import Refused, conditional
 from leads.domain.services import history_event
@@ -266,3 +269,19 @@ def _write_batch(leads: list[Lead], totals: Counter) -> int:
                 totals[("response", response_time.week_of(lead.first_response_at),
                         response_time.bucket_of(response_time.response_seconds(lead)))] += 1
     return len(leads)
+
+
+def carry_legacy_notes(*, progress=None) -> dict[str, int]:
+    """Carry every lead's old ``notes`` into its timeline (a Scan, so here in a command's code); safe to repeat."""
+    counts = {"leads": 0, "carried": 0, "already": 0}
+    try:
+        for lead in Lead.scan(Lead.notes.exists(), attributes_to_get=["lead_id", "notes"]):
+            if not (lead.notes or "").strip():
+                continue
+            counts["leads"] += 1
+            counts["carried" if timeline.legacy_note_migrate(lead_id=lead.lead_id) else "already"] += 1
+            if progress:
+                progress(counts)
+    except PynamoDBException as error:
+        raise StorageUnavailable(str(error)) from error
+    return counts

@@ -1,7 +1,7 @@
 """Carry the leads' old single `notes` field into their timelines, one note entry per lead; safe to run again."""
 from django.core.management.base import BaseCommand
 
-from leads.domain import timeline
+from leads.management import maintenance
 
 
 class Command(BaseCommand):
@@ -12,6 +12,6 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        counts = timeline.legacy_notes_migrate()
+        counts = maintenance.carry_legacy_notes()
         self.stdout.write(f"{counts['leads']} lead(s) with notes: {counts['carried']} carried into the timeline, "
                           f"{counts['already']} already there.")
