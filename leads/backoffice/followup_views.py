@@ -14,7 +14,7 @@ from django.views.decorators.cache import never_cache
 
 from leads.backoffice.followup_forms import MINE, UNASSIGNED, FollowUpFilterForm, FollowUpForm
 from leads.backoffice.permissions import StaffRequiredMixin
-from leads.backoffice.views import LeadDetailView, _lead_or_404, bad_request
+from leads.backoffice.views import LeadDetailView, _lead_or_404, bad_request, reposted
 from leads.domain import followups, selectors, services
 from leads.domain.exceptions import BadCursor, LeadConflict, LeadNotFound, StorageUnavailable
 
@@ -49,12 +49,10 @@ class LeadFollowUpView(LeadDetailView):
         except LeadNotFound:
             raise Http404("This lead was deleted.") from None
         except LeadConflict as conflict:
-            missed = selectors.lead_history_since(lead_id=lead_id, version=data["version"])
-            posted["version"] = str(conflict.current.version)
-            messages.error(request, _("Someone else saved this lead while you were editing. Nothing was overwritten: "
-                                      "review their changes below, then save again to apply yours."))
-            return self.render_page(conflict.current, self.edit_form(conflict.current), missed=missed, status=409,
-                                    follow_up_form=FollowUpForm(posted, auto_id="followup_%s"))
+            return self.conflict_page(conflict, since=data["version"], message=_(
+                "Someone else saved this lead while you were editing. Nothing was overwritten: review their changes "
+                "below, then save again to apply yours."),
+                follow_up_form=FollowUpForm(reposted(posted, conflict), auto_id="followup_%s"))
         except StorageUnavailable:
             messages.error(request, _("The follow-up could not be saved just now. Please try again."))
             return self.render_page(lead, self.edit_form(lead), follow_up_form=form, status=503)

@@ -12,8 +12,8 @@ from django.views.decorators.cache import never_cache
 from pynamodb.exceptions import PynamoDBException
 
 from leads.backoffice.timeline_forms import NoteForm, ReplyForm
-from leads.backoffice.views import LeadDetailView, _lead_or_404
-from leads.domain import replies, selectors, timeline
+from leads.backoffice.views import LeadDetailView, _lead_or_404, reposted
+from leads.domain import replies, timeline
 from leads.domain.exceptions import LeadConflict, LeadNotFound, StorageUnavailable
 
 EVENT_ID = re.compile(r"^[0-9T:.\-Z]{20,32}#[0-9a-z\-]{1,40}$")
@@ -93,13 +93,9 @@ class LeadReplyView(_TimelinePost):
         except LeadNotFound:
             raise Http404("This lead was deleted.") from None
         except LeadConflict as conflict:
-            missed = selectors.lead_history_since(lead_id=lead_id, version=data["version"])
-            posted = request.POST.copy()
-            posted["version"] = str(conflict.current.version)
-            messages.error(request, _("Someone else changed this lead while you were writing. Your reply was not "
-                                      "sent: review their changes below, then send it again."))
-            return self.render_page(conflict.current, self.edit_form(conflict.current), missed=missed,
-                                    reply_form=ReplyForm(posted), status=409)
+            return self.conflict_page(conflict, since=data["version"], message=_(
+                "Someone else changed this lead while you were writing. Your reply was not sent: review their "
+                "changes below, then send it again."), reply_form=ReplyForm(reposted(request.POST, conflict)))
         _tell(request, outcome)
         return redirect(_timeline_url(lead_id))
 

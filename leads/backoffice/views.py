@@ -326,6 +326,13 @@ class LeadBulkView(StaffRequiredMixin, View):
         return reverse("backoffice:lead_list")
 
 
+def reposted(data, conflict: LeadConflict):
+    """A posted form again, against the lead's current version: sending it once more applies it."""
+    posted = data.copy()
+    posted["version"] = str(conflict.current.version)
+    return posted
+
+
 def _lead_or_404(lead_id: str):
     """The lead, or a 404 page if there is none with this id."""
     try:
@@ -343,6 +350,14 @@ class LeadDetailView(StaffRequiredMixin, View):
     def get(self, request, lead_id):
         lead = _lead_or_404(lead_id)
         return self.render_page(lead, self.edit_form(lead))
+
+    def conflict_page(self, conflict: LeadConflict, *, since: int, message: str, form=None, **forms):
+        """409: the lead as it is now, what others changed since version `since`, and this person's form again."""
+        # Keep what this person typed; show what the other person changed; sending it again applies it.
+        current = conflict.current
+        messages.error(self.request, message)
+        missed = selectors.lead_history_since(lead_id=current.lead_id, version=since)
+        return self.render_page(current, form or self.edit_form(current), missed=missed, status=409, **forms)
 
     def edit_form(self, lead) -> LeadEditForm:
         """The edit form as the lead is now (its old `notes` field is no longer shown: the timeline has notes)."""
@@ -364,13 +379,10 @@ class LeadDetailView(StaffRequiredMixin, View):
         except LeadNotFound:
             raise Http404("This lead was deleted.") from None
         except LeadConflict as conflict:
-            # Keep what this person typed; show what the other person changed; saving again overwrites.
-            missed = selectors.lead_history_since(lead_id=lead_id, version=data["version"])
-            posted = request.POST.copy()
-            posted["version"] = str(conflict.current.version)
-            messages.error(request, _("Someone else saved this lead while you were editing. Nothing was overwritten: "
-                                    "review their changes below, then save again to apply yours."))
-            return self.render_page(conflict.current, LeadEditForm(posted, staff=self.staff), missed=missed, status=409)
+            return self.conflict_page(conflict, since=data["version"], message=_(
+                "Someone else saved this lead while you were editing. Nothing was overwritten: review their changes "
+                "below, then save again to apply yours."),
+                form=LeadEditForm(reposted(request.POST, conflict), staff=self.staff))
         except StorageUnavailable:
             messages.error(request, _("The lead could not be saved just now. Your changes are still in the form; please try again."))
             return self.render_page(lead, form, status=503)
