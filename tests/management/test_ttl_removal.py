@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from leads.domain import retention, selectors, services
+from leads.domain import followups, retention, selectors, services
 from leads.domain.exceptions import StorageUnavailable
 from leads.management import stream_handler
 from leads.storage import internals
@@ -216,6 +216,11 @@ def test_leads_audit_repairs_what_real_ttl_removed(settings):
     settings.LEADS_RETENTION_DAYS = 1
     kept = make_lead("kim@example.com", when=datetime.now(UTC))
     expired = make_lead("ann@example.com", when=datetime(2026, 1, 15, 10, tzinfo=UTC))
+    # DynamoDB Local 3.3.1's TTL passes over an expired item that a sparse index leaves out (a lead with no
+    # follow-up is in no due-index entry): it stays for good, where AWS removes every expired item. So this
+    # lead has a follow-up, set without touching its expiry; remove_as_ttl_would models the rest above.
+    Lead.get(expired).update(actions=[Lead.due_at.set(datetime(2026, 1, 16, tzinfo=UTC)),
+                                      Lead.due_owner.set(followups.owner_key(None))])
     deadline = time.monotonic() + 120
     while Lead.count(expired, consistent_read=True) and time.monotonic() < deadline:
         time.sleep(1)
