@@ -104,23 +104,73 @@ def child(kind: str, side: str, count: int, env: dict) -> dict:
     return child_json(["-m", "bench.fresh", kind, side, str(count)], env)
 
 
+# The pages whose CPU a request is compared: label, the app's and the floor's path, and how they are asked.
+# {lead}: the lead page's lead; {email}: its address; {edit}: a lead saved over and over (status back and forth).
+CPU_PAGES = {
+    "inbox": ("inbox", "/admin/leads/", "/floor/leads/", "get"),
+    "by_status": ("inbox ?status=new", "/admin/leads/?status=new", "/floor/leads/?status=new", "get"),
+    "search": ("search by email", "/admin/leads/?q={email}", "/floor/leads/?email={email}", "get"),
+    "lead": ("lead page", "/admin/leads/{lead}/", "/floor/leads/{lead}/", "get"),
+    "edit_save": ("lead edit save (POST)", "/admin/leads/{edit}/", "/floor/leads/{edit}/edit/", "edit"),
+    "contact_get": ("contact form (GET /)", "/", "/floor/contact/", "get"),
+    "contact_form": ("contact form POST (HTML)", "/", "/floor/contact/", "form"),
+    "contact_post": ("contact form POST (JSON)", "/", "/floor/contact/", "json"),
+}
+LAYER_PAGES = ("inbox", "lead")  # the pages split by layer (bench/layers.py)
+
+
+def page_requests(side: str, client) -> dict:
+    """page: a function making one request of it (checking the answer), for this side."""
+    from urllib.parse import quote
+
+    if side == "app":
+        from leads.public.tokens import new_token
+        from leads.storage.models import Lead
+    else:
+        from bench.baseline.models import Lead
+        new_token = str  # the floor takes no token
+    lead_id, edit_id = os.environ["BENCH_LEAD"], os.environ["BENCH_EDIT_LEAD"]
+    targets = {"lead": lead_id, "edit": edit_id, "email": quote(Lead.get(lead_id).email)}
+    edited = Lead.get(edit_id, consistent_read=True)
+    versions = itertools.count(edited.version)  # each save is a change (another status), so each adds one
+    statuses = itertools.cycle(("qualified", "contacted") if edited.status == "contacted" else ("contacted", "qualified"))
+
+    def request(kind: str, path: str):
+        def get():
+            return client.get(path), 200
+
+        def edit():  # the same lead, saved with the version it has, status back and forth
+            return client.post(path, {"status": next(statuses), "owner": "", "notes": "", "version": next(versions)}), 302
+
+        def form():  # a new lead each time, as a visitor's browser posts it
+            return client.post(path, {"token": new_token(), "name": "Bench Visitor", "email": "visitor@bench.example",
+                                      "company": "", "subject": "Benchmark", "message": "One new lead a request.",
+                                      "website": ""}), 302
+
+        def json_post():  # a new lead each time
+            body, headers = contact_json()
+            return client.post(path, body, content_type="application/json", headers=headers), 201
+
+        def once(make={"get": get, "edit": edit, "form": form, "json": json_post}[kind]):
+            response, expected = make()
+            assert response.status_code == expected, (path, response.status_code, response.content[:300])
+        return once
+
+    return {page: request(kind, (floor if side == "floor" else app).format(**targets))
+            for page, (_label, app, floor, kind) in CPU_PAGES.items()}
+
+
 def cpu_child(side: str, requests_each: int) -> dict:
-    """CPU ms (and wall ms) a request of each page, after 20 to warm the connection pool and template cache."""
+    """CPU ms (and wall ms) a request of each page, after 20 to warm the connection pool and template cache;
+    then the CPU of LAYER_PAGES by layer, in a second pass (its wrappers cost a little themselves)."""
+    from .layers import LayerClock
+
     client, dump, report = django_client(os.environ["BENCH_SESSION"]), os.environ.get("BENCH_CPROFILE"), {}
-    for page, (_label, app_path, floor_path, _ceiling) in PAGES.items():
-        path = (floor_path if side == "floor" else app_path).format(lead=os.environ["BENCH_LEAD"])
-
-        def once(post=page == "contact_post"):
-            if not post:
-                response = client.get(path)
-            else:  # a new lead each time
-                body, headers = contact_json()
-                response = client.post(path, body, content_type="application/json", headers=headers)
-            assert response.status_code == (201 if post else 200), response.content[:300]
-
+    requests = page_requests(side, client)
+    for page, once in requests.items():
         for _ in range(20):
             once()
-        profiler = cProfile.Profile() if dump else None
+        profiler = cProfile.Profile(time.process_time) if dump else None  # CPU, as the figures: not the wait for DynamoDB
         cpu, wall = time.process_time(), time.perf_counter()
         with profiler or contextlib.nullcontext():  # a Profile enables itself inside `with`
             for _ in range(requests_each):
@@ -129,6 +179,11 @@ def cpu_child(side: str, requests_each: int) -> dict:
                         "wall_ms": (time.perf_counter() - wall) * 1000 / requests_each}
         if profiler:
             profiler.dump_stats(os.path.join(dump, f"{side}-{page}.prof"))
+    clock = LayerClock()
+    clock.install()
+    client.handler.load_middleware()  # the middleware chain holds the handler's methods: rebuild it on the wrapped ones
+    for page in LAYER_PAGES:
+        report[page]["layers_ms"] = clock.measure(requests[page], requests_each)
     return report
 
 
@@ -136,9 +191,13 @@ def cpu_per_request(envs: dict, mode: dict) -> dict:
     """CPU ms a request of each page, app vs floor, medians over interleaved rounds (DynamoDB Local's CPU excluded)."""
     envs, count = {**envs, "app": {**envs["app"], "LEADS_RATELIMIT_DISABLED": "1"}}, mode["cpu_requests"]
     runs = interleaved(mode["cpu_rounds"], envs, lambda _, side, __: child("cpu", side, count, envs[side]))[None]
-    result = {side: summary([{page: run[page]["cpu_ms"] for page in PAGES} for run in side_runs], medians=PAGES)
+    result = {side: summary([{page: run[page]["cpu_ms"] for page in CPU_PAGES} for run in side_runs],
+                            medians=CPU_PAGES) for side, side_runs in runs.items()}
+    layers = {side: {page: {layer: median([run[page]["layers_ms"][layer] for run in side_runs])
+                            for layer in side_runs[0][page]["layers_ms"]} for page in LAYER_PAGES}
               for side, side_runs in runs.items()}
-    return {**result, "ratio": {page: ratio(result["app"][page], result["floor"][page]) for page in PAGES},
+    return {**result, "ratio": {page: ratio(result["app"][page], result["floor"][page]) for page in CPU_PAGES},
+            "labels": {page: spec[0] for page, spec in CPU_PAGES.items()}, "layers": layers,
             "rounds": mode["cpu_rounds"], "requests_each": count}
 
 

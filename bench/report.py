@@ -14,11 +14,13 @@ PART = re.compile(r"^<!-- part:(\w+) -->\n", re.M)
 FIGURE = re.compile(r"<!-- bench:([\w-]+) -->(.*?)<!-- /bench -->", re.S)
 TABLE = re.compile(r"(<!-- table:([\w-]+) -->\n.*\n.*\n)(?:\|.*\n)*(\n<!-- /table -->)")
 LABELS = {key: label for key, label, *_ in ECONOMY_PAGES}
-BUDGET = {"max_calls": 4, "list_read_per_shown": 1.0, "rps_vs_floor": 0.8, "p99_vs_floor": 1.25,
+BUDGET = {"max_calls": 4, "list_read_per_shown": 1.0, "rps_vs_floor": 0.9, "p99_vs_floor": 1.2, "cpu_vs_floor": 1.15,
           "coldstart_vs_floor": 1.1, "memory_vs_floor": 1.2, "export_vs_floor": 0.8, "export_growth_mb": 5.0,
           "package_mib": 20, "package_vs_floor": 1.05}
 AT_LEAST = {"rps_vs_floor", "export_vs_floor"}  # the budgets a figure must reach; it must stay within the others
 # Section 2's budgets: figure, name, worst page, how a miss is short of or over it, sign, the closing note's line.
+# On-demand list prices in us-east-1 (Standard table class, since 1 November 2024), dollars per million request units.
+PRICE_PER_MILLION = {"read": 0.125, "write": 0.625}
 LOAD_BUDGETS = [("rps_vs_floor", "requests/s", min, "short", "≥", "throughput: {} at {} the floor's requests/s"),
                 ("p99_vs_floor", "p99", max, "over", "≤", "latency: {} p99 at {} the floor's")]
 
@@ -104,6 +106,14 @@ def budgets(r: dict) -> tuple[list[list], list[str]]:
     misses += [f"{what.format(p['label'], x(p[key]))} (budget {sign} {BUDGET[key]}×; {word} by "
                f"{abs(p[key] - BUDGET[key]):.2f}×)" for p in pages for key, _, _, word, sign, what in LOAD_BUDGETS
                if not within(p[key], key)]
+    if "cpu" in r:
+        ratios, labels = r["cpu"]["ratio"], cpu_labels(r["cpu"])
+        worst = max(ratios, key=ratios.get)
+        rows.append(["2", f"CPU per request ≤ {BUDGET['cpu_vs_floor']}× floor, each page",
+                     f"max {x(ratios[worst])} ({labels[worst]})", within(ratios[worst], "cpu_vs_floor")])
+        misses += [f"CPU: {labels[key]} at {x(value)} the floor's (budget ≤ {BUDGET['cpu_vs_floor']}×; over by "
+                   f"{value - BUDGET['cpu_vs_floor']:.2f}×)" for key, value in ratios.items()
+                   if not within(value, "cpu_vs_floor")]
     if "coldstart" in r:
         c, bad = r["coldstart"], r["coldstart"]["variants"]["app"]["forbidden"]
         rows += [["3", f"cold start ≤ {BUDGET['coldstart_vs_floor']}× Django + one bare GetItem",
@@ -185,12 +195,39 @@ def economy(r: dict) -> dict:
                      *(f"{a[k]} / {b[k]}" for k in ("items_read", "lead_items_read", "shown")),
                      per_shown if is_list or key == "export" else "–", calls])
     export, signin, latency = e["pages"][large]["export"], e["signin"][large], e["latency_ms"]
+    submit = e["pages"][large].get("contact_submit", {})
     return {"cells": f"`{n} leads / {m} leads`", "small": n, "large": m, "economy": rows,
+            "capacity": capacity_rows(e), "prices": f"${PRICE_PER_MILLION['read']} per million read and "
+            f"${PRICE_PER_MILLION['write']} per million write request units",
+            "lead-units": f(submit.get("write_units"), 1),
+            "lead-price": f"${price(0, submit.get('write_units')) * 1000:.4f}" if "write_units" in submit else "–",
             "export-calls": f"{(export['calls'] - 1) * 1000 / max(export['shown'], 1):.0f}",  # less the session's
             "signin-calls": signin["calls"], "signin-ops": ", ".join(signin["operations"]),
             "latency": [[label, f(latency[small][key], 1), f(latency[large][key], 1),
                          x(ratio(latency[large][key], latency[small][key]))]
                         for key, label, *_ in ECONOMY_PAGES if key in latency[small]]}
+
+
+def price(read_units, write_units) -> float:
+    """Dollars for one request that DynamoDB billed these units, at on-demand prices."""
+    return ((read_units or 0) * PRICE_PER_MILLION["read"] + (write_units or 0) * PRICE_PER_MILLION["write"]) / 1e6
+
+
+def capacity_rows(e: dict) -> list[list]:
+    """Each page's read and write units at both sizes, and what 1,000 views cost at the large size."""
+    rows = []
+    small, large = (str(s) for s in e["sizes"])
+    for key, label, *_ in ECONOMY_PAGES:
+        a, b = e["pages"][small].get(key, {}), e["pages"][large].get(key, {})
+        if "read_units" not in b:
+            rows.append([label, "–", "–", "–", "not measured in this run"])
+            continue
+        rows.append([label, f"{f(a.get('read_units'), 1)} / {f(b['read_units'], 1)}",
+                     f"{f(a.get('write_units'), 1)} / {f(b['write_units'], 1)}",
+                     f"${price(b['read_units'], b['write_units']) * 1000:.4f}",
+                     " + ".join(f"{d['op']}({d['index'] or '+'.join(d['tables'])}) {f(d['units'], 1)}"
+                                for d in b["detail"][:6]) + (" …" if len(b["detail"]) > 6 else "")])
+    return rows
 
 
 def load(r: dict) -> dict:
@@ -206,11 +243,31 @@ def load(r: dict) -> dict:
                         " / ".join(str(p[s]["non_2xx_3xx"]) for s in servers)] for p in pages]}
 
 
+def cpu_labels(c: dict) -> dict:
+    """The CPU part's pages and labels (results from before the labels were kept measured PAGES)."""
+    return c.get("labels") or {key: label for key, (label, *_) in PAGES.items()}
+
+
 def cpu(r: dict) -> dict:
-    c = r["cpu"]
-    return {"requests": c["requests_each"], "rounds": c["rounds"], "cpu": [
-        [label, f(c["app"][key], 2), f(c["floor"][key], 2), f"**{x(c['ratio'][key])}**"]
-        for key, (label, *_) in PAGES.items()]}
+    c, before = r["cpu"], (r.get("cpu_before") or {}).get("cpu", {})
+    layers = {run: c.get("layers") if run == "after" else before.get("layers") for run in ("before", "after")}
+    pages = list((c.get("layers") or {}).get("app", {}))
+
+    def cell(run: str, side: str, page: str, layer: str) -> str:
+        return f((((layers[run] or {}).get(side) or {}).get(page) or {}).get(layer), 2)
+
+    names = list(next(iter(c["layers"]["app"].values()))) if pages else []
+    total = lambda run, side, page: f(sum(((layers[run] or {}).get(side) or {}).get(page, {}).values()) or None, 2)  # noqa: E731
+    meta = (r.get("cpu_before") or {}).get("meta", {})
+    return {"requests": c["requests_each"], "rounds": c["rounds"], "budget": BUDGET["cpu_vs_floor"], "cpu": [
+        [label, f(c["app"][key], 2), f(c["floor"][key], 2), f"**{x(c['ratio'][key])}**",
+         verdict(within(c["ratio"][key], "cpu_vs_floor"))] for key, label in cpu_labels(c).items()],
+        "layers": [[layer, *(cell(run, side, page, layer) for page in pages
+                             for run, side in (("before", "app"), ("after", "app"), ("after", "floor")))]
+                   for layer in names] + [["**all**", *(total(run, side, page) for page in pages
+                                                       for run, side in (("before", "app"), ("after", "app"),
+                                                                         ("after", "floor")))]],
+        "before-run": f"`{meta.get('commit', '?')}` on {meta.get('date', '?')}" if meta else "no earlier run"}
 
 
 def coldstart(r: dict) -> dict:
@@ -342,6 +399,31 @@ def render(results: dict, *, before: dict | None = None, template: str | None = 
         text = TABLE.sub(lambda m: m[1] + table(values[m[2]]) + m[3], FIGURE.sub(lambda m: refill(m, values), text))
         out.append(f"<!-- part:{name} -->\n" * (name != "header") + text)
     return "".join(out)
+
+
+README = ROOT / "README.md"
+
+
+def readme_figures(r: dict) -> dict:
+    """The headline figures the README quotes (its `<!-- bench:NAME -->` marks), from a full run."""
+    c, pages = r["cpu"], r.get("load", {}).get("pages", {}).values()
+    e, large = r["economy"], str(r["economy"]["sizes"][1])
+    inbox, submit = e["pages"][large]["inbox"], e["pages"][large]["contact_submit"]
+    return {"cpu-range": f"{x(min(c['ratio'].values()))}–{x(max(c['ratio'].values()))}",
+            "rps-min": x(min((p["rps_vs_floor"] for p in pages), default=None)),
+            "p99-max": x(max((p["p99_vs_floor"] for p in pages), default=None)),
+            "inbox-price": f"${price(inbox['read_units'], inbox['write_units']) * 1000:.4f}",
+            "lead-price": f"${price(0, submit['write_units']) * 1000:.4f}", "bench-date": r["meta"]["date"]}
+
+
+def refresh_readme(r: dict) -> None:
+    """Rewrite the README's quoted figures from this run (its prose is hand-written, as BENCHMARKS.md's)."""
+    if "read_units" not in r["economy"]["pages"][str(r["economy"]["sizes"][1])]["inbox"]:
+        return  # results from before capacity units were kept: the README keeps its figures
+    values, text = readme_figures(r), README.read_text()
+    if {mark for mark, _ in FIGURE.findall(text)} != set(values):
+        raise ValueError(f"README.md's bench marks are not {sorted(values)}")
+    README.write_text(FIGURE.sub(lambda m: refill(m, values), text))
 
 
 def refill(mark: re.Match, values: dict) -> str:

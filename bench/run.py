@@ -122,7 +122,8 @@ def measure(results: dict, mode: dict, skip: list[str], tmp: Path, servers) -> N
     app.stop()
     floor.stop()  # the in-process measurements below get the CPUs to themselves
     sides = {"app": envs[large], "floor": baseline}
-    sides = {side: {**env, "BENCH_SESSION": session, "BENCH_LEAD": lead} for side, env in sides.items()}
+    sides = {side: {**env, "BENCH_SESSION": session, "BENCH_LEAD": lead,
+                   "BENCH_EDIT_LEAD": results["economy"]["edit_lead"]} for side, env in sides.items()}
     for part, run in (("cpu", fresh.cpu_per_request), ("export", fresh.export), ("coldstart", fresh.coldstart)):
         if part not in skip:
             log(f"{part}: app vs floor, in fresh processes")
@@ -137,7 +138,12 @@ def measure(results: dict, mode: dict, skip: list[str], tmp: Path, servers) -> N
 def write_report(out: Path, results: dict) -> int:
     before = BENCH / "results" / "before.json"
     previous = json.loads(before.read_text()) if before.is_file() and not results["meta"]["quick"] else None
+    cpu_before = BENCH / "results" / "cpu-before.json"  # the CPU by layer before this round's fixes
+    if cpu_before.is_file() and not results["meta"]["quick"]:
+        results = {**results, "cpu_before": json.loads(cpu_before.read_text())}
     out.write_text(report.render(results, before=previous))
+    if out.resolve() == report.TEMPLATE and not results["meta"]["quick"] and "cpu" in results:
+        report.refresh_readme(results)
     return 0
 
 

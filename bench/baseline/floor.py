@@ -5,7 +5,7 @@ import uuid
 from datetime import UTC, datetime
 
 from django.http import HttpResponseForbidden, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from pynamodb.transactions import TransactWrite
 
@@ -30,8 +30,9 @@ def inbox(request):
     """GetItem session, BatchGetItem of the 32 status tally shards, Query created-index (or status-index) of 25."""
     shards = list(Counter.batch_get([f"tally#status#{n:02d}" for n in range(TALLY_SHARDS)]))
     counts = {s: sum(int(getattr(shard, f"n_{s}") or 0) for shard in shards) for s in STATUSES}
-    status = request.GET.get("status")
-    index, key = (Lead.status_index, status) if status else (Lead.created_index, "all")
+    status, email = request.GET.get("status"), request.GET.get("email")
+    index, key = ((Lead.email_index, email.strip().lower()) if email else (Lead.status_index, status) if status
+                  else (Lead.created_index, "all"))
     rows = list(index.query(key, scan_index_forward=False, limit=25))
     return render(request, "baseline/page.html", {"title": "Inbox", "counts": counts, "rows": rows})
 
@@ -46,10 +47,35 @@ def lead_page(request, lead_id):
     return render(request, "baseline/page.html", {"title": lead.name, "lead": lead, "history": history, "staff": staff})
 
 
+@signed_in
+def lead_edit(request, lead_id):
+    """POST: GetItem session, GetItem lead, Query staff roster-index, one TransactWriteItems (lead, history, 2 shards)."""
+    lead = Lead.get(lead_id, consistent_read=True)
+    staff = list(Staff.roster_index.query("staff"))
+    status, version, now = request.POST["status"], int(request.POST["version"]), datetime.now(UTC)
+    if status not in STATUSES or lead.version != version or request.POST.get("owner", "") not in ("", *(s.email for s in staff)):
+        return HttpResponseForbidden()
+    at, old = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), lead.status
+    with TransactWrite(connection=SHARED) as tx:
+        tx.update(lead, actions=[Lead.status.set(status), Lead.status_email.set(f"{status}#{lead.email}"),
+                                 Lead.status_domain.set(f"{status}#{lead.email_domain}"), Lead.updated_at.set(at),
+                                 Lead.owner_status.set(f"{lead.owner or '-'}#{status}"),
+                                 Lead.version.set(version + 1)], condition=Lead.version == version)
+        tx.save(HistoryEvent(lead_id=lead_id, event_id=f"{at}#{secrets.token_hex(4)}", at=at, actor="bench",
+                             action="updated", changes=json.dumps({"status": [old, status]}), version=version + 1))
+        shard = secrets.randbelow(TALLY_SHARDS)
+        tx.update(Counter(f"tally#status#{shard:02d}"),
+                  actions=[getattr(Counter, f"n_{old}").add(-1), getattr(Counter, f"n_{status}").add(1)])
+    return redirect(f"/floor/leads/{lead_id}/")
+
+
 @csrf_exempt
 def contact(request):
-    """One TransactWriteItems: the new lead, its history item, one random status shard and day shard."""
-    data, now = json.loads(request.body), datetime.now(UTC)
+    """GET: the form page. POST: one TransactWriteItems (the new lead, its history item, a status and a day shard)."""
+    if request.method == "GET":
+        return render(request, "baseline/page.html", {"title": "Contact", "form": True})
+    form = request.content_type != "application/json"
+    data, now = (request.POST if form else json.loads(request.body)), datetime.now(UTC)
     at, key = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), request.headers.get("Idempotency-Key", "")
     lead_id = uuid.uuid5(NAMESPACE, key).hex if key else uuid.uuid4().hex
     email = data["email"].strip().lower()
@@ -65,7 +91,7 @@ def contact(request):
         shard = secrets.randbelow(TALLY_SHARDS)
         tx.update(Counter(f"tally#status#{shard:02d}"), actions=[Counter.n_new.add(1)])
         tx.update(Counter(f"tally#day#{now:%Y-%m}#{shard:02d}"), actions=[getattr(Counter, f"d{now.day:02d}").add(1)])
-    return JsonResponse({"id": lead_id, "created": True}, status=201)
+    return redirect("/floor/contact/") if form else JsonResponse({"id": lead_id, "created": True}, status=201)
 
 
 def healthz(request):

@@ -35,9 +35,10 @@ def _model(name: str, table: str, keys: tuple, texts: str = "", numbers: str = "
 
 Lead = _model("Lead", "leads", ("lead_id", None),
               "feed created_at updated_at name email email_domain company subject message status notes owner source "
-              "status_email status_domain consent_version consent_at consent_text", "version",
+              "status_email status_domain owner_status consent_version consent_at consent_text", "version",
               created_index=_index("created-index", "feed", "created_at", IncludeProjection(LIST_ATTRIBUTES)),
-              status_index=_index("status-index", "status", "created_at", IncludeProjection(LIST_ATTRIBUTES)))
+              status_index=_index("status-index", "status", "created_at", IncludeProjection(LIST_ATTRIBUTES)),
+              email_index=_index("email-index", "email", "created_at", IncludeProjection(LIST_ATTRIBUTES)))
 # The app's tally shards (leads/domain/tallies.py): n_<status> per status shard, dDD per month shard.
 TALLY_SHARDS = 32  # the app's LEADS_TALLY_SHARDS default
 Counter = _model("Counter", "counters", ("counter_id", None),

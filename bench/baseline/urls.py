@@ -23,4 +23,5 @@ if not os.environ.get("BENCH_CEILING_ONLY"):  # the plain-Django cold start must
     from . import floor
 
     urlpatterns += [path("floor/leads/", floor.inbox), path("floor/leads/<str:lead_id>/", floor.lead_page),
+                    path("floor/leads/<str:lead_id>/edit/", floor.lead_edit),
                     path("floor/contact/", floor.contact), path("floor/healthz", floor.healthz)]

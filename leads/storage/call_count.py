@@ -17,6 +17,18 @@ class Call:
     index: str | None
     read: dict[str, int] = field(default_factory=dict)
     returned: int = 0
+    capacity: float = 0.0  # the capacity units DynamoDB charged, table and indexes (ReturnConsumedCapacity=TOTAL)
+    item_units: dict[str, float] = field(default_factory=dict)  # BatchGetItem: the least an item read costs, by table
+
+    @property
+    def writes(self) -> bool:
+        """True for calls billed in write units."""
+        return self.operation in WRITE_OPERATIONS
+
+
+# The calls DynamoDB bills, and which of them in write units; PynamoDB asks every one for TOTAL capacity.
+READ_OPERATIONS = {"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"}
+WRITE_OPERATIONS = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
 
 
 # Every open recording of this thread: a request's log line inside a benchmark's page, say, both see each call.
@@ -31,6 +43,10 @@ def _sent(params, model, **_) -> None:
         names += [op["TableName"] for item in params.get("TransactItems", []) for op in item.values()]
         prefix = settings.DYNAMODB_TABLE_PREFIX
         call = Call(model.name, sorted({name.removeprefix(prefix) for name in names}), params.get("IndexName"))
+        if model.name in READ_OPERATIONS or model.name in WRITE_OPERATIONS:
+            params.setdefault("ReturnConsumedCapacity", "TOTAL")  # free; PynamoDB already asks, raw clients do not
+        for name, keys in params.get("RequestItems", {}).items() if model.name == "BatchGetItem" else ():
+            call.item_units[name.removeprefix(prefix)] = 1.0 if keys.get("ConsistentRead") else 0.5
         for calls in recordings:
             calls.append(call)
 
@@ -40,12 +56,19 @@ def _answered(parsed, model, **_) -> None:
     recordings = _recordings.get()
     if recordings and recordings[-1]:
         call = recordings[-1][-1]
+        consumed = parsed.get("ConsumedCapacity", [])
+        call.capacity = sum(entry.get("CapacityUnits", 0.0) for entry in
+                            (consumed if isinstance(consumed, list) else [consumed]))
         if model.name in ("Query", "Scan", "GetItem"):
             call.read = {call.tables[0]: parsed.get("ScannedCount", int("Item" in parsed))}
             call.returned = parsed.get("Count", int("Item" in parsed))
         elif model.name == "BatchGetItem":
             prefix = settings.DYNAMODB_TABLE_PREFIX
             call.read = {name.removeprefix(prefix): len(items) for name, items in parsed.get("Responses", {}).items()}
+            # AWS rounds each item of a batch up to 4 KB on its own (a read unit, half one eventually consistent);
+            # DynamoDB Local rounds the batch's total, so 32 small tally shards read as half a unit, not 16.
+            least = sum(count * call.item_units.get(table, 0.5) for table, count in call.read.items())
+            call.capacity = max(call.capacity, least)
 
 
 def install(client) -> None:

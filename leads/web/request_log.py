@@ -99,6 +99,9 @@ class RequestLogMiddleware:
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                 "dynamodb_calls": len(calls),
                 "dynamodb_operations": [call.operation for call in calls],
+                # What the request cost, as DynamoDB bills it (on-demand: read and write request units).
+                "dynamodb_read_units": sum(call.capacity for call in calls if not call.writes),
+                "dynamodb_write_units": sum(call.capacity for call in calls if call.writes),
             },
         )
         return response

@@ -1,4 +1,6 @@
 """The app's record of its DynamoDB calls: what the request log and the benchmark's request economy read."""
+import pytest
+
 from leads.domain import selectors
 from leads.storage import call_count
 from tests.helpers import make_lead
@@ -28,3 +30,32 @@ def test_nothing_is_recorded_outside_a_recording():
         pass
     selectors.storage_is_reachable()
     assert calls == []
+
+
+@pytest.mark.backend("dynamodb-local", reason="moto charges half a unit for a strongly consistent read; AWS and DynamoDB Local one")
+def test_the_capacity_units_charged_are_recorded_reads_apart_from_writes():
+    """A consistent GetItem of a lead (under 4 KB) is one read unit; a submission's transaction is billed in writes."""
+    with call_count.counting() as calls:
+        lead_id = make_lead("ann@acme.com")
+        selectors.lead_get(lead_id=lead_id)
+    submit, read = calls
+    assert (read.operation, read.writes, read.capacity) == ("GetItem", False, 1.0)
+    # Four items (lead, history event, two tally shards) at 2 units a KB in a transaction: 8, and more for the
+    # lead's index entries, which DynamoDB charges in the same TOTAL.
+    assert submit.operation == "TransactWriteItems" and submit.writes and submit.capacity > 8, submit.capacity
+
+
+@pytest.mark.backend("dynamodb-local", reason="moto charges a whole unit an eventually consistent item; DynamoDB Local "
+                                       "half a unit for the whole batch; AWS half a unit an item (modelled)")
+def test_a_batch_read_is_charged_per_item_as_aws_does():
+    """AWS rounds each item of a BatchGetItem up to 4 KB on its own: ten small tally shards cost 5 units, not 0.5."""
+    from leads.domain import tallies
+    from leads.storage.models import Tally
+
+    keys = tallies.status_keys()[:10]
+    for key in keys:
+        Tally(key, n_new=1).save()
+    with call_count.counting() as calls:
+        found = list(Tally.batch_get(keys))
+    (batch,) = calls
+    assert (batch.operation, len(found), batch.capacity) == ("BatchGetItem", 10, 5.0)
