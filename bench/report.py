@@ -250,23 +250,26 @@ def cpu_labels(c: dict) -> dict:
 
 def cpu(r: dict) -> dict:
     c, before = r["cpu"], (r.get("cpu_before") or {}).get("cpu", {})
-    layers = {run: c.get("layers") if run == "after" else before.get("layers") for run in ("before", "after")}
-    pages = list((c.get("layers") or {}).get("app", {}))
+    layers = {"before": before.get("layers") or {}, "after": c.get("layers") or {}}
+    pages = list(layers["after"].get("app", {}))
+    names = list(layers["after"]["app"][pages[0]]) if pages else []
 
-    def cell(run: str, side: str, page: str, layer: str) -> str:
-        return f((((layers[run] or {}).get(side) or {}).get(page) or {}).get(layer), 2)
+    def share(run: str, side: str, page: str, layer: str | None) -> str:
+        """A layer's CPU ms, and its share of the floor's whole request in the same run (load cancels out)."""
+        figures, floor = layers[run].get(side, {}).get(page), layers[run].get("floor", {}).get(page)
+        if not figures or not floor:
+            return "–"
+        ms = sum(figures.values()) if layer is None else figures[layer]
+        return f"{ms:.2f} ({ms / sum(floor.values()):.2f})"
 
-    names = list(next(iter(c["layers"]["app"].values()))) if pages else []
-    total = lambda run, side, page: f(sum(((layers[run] or {}).get(side) or {}).get(page, {}).values()) or None, 2)  # noqa: E731
+    columns = [(run, side, page) for page in pages for run, side in (("before", "app"), ("before", "floor"),
+                                                                     ("after", "app"), ("after", "floor"))]
     meta = (r.get("cpu_before") or {}).get("meta", {})
     return {"requests": c["requests_each"], "rounds": c["rounds"], "budget": BUDGET["cpu_vs_floor"], "cpu": [
         [label, f(c["app"][key], 2), f(c["floor"][key], 2), f"**{x(c['ratio'][key])}**",
          verdict(within(c["ratio"][key], "cpu_vs_floor"))] for key, label in cpu_labels(c).items()],
-        "layers": [[layer, *(cell(run, side, page, layer) for page in pages
-                             for run, side in (("before", "app"), ("after", "app"), ("after", "floor")))]
-                   for layer in names] + [["**all**", *(total(run, side, page) for page in pages
-                                                       for run, side in (("before", "app"), ("after", "app"),
-                                                                         ("after", "floor")))]],
+        "layers": [[layer, *(share(*column, layer) for column in columns)] for layer in names]
+        + [["**all**", *(share(*column, None) for column in columns)]],
         "before-run": f"`{meta.get('commit', '?')}` on {meta.get('date', '?')}" if meta else "no earlier run"}
 
 

@@ -18,7 +18,7 @@ class Call:
     read: dict[str, int] = field(default_factory=dict)
     returned: int = 0
     capacity: float = 0.0  # the capacity units DynamoDB charged, table and indexes (ReturnConsumedCapacity=TOTAL)
-    item_units: dict[str, float] = field(default_factory=dict)  # BatchGetItem: the least an item read costs, by table
+    least: float = 0.0  # BatchGetItem: what AWS charges at least, half a unit (one consistent) a key asked for
 
     @property
     def writes(self) -> bool:
@@ -45,8 +45,9 @@ def _sent(params, model, **_) -> None:
         call = Call(model.name, sorted({name.removeprefix(prefix) for name in names}), params.get("IndexName"))
         if model.name in READ_OPERATIONS or model.name in WRITE_OPERATIONS:
             params.setdefault("ReturnConsumedCapacity", "TOTAL")  # free; PynamoDB already asks, raw clients do not
-        for name, keys in params.get("RequestItems", {}).items() if model.name == "BatchGetItem" else ():
-            call.item_units[name.removeprefix(prefix)] = 1.0 if keys.get("ConsistentRead") else 0.5
+        if model.name == "BatchGetItem":  # AWS reads each key as a GetItem: a key found or not costs a 4 KB read
+            call.least = sum(len(asked["Keys"]) * (1.0 if asked.get("ConsistentRead") else 0.5)
+                             for asked in params["RequestItems"].values())
         for calls in recordings:
             calls.append(call)
 
@@ -65,10 +66,9 @@ def _answered(parsed, model, **_) -> None:
         elif model.name == "BatchGetItem":
             prefix = settings.DYNAMODB_TABLE_PREFIX
             call.read = {name.removeprefix(prefix): len(items) for name, items in parsed.get("Responses", {}).items()}
-            # AWS rounds each item of a batch up to 4 KB on its own (a read unit, half one eventually consistent);
-            # DynamoDB Local rounds the batch's total, so 32 small tally shards read as half a unit, not 16.
-            least = sum(count * call.item_units.get(table, 0.5) for table, count in call.read.items())
-            call.capacity = max(call.capacity, least)
+            # AWS rounds each key of a batch up to a 4 KB read on its own, found or not (a unit, half one eventually
+            # consistent); DynamoDB Local rounds the batch's total, so 32 small tally shards read as 0.5, not 16.
+            call.capacity = max(call.capacity, call.least)
 
 
 def install(client) -> None:
