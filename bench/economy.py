@@ -69,8 +69,7 @@ def child(sizes: list[int], prefixes: list[str], timing_blocks: int, timing_repe
             "status": response.status_code, "items_read": sum(sum(call.read.values()) for call in calls),
             "lead_items_read": sum(call.read.get("leads", 0) for call in calls),
             "lookahead": max(0, returned - shown) if key.startswith(("inbox", "by_")) else 0,
-            "read_units": sum(call.capacity for call in calls if not call.writes),
-            "write_units": sum(call.capacity for call in calls if call.writes),
+            **dict(zip(("read_units", "write_units"), call_count.billed_units(calls), strict=True)),
             "detail": [{"op": call.operation, "tables": call.tables, "index": call.index, "units": call.capacity}
                        for call in calls]}
         return results[str(size)][key]
@@ -141,7 +140,8 @@ def child(sizes: list[int], prefixes: list[str], timing_blocks: int, timing_repe
             timings[str(size)][key].append((time.perf_counter() - started) * 1000)
     large = sizes[-1]  # what the later parts measure with: a lead, and the staff's session (not kept in the results)
     return {"sizes": sizes, "pages": results, "signin": signin, "export_rows": EXPORT_ROWS,
-            "lead": targets[large]["lead"], "edit_lead": targets[large]["edit"], "session": clients[large].cookies[SESSION_COOKIE].value, "latency_ms": {
+            "lead": targets[large]["lead"], "edit_lead": targets[large]["edit"],
+            "session": clients[large].cookies[SESSION_COOKIE].value, "latency_ms": {
                 size: {key: median(values) for key, values in pages.items()} for size, pages in timings.items()}}
 
 

@@ -52,9 +52,8 @@ class LayerClock:
                 self.stack.pop()
         return timed
 
-    def install(self) -> list[str]:
-        """Wrap every entry point this process has; the ones wrapped."""
-        wrapped = []
+    def install(self) -> None:
+        """Wrap every entry point this process has."""
         for module_name, path, layer in ENTRY_POINTS:
             try:
                 module = importlib.import_module(module_name)
@@ -73,8 +72,6 @@ class LayerClock:
                     setattr(owner, attribute, classmethod(self.wrap(found.__func__, layer)))
                 else:
                     setattr(owner, attribute, self.wrap(getattr(owner, attribute), layer))
-                wrapped.append(f"{module_name}.{owner.__name__ if owner is not module else ''}.{attribute}")
-        return wrapped
 
     def measure(self, request, count: int) -> dict:
         """Exclusive CPU ms a request, by layer, over count requests."""

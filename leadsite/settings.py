@@ -97,8 +97,8 @@ TEMPLATES = [
 
 # No relational database: every piece of state lives in DynamoDB.
 DATABASES = {}
-# Django ships its widget templates for both engines, the same markup; Jinja2 compiles them to Python, and
-# rendered a form page's widgets in half the CPU (BENCHMARKS.md, "Where the time goes"). Pages stay Django templates.
+# Django ships its widget templates for both engines, the same markup; Jinja2 compiles them to Python, so a
+# form page's widgets cost less CPU (BENCHMARKS.md, "Where the time goes"). Pages stay Django templates.
 FORM_RENDERER = "django.forms.renderers.Jinja2"
 MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"
 

@@ -71,6 +71,12 @@ def _answered(parsed, model, **_) -> None:
             call.capacity = max(call.capacity, call.least)
 
 
+def billed_units(calls: list[Call]) -> tuple[float, float]:
+    """The read and the write capacity units DynamoDB billed for these calls."""
+    return (sum(call.capacity for call in calls if not call.writes),
+            sum(call.capacity for call in calls if call.writes))
+
+
 def install(client) -> None:
     """Record every call made through this botocore client."""
     client.meta.events.register("before-parameter-build.dynamodb", _sent, unique_id="leads-calls-sent")

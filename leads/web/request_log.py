@@ -89,6 +89,7 @@ class RequestLogMiddleware:
             response = self.get_response(request)
         response["X-Request-ID"] = request.request_id
         # Streaming responses (CSV export) make their calls later; the count covers what ran so far.
+        read_units, write_units = call_count.billed_units(calls)
         logger.info(
             "%s %s %s", request.method, loggable_path(request), response.status_code,
             extra={
@@ -100,8 +101,8 @@ class RequestLogMiddleware:
                 "dynamodb_calls": len(calls),
                 "dynamodb_operations": [call.operation for call in calls],
                 # What the request cost, as DynamoDB bills it (on-demand: read and write request units).
-                "dynamodb_read_units": sum(call.capacity for call in calls if not call.writes),
-                "dynamodb_write_units": sum(call.capacity for call in calls if call.writes),
+                "dynamodb_read_units": read_units,
+                "dynamodb_write_units": write_units,
             },
         )
         return response
