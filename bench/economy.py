@@ -128,6 +128,18 @@ def child(sizes: list[int], prefixes: list[str], timing_blocks: int, timing_repe
         measure(size, "contact_json", lambda: visitor.post("/", body, content_type="application/json",
                                                            headers=headers), 201)
 
+    # The status counts every list page reads, both ways, at the large size: the tally-index Query the app
+    # makes, and the BatchGetItem of every shard key it replaced (billed 4 KB a key, as AWS reads a batch).
+    from leads.domain import tallies
+    from leads.storage.models import Tally
+
+    use(sizes[-1])
+    tally_read = {}
+    for way, read in (("query", tallies.status_shards), ("batch", lambda: Tally.batch_get(tallies.status_keys()))):
+        with call_count.counting() as calls:
+            shards = len(list(read()))
+        tally_read[way] = {"shards": shards, "read_units": call_count.billed_units(calls)[0]}
+
     # In-process latency of the read pages at each size, in blocks (switching tables needs a new client).
     timings = {str(size): {key: [] for key in READ_PAGES} for size in sizes}
     for _block, size, key in itertools.product(range(timing_blocks), sizes, READ_PAGES):
@@ -140,7 +152,7 @@ def child(sizes: list[int], prefixes: list[str], timing_blocks: int, timing_repe
             timings[str(size)][key].append((time.perf_counter() - started) * 1000)
     large = sizes[-1]  # what the later parts measure with: a lead, and the staff's session (not kept in the results)
     return {"sizes": sizes, "pages": results, "signin": signin, "export_rows": EXPORT_ROWS,
-            "lead": targets[large]["lead"], "edit_lead": targets[large]["edit"],
+            "lead": targets[large]["lead"], "edit_lead": targets[large]["edit"], "tally_read": tally_read,
             "session": clients[large].cookies[SESSION_COOKIE].value, "latency_ms": {
                 size: {key: median(values) for key, values in pages.items()} for size, pages in timings.items()}}
 

@@ -184,20 +184,39 @@ def cpu_child(side: str, requests_each: int) -> dict:
     client.handler.load_middleware()  # the middleware chain holds the handler's methods: rebuild it on the wrapped ones
     for page in LAYER_PAGES:
         report[page]["layers_ms"] = clock.measure(requests[page], requests_each)
-    return report
+    return {"pages": report, "gc": full_collections()}
+
+
+def full_collections() -> dict:
+    """CPU ms of one full garbage collection of this warm process, as it runs (the app freezes its heap after its
+    first response: leads.web.heap) and with nothing frozen."""
+    import gc
+
+    def collect_ms() -> float:
+        started = time.process_time()
+        gc.collect()
+        return (time.process_time() - started) * 1000
+
+    frozen = gc.get_freeze_count()
+    as_run = collect_ms()
+    gc.unfreeze()
+    return {"frozen_objects": frozen, "full_ms": as_run, "unfrozen_full_ms": collect_ms()}
 
 
 def cpu_per_request(envs: dict, mode: dict) -> dict:
     """CPU ms a request of each page, app vs floor, medians over interleaved rounds (DynamoDB Local's CPU excluded)."""
     envs, count = {**envs, "app": {**envs["app"], "LEADS_RATELIMIT_DISABLED": "1"}}, mode["cpu_requests"]
-    runs = interleaved(mode["cpu_rounds"], envs, lambda _, side, __: child("cpu", side, count, envs[side]))[None]
+    children = interleaved(mode["cpu_rounds"], envs, lambda _, side, __: child("cpu", side, count, envs[side]))[None]
+    runs = {side: [run["pages"] for run in side_runs] for side, side_runs in children.items()}
     result = {side: summary([{page: run[page]["cpu_ms"] for page in CPU_PAGES} for run in side_runs],
                             medians=CPU_PAGES) for side, side_runs in runs.items()}
     layers = {side: {page: {layer: median([run[page]["layers_ms"][layer] for run in side_runs])
                             for layer in side_runs[0][page]["layers_ms"]} for page in LAYER_PAGES}
               for side, side_runs in runs.items()}
+    collections = {side: {key: median([run["gc"][key] for run in side_runs]) for key in side_runs[0]["gc"]}
+                   for side, side_runs in children.items()}
     return {**result, "ratio": {page: ratio(result["app"][page], result["floor"][page]) for page in CPU_PAGES},
-            "labels": {page: spec[0] for page, spec in CPU_PAGES.items()}, "layers": layers,
+            "labels": {page: spec[0] for page, spec in CPU_PAGES.items()}, "layers": layers, "gc": collections,
             "rounds": mode["cpu_rounds"], "requests_each": count}
 
 

@@ -201,11 +201,21 @@ def economy(r: dict) -> dict:
             f"${PRICE_PER_MILLION['write']} per million write request units",
             "lead-units": f(submit.get("write_units"), 1),
             "lead-price": f"${price(0, submit.get('write_units')) * 1000:.4f}" if "write_units" in submit else "–",
+            **tally_read_marks(e.get("tally_read")),
             "export-calls": f"{(export['calls'] - 1) * 1000 / max(export['shown'], 1):.0f}",  # less the session's
             "signin-calls": signin["calls"], "signin-ops": ", ".join(signin["operations"]),
             "latency": [[label, f(latency[small][key], 1), f(latency[large][key], 1),
                          x(ratio(latency[large][key], latency[small][key]))]
                         for key, label, *_ in ECONOMY_PAGES if key in latency[small]]}
+
+
+def tally_read_marks(tally: dict | None) -> dict:
+    """The status counts' read both ways in the same run: the tally-index Query, and the BatchGetItem it replaced."""
+    if not tally:
+        return {key: "–" for key in ("tally-shards", "tally-query-units", "tally-batch-units", "tally-cut")}
+    query, batch = tally["query"]["read_units"], tally["batch"]["read_units"]
+    return {"tally-shards": tally["query"]["shards"], "tally-query-units": f(query, 1), "tally-batch-units": f(batch, 1),
+            "tally-cut": f"{batch / query:.0f}×" if query else "–"}
 
 
 def price(read_units, write_units) -> float:
@@ -257,8 +267,8 @@ def cpu(r: dict) -> dict:
     def share(run: str, side: str, page: str, layer: str | None) -> str:
         """A layer's CPU ms, and its share of the floor's whole request in the same run (load cancels out)."""
         figures, floor = layers[run].get(side, {}).get(page), layers[run].get("floor", {}).get(page)
-        if not figures or not floor:
-            return "–"
+        if not figures or not floor or (layer is not None and layer not in figures):
+            return "–"  # a layer the earlier run did not measure (garbage collection)
         ms = sum(figures.values()) if layer is None else figures[layer]
         return f"{ms:.2f} ({ms / sum(floor.values()):.2f})"
 
@@ -270,7 +280,17 @@ def cpu(r: dict) -> dict:
          verdict(within(c["ratio"][key], "cpu_vs_floor"))] for key, label in cpu_labels(c).items()],
         "layers": [[layer, *(share(*column, layer) for column in columns)] for layer in names]
         + [["**all**", *(share(*column, None) for column in columns)]],
-        "before-run": f"`{meta.get('commit', '?')}` on {meta.get('date', '?')}" if meta else "no earlier run"}
+        "before-run": f"`{meta.get('commit', '?')}` on {meta.get('date', '?')}" if meta else "no earlier run",
+        **collection_marks(c.get("gc"))}
+
+
+def collection_marks(collections: dict | None) -> dict:
+    """One full garbage collection of a warm worker: the app's as it runs (heap frozen), unfrozen, the floor's."""
+    if not collections:
+        return dict.fromkeys(("gc-frozen", "gc-app", "gc-app-unfrozen", "gc-floor"), "–")
+    app, floor = collections["app"], collections["floor"]
+    return {"gc-frozen": f(int(app["frozen_objects"])), "gc-app": f(app["full_ms"], 1),
+            "gc-app-unfrozen": f(app["unfrozen_full_ms"], 1), "gc-floor": f(floor["full_ms"], 1)}
 
 
 def coldstart(r: dict) -> dict:

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "leads.web.heap.FreezeHeapAfterFirstResponseMiddleware",
     "leads.web.request_log.RequestLogMiddleware",
     "leads.web.middleware.HealthCheckMiddleware",
     "leads.web.middleware.StaffNoStoreMiddleware",

@@ -27,8 +27,8 @@ def signed_in(view):
 
 @signed_in
 def inbox(request):
-    """GetItem session, BatchGetItem of the 32 status tally shards, Query created-index (or status-index) of 25."""
-    shards = list(Counter.batch_get([f"tally#status#{n:02d}" for n in range(TALLY_SHARDS)]))
+    """GetItem session, Query of the status tally shards (tally-index), Query created-index (or status-index) of 25."""
+    shards = list(Counter.tally_index.query("status"))
     counts = {s: sum(int(getattr(shard, f"n_{s}") or 0) for shard in shards) for s in STATUSES}
     status, email = request.GET.get("status"), request.GET.get("email")
     index, key = ((Lead.email_index, email.strip().lower()) if email else (Lead.status_index, status) if status
@@ -65,7 +65,8 @@ def lead_edit(request, lead_id):
                              action="updated", changes=json.dumps({"status": [old, status]}), version=version + 1))
         shard = secrets.randbelow(TALLY_SHARDS)
         tx.update(Counter(f"tally#status#{shard:02d}"),
-                  actions=[getattr(Counter, f"n_{old}").add(-1), getattr(Counter, f"n_{status}").add(1)])
+                  actions=[getattr(Counter, f"n_{old}").add(-1), getattr(Counter, f"n_{status}").add(1),
+                           Counter.tally_kind.set("status")])
     return redirect(f"/floor/leads/{lead_id}/")
 
 
@@ -89,7 +90,7 @@ def contact(request):
         tx.save(HistoryEvent(lead_id=lead_id, event_id=f"{at}#{secrets.token_hex(4)}", at=at, actor="visitor",
                              action="created", changes="{}", version=1))
         shard = secrets.randbelow(TALLY_SHARDS)
-        tx.update(Counter(f"tally#status#{shard:02d}"), actions=[Counter.n_new.add(1)])
+        tx.update(Counter(f"tally#status#{shard:02d}"), actions=[Counter.n_new.add(1), Counter.tally_kind.set("status")])
         tx.update(Counter(f"tally#day#{now:%Y-%m}#{shard:02d}"), actions=[getattr(Counter, f"d{now.day:02d}").add(1)])
     return redirect("/floor/contact/") if form else JsonResponse({"id": lead_id, "created": True}, status=201)
 

@@ -41,8 +41,9 @@ Lead = _model("Lead", "leads", ("lead_id", None),
               email_index=_index("email-index", "email", "created_at", IncludeProjection(LIST_ATTRIBUTES)))
 # The app's tally shards (leads/domain/tallies.py): n_<status> per status shard, dDD per month shard.
 TALLY_SHARDS = 32  # the app's LEADS_TALLY_SHARDS default
-Counter = _model("Counter", "counters", ("counter_id", None),
-                 numbers=" ".join(["tally", *(f"n_{s}" for s in STATUSES), *(f"d{d:02d}" for d in range(1, 32))]))
+Counter = _model("Counter", "counters", ("counter_id", None), "tally_kind",
+                 numbers=" ".join(["tally", *(f"n_{s}" for s in STATUSES), *(f"d{d:02d}" for d in range(1, 32))]),
+                 tally_index=_index("tally-index", "tally_kind", None, IncludeProjection([f"n_{s}" for s in STATUSES])))
 HistoryEvent = _model("HistoryEvent", "history", ("lead_id", "event_id"), "at actor action changes", "version")
 Staff = _model("Staff", "staff", ("email", None), "roster name role",
                roster_index=_index("roster-index", "roster", "email", AllProjection()))

@@ -202,8 +202,8 @@ def query_page(
 
 
 def status_counts() -> dict[str, int]:
-    """Leads per status, summed over the counter shards (one BatchGetItem)."""
-    return tallies.sum_statuses(Tally.batch_get(tallies.status_keys()))
+    """Leads per status, summed over the counter shards (one Query on the tally-index)."""
+    return tallies.sum_statuses(tallies.status_shards())
 
 
 def _last_days(days: int, today: date | None) -> list[date]:

@@ -102,7 +102,7 @@ def _response_drift(counted: _ResponseCount, now, repair: bool) -> list[Drift]:
             delta = item.actual - item.stored
             kind, _, value = item.counter_id.partition(":")
             if kind == "waiting" and not value:
-                Tally(tallies.status_shard_key(0)).update(actions=[Tally.n_waiting.add(delta)])
+                Tally(tallies.status_shard_key(0)).update(actions=tallies.status_shard_actions([Tally.n_waiting.add(delta)]))
             elif kind == "waiting":
                 response_time.repair_hour(datetime.strptime(value, "%Y-%m-%dT%H").replace(tzinfo=UTC), delta)
             else:
@@ -118,8 +118,11 @@ def audit(*, repair: bool = False) -> tuple[int, list[Drift]]:
     0, so the sums come right without touching the other shards; run it while nobody is submitting or
     editing, or a change made meanwhile is counted twice or not at all. Leads DynamoDB's TTL removed
     (retention) are repaired here too when no stream handler took them off the tallies (containers);
-    leads expired but not yet removed are still leads, and still counted, on both sides.
+    leads expired but not yet removed are still leads, and still counted, on both sides. A repair first gives
+    every status shard the tally-index key (backfill_tally_keys), so the inbox's Query reads the sums checked here.
     """
+    if repair:
+        backfill_tally_keys()
     statuses: Counter[str] = Counter({status: 0 for status in STATUSES})
     days: Counter[date] = Counter()
     scanned = 0
@@ -141,7 +144,7 @@ def audit(*, repair: bool = False) -> tuple[int, list[Drift]]:
             delta = item.actual - item.stored
             if kind == "status":
                 Tally(tallies.status_shard_key(0)).update(
-                    actions=[getattr(Tally, tallies.status_attribute(value)).add(delta)])
+                    actions=tallies.status_shard_actions([getattr(Tally, tallies.status_attribute(value)).add(delta)]))
             else:
                 day = date.fromisoformat(value)
                 Tally(tallies.month_shard_key(tallies.month_of(day), 0)).update(
@@ -178,6 +181,25 @@ def backfill_index_keys() -> tuple[int, int]:
             continue  # edited (or deleted) meanwhile: the edit wrote the keys
         written += 1
     return scanned, written
+
+
+def backfill_tally_keys() -> int:
+    """Give the status shards written before the tally-index its key (tally_kind); return how many were given it.
+
+    Until then the inbox's counts (one Query on that index) leave those shards out. Settings only ever add
+    shards, so the configured count covers every shard ever written. Safe to run again and while people work:
+    each write is conditioned on the shard existing without the key, and sets nothing else.
+    """
+    written = 0
+    for key in tallies.status_keys():
+        try:
+            with conditional(Tally(key)):
+                Tally(key).update(actions=[Tally.tally_kind.set(tallies.STATUS_TALLY)],
+                                  condition=Tally.counter_id.exists() & Tally.tally_kind.does_not_exist())
+        except Refused:
+            continue  # never written, or already keyed (by a change since, or an earlier run)
+        written += 1
+    return written
 
 
 def demo_leads(count: int, *, seed: int = 1, days: int = 90, owners: tuple[str, ...] = ()):
@@ -234,8 +256,8 @@ def seed(leads, *, on_batch=lambda done: None, batch_size: int = 500) -> int:
     # one per response-time rollup item (leads.domain.response_time).
     statuses = {status: amount for status, amount in totals.items() if isinstance(status, str)}
     if statuses:
-        Tally(tallies.status_shard_key(0)).update(
-            actions=[getattr(Tally, tallies.status_attribute(s)).add(n) for s, n in statuses.items()])
+        Tally(tallies.status_shard_key(0)).update(actions=tallies.status_shard_actions(
+            [getattr(Tally, tallies.status_attribute(s)).add(n) for s, n in statuses.items()]))
     by_month: dict[str, list] = {}
     for day, amount in totals.items():
         if isinstance(day, date):
