@@ -90,7 +90,8 @@ def contact(request):
         tx.save(HistoryEvent(lead_id=lead_id, event_id=f"{at}#{secrets.token_hex(4)}", at=at, actor="visitor",
                              action="created", changes="{}", version=1))
         shard = secrets.randbelow(TALLY_SHARDS)
-        tx.update(Counter(f"tally#status#{shard:02d}"), actions=[Counter.n_new.add(1), Counter.tally_kind.set("status")])
+        tx.update(Counter(f"tally#status#{shard:02d}"),
+                  actions=[Counter.n_new.add(1), Counter.tally_kind.set("status")])
         tx.update(Counter(f"tally#day#{now:%Y-%m}#{shard:02d}"), actions=[getattr(Counter, f"d{now.day:02d}").add(1)])
     return redirect("/floor/contact/") if form else JsonResponse({"id": lead_id, "created": True}, status=201)
 

@@ -329,7 +329,7 @@ class LeadIndexKeys(Model):
 
 
 # A status shard's tallies (leads.domain.tallies), all the tally-index holds of it.
-STATUS_TALLY_ATTRIBUTES = ["n_new", "n_contacted", "n_qualified", "n_converted", "n_lost", "n_waiting"]
+STATUS_TALLY_ATTRIBUTES = [*(f"n_{status}" for status in STATUSES), "n_waiting"]
 
 
 class TallyIndex(GlobalSecondaryIndex):
