@@ -7,7 +7,7 @@ from django.test import Client
 
 from leads.domain import services
 from leads.storage.models import HistoryEvent, Lead
-from tests.backoffice.test_request_economy import COUNTERS, SESSION, CallLog, dynamodb_calls  # noqa: F401  (fixture)
+from tests.backoffice.test_request_economy import COUNTERS, ROLLUPS, SESSION, CallLog, dynamodb_calls  # noqa: F401  (fixture)
 from tests.helpers import PASSWORD, make_lead, midnight_after, status_count
 
 DAYS = 30
@@ -148,7 +148,7 @@ def test_with_retention_on_the_pages_make_the_same_calls(admin_client, dynamodb_
     response, calls = dynamodb_calls.during(lambda: admin_client.get("/admin/leads/"))
     assert calls == [SESSION, COUNTERS, ("Query", "leads", "created-index")]
     response, calls = dynamodb_calls.during(lambda: admin_client.get("/admin/"))
-    assert calls == [SESSION, COUNTERS, COUNTERS]  # the tallies, then the response-time rollups
+    assert calls == [SESSION, ROLLUPS, ROLLUPS]  # the tallies, then the response-time rollups
 
 
 def test_the_first_edit_of_a_day_carries_the_history_later_edits_cost_what_they_did(admin_client, dynamodb_calls, retained):
